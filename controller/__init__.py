@@ -1,0 +1,1 @@
+"""The DatabaseBackup controller and the ``dbbackup-operator`` command (the composition root)."""

@@ -1,0 +1,122 @@
+"""Injected time: wall-clock ``now()``, ``monotonic()`` for durations, and interruptible sleeps.
+
+Every component that waits or reads the time takes a :class:`Clock`, so tests step a
+:class:`FakeClock` instead of sleeping, and the sandbox runs a :class:`ScaledClock` that moves
+faster than real time. ``now()`` is for schedules and timestamps written to the API;
+``monotonic()`` is for timeouts and lease expiry (it never jumps when the wall clock does).
+``sleep(seconds, stop)`` returns early, with ``True``, as soon as ``stop`` is set.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+__all__ = ["Clock", "FakeClock", "RealClock", "ScaledClock"]
+
+
+class Clock(Protocol):
+    """A source of time. ``now()`` is timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        """Wait ``seconds`` of this clock's time; return True if ``stop`` was set meanwhile."""
+        ...
+
+
+class RealClock:
+    """The machine's clocks."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        if stop is None:
+            stop = threading.Event()
+        return stop.wait(max(0.0, seconds))
+
+
+@dataclass
+class ScaledClock:
+    """A clock running ``speed`` times faster than real time from ``start`` (sandbox demos).
+
+    Both ``now()`` and ``monotonic()`` are scaled, so leases, backoffs and schedules all keep
+    their proportions; ``sleep(s)`` waits ``s / speed`` real seconds.
+    """
+
+    speed: float = 1.0
+    start: datetime | None = None
+    _real_start_mono: float = field(default_factory=time.monotonic, init=False)
+    _wall_start: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.speed <= 0:
+            raise ValueError(f"clock speed must be positive, got {self.speed}")
+        self._wall_start = self.start or datetime.now(UTC)
+
+    def _elapsed(self) -> float:
+        return (time.monotonic() - self._real_start_mono) * self.speed
+
+    def now(self) -> datetime:
+        return self._wall_start + timedelta(seconds=self._elapsed())
+
+    def monotonic(self) -> float:
+        return self._real_start_mono + self._elapsed()
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        if stop is None:
+            stop = threading.Event()
+        return stop.wait(max(0.0, seconds) / self.speed)
+
+
+class FakeClock:
+    """A clock that only moves when a test calls :meth:`step` (or :meth:`set`).
+
+    ``sleep`` blocks until enough fake time has passed or ``stop`` is set; stepping wakes
+    every sleeper whose deadline was reached, so threaded code can be driven deterministically.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2025, 3, 27, 0, 0, 0, tzinfo=UTC)
+        self._mono = 1000.0
+        self._cond = threading.Condition()
+
+    def now(self) -> datetime:
+        with self._cond:
+            return self._now
+
+    def monotonic(self) -> float:
+        with self._cond:
+            return self._mono
+
+    def step(self, seconds: float) -> None:
+        """Advance both clocks by ``seconds`` and wake sleepers that are now due."""
+        with self._cond:
+            self._now += timedelta(seconds=seconds)
+            self._mono += seconds
+            self._cond.notify_all()
+
+    def set(self, when: datetime) -> None:
+        """Jump the wall clock (possibly backwards); the monotonic clock is untouched."""
+        with self._cond:
+            self._now = when
+            self._cond.notify_all()
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        with self._cond:
+            deadline = self._mono + max(0.0, seconds)
+            while self._mono < deadline:
+                if stop is not None and stop.is_set():
+                    return True
+                # Poll ``stop`` too: an Event cannot notify this condition.
+                self._cond.wait(0.01)
+        return stop is not None and stop.is_set()
