@@ -56,7 +56,7 @@ RequestObserver = Callable[[str, str, int], None]
 """Called with (method, path, status code; 0 when no answer) after every request."""
 
 WatchEvent = dict[str, Any]
-"""A decoded watch line: ``{"type": "ADDED"|"MODIFIED"|"DELETED"|"BOOKMARK"|"ERROR", "object": {...}}``."""
+"""A decoded watch line: ``{"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR, "object": {...}}``."""
 
 
 def _encode_query(query: Mapping[str, QueryValue] | None) -> str:
@@ -119,6 +119,7 @@ class RestClient:
         headers = {"Accept": JSON}
         if body is not None:
             headers["Content-Type"] = content_type
+        serialized_body: Any
         _, url, header_params, serialized_body, _ = self._api.param_serialize(
             method=method,
             resource_path=resource_path,
@@ -230,7 +231,9 @@ class RestClient:
         """
         full_query: dict[str, QueryValue] = dict(query or {})
         full_query["watch"] = True
-        response = self._open("GET", path, full_query, None, JSON, (self._connect_timeout, read_timeout))
+        response = self._open(
+            "GET", path, full_query, None, JSON, (self._connect_timeout, read_timeout)
+        )
         raw = response.response
         try:
             if not 200 <= int(response.status) <= 299:

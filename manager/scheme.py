@@ -68,7 +68,7 @@ class Scheme:
             self.register(rt)
 
     def register(self, rt: ResourceType) -> None:
-        """Add a type; registering the same (apiVersion, kind) twice with a different shape fails."""
+        """Add a type; the same (apiVersion, kind) registered with another shape fails."""
         key = (rt.api_version, rt.kind)
         existing = self._types.get(key)
         if existing is not None and existing != rt:

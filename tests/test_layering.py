@@ -29,10 +29,16 @@ def _imported_top_levels(path: Path) -> set[str]:
     return found & OURS
 
 
+# The sandbox is the one place the operator side may start the emulator.
+ALLOWED = {("controller", "emulator"): {"sandbox.py"}}
+
+
 def _violations(package: str) -> list[str]:
     bad = []
     for path in sorted((ROOT / package).rglob("*.py")):
         for name in sorted(_imported_top_levels(path) & FORBIDDEN[package]):
+            if path.name in ALLOWED.get((package, name), set()):
+                continue
             bad.append(f"{path.relative_to(ROOT)} imports {name}")
     return bad
 
