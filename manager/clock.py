@@ -47,30 +47,35 @@ class RealClock:
 
 @dataclass
 class ScaledClock:
-    """A clock running ``speed`` times faster than real time from ``start`` (sandbox demos).
+    """A clock running ``speed`` times faster than real time (the sandbox's and tests' clock).
 
-    Both ``now()`` and ``monotonic()`` are scaled, so leases, backoffs and schedules all keep
-    their proportions; ``sleep(s)`` waits ``s / speed`` real seconds.
+    Virtual time is ``start + (real_now - origin) * speed`` where ``origin`` is a real Unix
+    time: two processes given the same (start, origin, speed) agree on the time, so the API
+    emulator and an operator subprocess can share one virtual clock. ``monotonic()`` is scaled
+    too, so leases, backoffs and schedules keep their proportions; ``sleep(s)`` waits
+    ``s / speed`` real seconds.
     """
 
     speed: float = 1.0
     start: datetime | None = None
-    _real_start_mono: float = field(default_factory=time.monotonic, init=False)
-    _wall_start: datetime = field(init=False)
+    origin: float | None = None
+    _origin: float = field(init=False)
+    _virtual_start: datetime = field(init=False)
 
     def __post_init__(self) -> None:
         if self.speed <= 0:
             raise ValueError(f"clock speed must be positive, got {self.speed}")
-        self._wall_start = self.start or datetime.now(UTC)
+        self._origin = time.time() if self.origin is None else self.origin
+        self._virtual_start = self.start or datetime.fromtimestamp(self._origin, UTC)
 
     def _elapsed(self) -> float:
-        return (time.monotonic() - self._real_start_mono) * self.speed
+        return (time.time() - self._origin) * self.speed
 
     def now(self) -> datetime:
-        return self._wall_start + timedelta(seconds=self._elapsed())
+        return self._virtual_start + timedelta(seconds=self._elapsed())
 
     def monotonic(self) -> float:
-        return self._real_start_mono + self._elapsed()
+        return time.monotonic() * self.speed
 
     def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
         if stop is None:
