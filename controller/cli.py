@@ -1,0 +1,192 @@
+"""The ``dbbackup-operator`` command: flag parsing and dispatch (the composition root's door).
+
+``dbbackup-operator [flags]`` runs the operator (the Manager with the DatabaseBackup
+controller). Subcommands: ``emulator`` serves the Kubernetes API emulator, ``sandbox`` runs
+the whole loop without a cluster, ``run-local`` picks the operator when a cluster answers and
+the sandbox otherwise (what ``make run`` does). Flag names are controller-runtime's
+(DESIGN.md §1). This module parses and dispatches; it is the only place that turns a result
+into an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+
+__all__ = ["build_parser", "main"]
+
+DEFAULT_METRICS_BIND_ADDRESS = ":8080"  # controller-runtime's default
+DEFAULT_HEALTH_PROBE_BIND_ADDRESS = ":8081"  # kubebuilder scaffold's default
+DEFAULT_LEADER_ELECTION_ID = "dbbackup-operator-leader"  # DESIGN.md §1
+DEFAULT_LEADER_ELECTION_NAMESPACE = "dbbackup-system"  # DESIGN.md §1, used outside a pod
+DEFAULT_MAX_CONCURRENT_RECONCILES = 4  # backups are independent; 4 keeps API load gentle
+DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT = 30.0  # seconds; controller-runtime's default
+
+
+def _timestamp(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {value!r}") from exc
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"time needs a zone offset (e.g. Z): {value!r}")
+    return parsed
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer: {value!r}")
+    return number
+
+
+def add_operator_flags(parser: argparse.ArgumentParser) -> None:
+    """The operator's flags; shared by the plain command, ``run-local`` and ``sandbox``."""
+    parser.add_argument(
+        "--kubeconfig",
+        default=None,
+        help="kubeconfig file (default: $KUBECONFIG, then in-cluster, then ~/.kube/config)",
+    )
+    parser.add_argument(
+        "--metrics-bind-address",
+        default=DEFAULT_METRICS_BIND_ADDRESS,
+        help="address the /metrics endpoint binds to; '0' disables it (default %(default)s)",
+    )
+    parser.add_argument(
+        "--health-probe-bind-address",
+        default=DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
+        help="address /healthz and /readyz bind to (default %(default)s)",
+    )
+    parser.add_argument(
+        "--leader-elect",
+        action="store_true",
+        help="elect a leader with a Lease so only one replica creates Jobs",
+    )
+    parser.add_argument(
+        "--leader-election-namespace",
+        default=os.environ.get("POD_NAMESPACE") or DEFAULT_LEADER_ELECTION_NAMESPACE,
+        help="namespace of the leader-election Lease (default: $POD_NAMESPACE or %(default)s)",
+    )
+    parser.add_argument(
+        "--leader-election-id",
+        default=DEFAULT_LEADER_ELECTION_ID,
+        help="name of the leader-election Lease (default %(default)s)",
+    )
+    parser.add_argument(
+        "--namespace",
+        default=None,
+        help="watch DatabaseBackups in this namespace only (default: all namespaces)",
+    )
+    parser.add_argument(
+        "--max-concurrent-reconciles",
+        type=_positive_int,
+        default=DEFAULT_MAX_CONCURRENT_RECONCILES,
+        help="worker threads reconciling backups (default %(default)s)",
+    )
+    parser.add_argument(
+        "--graceful-shutdown-timeout",
+        type=_positive_float,
+        default=DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
+        help="seconds running reconciles get to finish on SIGTERM (default %(default)s)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="log level (default %(default)s)",
+    )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["json", "text"],
+        help="log format (default %(default)s)",
+    )
+    clock = parser.add_argument_group(
+        "virtual clock (sandbox and tests only: never set these in production)"
+    )
+    clock.add_argument(
+        "--clock-speed",
+        type=_positive_float,
+        default=None,
+        help="run the operator's clock this many times faster than real time",
+    )
+    clock.add_argument(
+        "--clock-start",
+        type=_timestamp,
+        default=None,
+        help="virtual time at --clock-origin (RFC 3339)",
+    )
+    clock.add_argument(
+        "--clock-origin",
+        type=float,
+        default=None,
+        help="real Unix time at which the virtual clock reads --clock-start",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dbbackup-operator",
+        description="Run scheduled database backups as Kubernetes Jobs.",
+    )
+    add_operator_flags(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    emulator = sub.add_parser(
+        "emulator", help="serve the Kubernetes API emulator in the foreground"
+    )
+    emulator.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    emulator.add_argument("--write-kubeconfig", default=None, metavar="PATH")
+    emulator.add_argument("--history-size", type=_positive_int, default=None)
+    sandbox = sub.add_parser(
+        "sandbox", help="run the emulator, a simulated job runner and the operator together"
+    )
+    add_sandbox_flags(sandbox)
+    run_local = sub.add_parser(
+        "run-local",
+        help="run the operator against the current kubeconfig if a cluster answers, "
+        "else the sandbox",
+    )
+    add_sandbox_flags(run_local)
+    return parser
+
+
+def add_sandbox_flags(parser: argparse.ArgumentParser) -> None:
+    """Sandbox flags, plus the operator's own (put them after the subcommand)."""
+    add_operator_flags(parser)
+    parser.add_argument("--port", type=int, default=None, help="emulator port")
+    parser.add_argument("--write-kubeconfig", default=None, metavar="PATH")
+    parser.add_argument(
+        "--with-samples", action="store_true", help="apply config/samples into the sandbox"
+    )
+    parser.add_argument("--speed", type=_positive_float, default=None, help="sandbox clock speed")
+    parser.add_argument(
+        "--job-duration", type=_positive_float, default=None, help="seconds a backup Job runs"
+    )
+    parser.add_argument(
+        "--failure-rate", type=float, default=None, help="fraction of backup Jobs that fail"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.command in ("emulator", "sandbox", "run-local"):
+        from controller import sandbox
+
+        return sandbox.dispatch(args)
+    from controller import operator
+
+    return operator.run(args)
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through the console script
+    raise SystemExit(main())
