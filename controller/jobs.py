@@ -1,0 +1,85 @@
+"""Reading backup Jobs: are they finished, how, and for which scheduled time.
+
+Pure functions over plain Job dicts (as the cache holds them). A Job is finished when it has
+a ``Complete`` or ``Failed`` condition with status ``True`` — the same test as the CronJob
+controller's ``IsJobFinished``; ``SuccessCriteriaMet`` / ``FailureTarget`` alone are not final.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "SCHEDULED_AT_ANNOTATION",
+    "JobOutcome",
+    "format_time",
+    "is_controlled_by",
+    "job_outcome",
+    "parse_time",
+    "scheduled_time",
+]
+
+SCHEDULED_AT_ANNOTATION = "dbbackup.io/scheduled-at"  # DESIGN.md §1
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp from the API (``2025-03-27T01:00:00Z``) as aware UTC, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def format_time(when: datetime) -> str:
+    """RFC 3339 in UTC with second precision, as ``metav1.Time`` serializes."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    """``result`` is ``Running``, ``Succeeded`` or ``Failed``; reason/message from the condition."""
+
+    result: str
+    reason: str = ""
+    message: str = ""
+    finished_at: datetime | None = None
+
+
+def job_outcome(job: dict[str, Any]) -> JobOutcome:
+    status = job.get("status") or {}
+    for condition in status.get("conditions") or ():
+        if condition.get("status") != "True":
+            continue
+        kind = condition.get("type")
+        if kind == "Complete":
+            finished = parse_time(status.get("completionTime")) or parse_time(
+                condition.get("lastTransitionTime")
+            )
+            return JobOutcome("Succeeded", finished_at=finished)
+        if kind == "Failed":
+            return JobOutcome(
+                "Failed",
+                reason=str(condition.get("reason") or "Failed"),
+                message=str(condition.get("message") or ""),
+                finished_at=parse_time(condition.get("lastTransitionTime")),
+            )
+    return JobOutcome("Running")
+
+
+def scheduled_time(job: dict[str, Any]) -> datetime | None:
+    """The slot a Job was created for, from its ``dbbackup.io/scheduled-at`` annotation."""
+    annotations = (job.get("metadata") or {}).get("annotations") or {}
+    return parse_time(annotations.get(SCHEDULED_AT_ANNOTATION))
+
+
+def is_controlled_by(job: dict[str, Any], owner_uid: str) -> bool:
+    """True when ``owner_uid`` is the Job's controller owner reference."""
+    for ref in (job.get("metadata") or {}).get("ownerReferences") or ():
+        if ref.get("controller") and ref.get("uid") == owner_uid:
+            return True
+    return False

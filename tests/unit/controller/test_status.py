@@ -1,0 +1,176 @@
+"""Status folding: history merge, phase, timestamps that only move forward, conditions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from controller.status import (
+    HISTORY_LIMIT,
+    mark_missing,
+    merge_history,
+    set_condition,
+    summarize,
+)
+
+LOCATION = "s3://bucket/prefix"
+
+
+def job(name: str, slot: str, *, result: str = "Running", done: str = "") -> dict[str, Any]:
+    status: dict[str, Any] = {"startTime": slot}
+    if result == "Succeeded":
+        status["completionTime"] = done
+        status["conditions"] = [
+            {"type": "SuccessCriteriaMet", "status": "True"},
+            {"type": "Complete", "status": "True", "lastTransitionTime": done},
+        ]
+    elif result == "Failed":
+        status["conditions"] = [
+            {"type": "FailureTarget", "status": "True"},
+            {
+                "type": "Failed",
+                "status": "True",
+                "reason": "BackoffLimitExceeded",
+                "message": "Job has reached the specified backoff limit",
+                "lastTransitionTime": done,
+            },
+        ]
+    return {
+        "metadata": {"name": name, "annotations": {"dbbackup.io/scheduled-at": slot}},
+        "status": status,
+    }
+
+
+def test_new_running_job_makes_phase_running_with_active_job() -> None:
+    history = merge_history([], [job("b-1", "2025-03-27T01:00:00Z")], LOCATION)
+    status = summarize({}, history)
+    assert status["phase"] == "Running"
+    assert status["activeJob"] == "b-1"
+    assert status["lastScheduleTime"] == "2025-03-27T01:00:00Z"
+    assert history[0]["location"] == LOCATION
+
+
+def test_success_records_completion_as_last_successful_backup() -> None:
+    done = "2025-03-27T01:05:00Z"
+    history = merge_history(
+        [], [job("b-1", "2025-03-27T01:00:00Z", result="Succeeded", done=done)], LOCATION
+    )
+    status = summarize({}, history)
+    assert status["phase"] == "Succeeded"
+    assert status["lastSuccessfulBackup"] == done
+    assert "activeJob" not in status
+    assert "failureReason" not in status
+
+
+def test_failure_reason_comes_from_the_failed_condition() -> None:
+    history = merge_history(
+        [],
+        [job("b-1", "2025-03-27T01:00:00Z", result="Failed", done="2025-03-27T01:02:00Z")],
+        LOCATION,
+    )
+    status = summarize({}, history)
+    assert status["phase"] == "Failed"
+    assert status["failureReason"] == (
+        "BackoffLimitExceeded: Job has reached the specified backoff limit"
+    )
+
+
+def test_failure_stays_visible_while_the_next_run_is_in_progress() -> None:
+    jobs = [
+        job("b-1", "2025-03-27T01:00:00Z", result="Failed", done="2025-03-27T01:02:00Z"),
+        job("b-2", "2025-03-28T01:00:00Z"),
+    ]
+    status = summarize({}, merge_history([], jobs, LOCATION))
+    assert status["phase"] == "Running"
+    assert status["failureReason"].startswith("BackoffLimitExceeded")
+
+
+def test_history_outlives_pruned_jobs_and_a_stale_job_cannot_unfinish_a_run() -> None:
+    done = "2025-03-27T01:05:00Z"
+    first = merge_history(
+        [], [job("b-1", "2025-03-27T01:00:00Z", result="Succeeded", done=done)], LOCATION
+    )
+    # The Job was pruned: history still has it.
+    assert merge_history(first, [], LOCATION) == first
+    # A stale cache shows it running again: the recorded result stands.
+    again = merge_history(first, [job("b-1", "2025-03-27T01:00:00Z")], LOCATION)
+    assert again[0]["result"] == "Succeeded"
+
+
+def test_history_is_bounded_but_keeps_running_entries() -> None:
+    jobs = [
+        job(
+            f"b-{i:02d}",
+            f"2025-03-{i + 1:02d}T01:00:00Z",
+            result="Succeeded",
+            done=f"2025-03-{i + 1:02d}T01:05:00Z",
+        )
+        for i in range(HISTORY_LIMIT + 3)
+    ]
+    jobs[0] = job("b-00", "2025-03-01T01:00:00Z")  # oldest is still running
+    history = merge_history([], jobs, LOCATION)
+    assert len(history) == HISTORY_LIMIT + 1
+    assert history[0]["job"] == "b-00"
+    assert history[-1]["job"] == f"b-{HISTORY_LIMIT + 2:02d}"
+
+
+def test_last_schedule_and_success_never_move_backwards() -> None:
+    previous = {
+        "lastScheduleTime": "2025-03-28T01:00:00Z",
+        "lastSuccessfulBackup": "2025-03-28T01:05:00Z",
+    }
+    history = merge_history(
+        [],
+        [job("b-1", "2025-03-27T01:00:00Z", result="Succeeded", done="2025-03-27T01:05:00Z")],
+        LOCATION,
+    )
+    status = summarize(previous, history)
+    assert status["lastScheduleTime"] == "2025-03-28T01:00:00Z"
+    assert status["lastSuccessfulBackup"] == "2025-03-28T01:05:00Z"
+
+
+def test_a_missing_running_job_becomes_a_failed_run() -> None:
+    history = merge_history([], [job("b-1", "2025-03-27T01:00:00Z")], LOCATION)
+    mark_missing(history, "b-1", datetime(2025, 3, 27, 1, 3, tzinfo=UTC))
+    status = summarize({}, history)
+    assert status["phase"] == "Failed"
+    assert "MissingJob" in status["failureReason"]
+    assert "activeJob" not in status
+
+
+def test_condition_transition_time_changes_only_when_status_flips() -> None:
+    t1 = datetime(2025, 3, 27, 1, 0, tzinfo=UTC)
+    t2 = datetime(2025, 3, 27, 2, 0, tzinfo=UTC)
+    first = set_condition(
+        [],
+        type_="Ready",
+        status="True",
+        reason="Scheduled",
+        message="a",
+        now=t1,
+        observed_generation=1,
+    )
+    same = set_condition(
+        first,
+        type_="Ready",
+        status="True",
+        reason="Scheduled",
+        message="b",
+        now=t2,
+        observed_generation=2,
+    )
+    flipped = set_condition(
+        same,
+        type_="Ready",
+        status="False",
+        reason="BackupFailed",
+        message="c",
+        now=t2,
+        observed_generation=2,
+    )
+    assert first[0]["lastTransitionTime"] == "2025-03-27T01:00:00Z"
+    assert same[0]["lastTransitionTime"] == "2025-03-27T01:00:00Z"
+    assert same[0]["message"] == "b"
+    assert same[0]["observedGeneration"] == 2
+    assert flipped[0]["lastTransitionTime"] == "2025-03-27T02:00:00Z"
+    assert len(flipped) == 1
