@@ -1,0 +1,1 @@
+"""Deployment tests: rendered kustomizations, RBAC, the manager pod, the image and Makefile."""
