@@ -28,6 +28,7 @@ __all__ = [
     "format_value",
     "index",
     "invalid",
+    "invalid_omit_value",
     "key",
     "not_supported",
     "required",
@@ -94,6 +95,11 @@ def invalid(path: str, value: Any, detail: str) -> FieldError:
     return FieldError(
         _field(path), "FieldValueInvalid", f"Invalid value: {format_value(value)}: {detail}"
     )
+
+
+def invalid_omit_value(path: str, detail: str) -> FieldError:
+    """``field.Invalid(path, field.OmitValueType{}, detail)``: the value is not printed."""
+    return FieldError(_field(path), "FieldValueInvalid", f"Invalid value: {detail}")
 
 
 def type_invalid(path: str, value: Any, detail: str) -> FieldError:
