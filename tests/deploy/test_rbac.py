@@ -1,0 +1,145 @@
+"""The operator's RBAC is exactly what its code calls, and nothing that reads Secrets.
+
+The expected rules are written out here on purpose: a change to ``config/rbac`` must come
+with a change to this table (and to docs/deploy.md, which says why each rule exists). The
+audit-log test (the operator against the emulator in RBAC mode) proves the rules suffice and
+are all used; ``databasebackups/finalizers`` is the one rule it cannot see being used, because
+only the OwnerReferencesPermissionEnforcement admission plugin checks it (DESIGN.md section 6).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.deploy.manifests import (
+    LEADER_ELECTION_ROLE,
+    LEASE_NAME,
+    MANAGER_ROLE,
+    OPERATOR_NAMESPACE,
+    SERVICE_ACCOUNT,
+    of_kind,
+    only,
+    render,
+)
+
+Rule = tuple[str, str, str, tuple[str, ...]]  # (apiGroup, resource, verb, resourceNames)
+
+# What the operator's code calls (informer cache, status writer, Job creation and pruning,
+# the events.k8s.io/v1 recorder), cluster-wide.
+MANAGER_RULES: set[Rule] = {
+    ("dbbackup.io", "databasebackups", "get", ()),
+    ("dbbackup.io", "databasebackups", "list", ()),
+    ("dbbackup.io", "databasebackups", "watch", ()),
+    ("dbbackup.io", "databasebackups/status", "get", ()),
+    ("dbbackup.io", "databasebackups/status", "update", ()),
+    ("dbbackup.io", "databasebackups/status", "patch", ()),
+    # Admission-only: blockOwnerDeletion on the Jobs' owner reference (DESIGN.md section 6).
+    ("dbbackup.io", "databasebackups/finalizers", "update", ()),
+    ("batch", "jobs", "get", ()),
+    ("batch", "jobs", "list", ()),
+    ("batch", "jobs", "watch", ()),
+    ("batch", "jobs", "create", ()),
+    ("batch", "jobs", "delete", ()),
+    ("events.k8s.io", "events", "create", ()),
+    ("events.k8s.io", "events", "patch", ()),
+}
+
+# The leader-election Lease, in the operator's namespace only. `create` cannot be limited by
+# resourceNames (the authorizer sees no name on a create), so it stands alone.
+LEADER_ELECTION_RULES: set[Rule] = {
+    ("coordination.k8s.io", "leases", "get", (LEASE_NAME,)),
+    ("coordination.k8s.io", "leases", "update", (LEASE_NAME,)),
+    ("coordination.k8s.io", "leases", "create", ()),
+}
+
+USER_ROLES = {
+    "dbbackup-databasebackup-admin-role": (
+        "rbac.authorization.k8s.io/aggregate-to-admin",
+        {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
+    ),
+    "dbbackup-databasebackup-editor-role": (
+        "rbac.authorization.k8s.io/aggregate-to-edit",
+        {"create", "delete", "get", "list", "patch", "update", "watch"},
+    ),
+    "dbbackup-databasebackup-viewer-role": (
+        "rbac.authorization.k8s.io/aggregate-to-view",
+        {"get", "list", "watch"},
+    ),
+}
+
+
+def expand(role: dict[str, Any]) -> set[Rule]:
+    """Flatten a role's rules into (group, resource, verb, resourceNames) tuples."""
+    out: set[Rule] = set()
+    for rule in role["rules"]:
+        assert "nonResourceURLs" not in rule, rule
+        names = tuple(rule.get("resourceNames", ()))
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                for verb in rule["verbs"]:
+                    out.add((group, resource, verb, names))
+    return out
+
+
+def _bound_roles() -> list[dict[str, Any]]:
+    """Every Role and ClusterRole bound to the operator's ServiceAccount."""
+    objs = render("rbac")
+    bound: list[dict[str, Any]] = []
+    for binding in of_kind(objs, "ClusterRoleBinding") + of_kind(objs, "RoleBinding"):
+        subjects = binding["subjects"]
+        if {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": OPERATOR_NAMESPACE} in (
+            subjects
+        ):
+            bound.append(only(objs, binding["roleRef"]["kind"], binding["roleRef"]["name"]))
+    return bound
+
+
+def test_manager_cluster_role_is_exactly_what_the_code_calls() -> None:
+    role = only(render("rbac"), "ClusterRole", MANAGER_ROLE)
+    assert expand(role) == MANAGER_RULES
+    assert "aggregationRule" not in role
+
+
+def test_leader_election_role_is_one_lease_in_the_operator_namespace() -> None:
+    role = only(render("rbac"), "Role", LEADER_ELECTION_ROLE)
+    assert role["metadata"]["namespace"] == OPERATOR_NAMESPACE
+    assert expand(role) == LEADER_ELECTION_RULES
+
+
+def test_the_service_account_holds_only_those_two_roles() -> None:
+    bound = _bound_roles()
+    assert sorted((r["kind"], r["metadata"]["name"]) for r in bound) == [
+        ("ClusterRole", MANAGER_ROLE),
+        ("Role", LEADER_ELECTION_ROLE),
+    ]
+    binding = only(render("rbac"), "RoleBinding", "dbbackup-operator-leader-election-rolebinding")
+    assert binding["metadata"]["namespace"] == OPERATOR_NAMESPACE
+
+
+def test_no_role_grants_secrets_wildcards_or_escalation() -> None:
+    for role in of_kind(render("rbac"), "ClusterRole") + of_kind(render("rbac"), "Role"):
+        for group, resource, verb, _ in expand(role):
+            name = role["metadata"]["name"]
+            assert "*" not in (group, resource, verb), name
+            assert resource.split("/")[0] not in {"secrets", "pods", "serviceaccounts"}, name
+            assert verb not in {"escalate", "bind", "impersonate"}, name
+            assert group not in {"rbac.authorization.k8s.io", ""}, name
+
+
+def test_user_helper_roles_aggregate_into_the_builtin_roles_and_never_write_status() -> None:
+    objs = render("rbac")
+    for name, (label, verbs) in USER_ROLES.items():
+        role = only(objs, "ClusterRole", name)
+        assert role["metadata"]["labels"][label] == "true"
+        assert expand(role) == {("dbbackup.io", "databasebackups", verb, ()) for verb in verbs} | {
+            ("dbbackup.io", "databasebackups/status", "get", ())
+        }
+    # Helpers are for people; nothing in the install binds them.
+    bound = {r["metadata"]["name"] for r in _bound_roles()}
+    assert not bound & set(USER_ROLES)
+
+
+def test_service_account_does_not_automount_its_token_by_default() -> None:
+    account = only(render("rbac"), "ServiceAccount", SERVICE_ACCOUNT)
+    assert account["metadata"]["namespace"] == OPERATOR_NAMESPACE
+    assert account["automountServiceAccountToken"] is False
