@@ -177,6 +177,7 @@ class LeaderElector:
         self._observed = _Observed()
         self._reported_leader = ""
         self._lost = False
+        self._release_disabled = False
 
     # -- state queries ----------------------------------------------------------------------
 
@@ -197,6 +198,12 @@ class LeaderElector:
         """True once :meth:`run` stopped leading without being asked to."""
         with self._mu:
             return self._lost
+
+    def disable_release(self) -> None:
+        """Do not release the Lease when :meth:`run` stops (leader-only work may still be
+        running: the Lease must expire by itself instead of passing to a successor at once)."""
+        with self._mu:
+            self._release_disabled = True
 
     def check(self, max_tolerable_expired: float = 0.0) -> None:
         """Raise :class:`LeaderElectionUnhealthy` if we lead but have not renewed within
@@ -407,7 +414,9 @@ class LeaderElector:
                 with self._mu:
                     self._lost = True
                 return
-            if self.config.release_on_cancel:
+            with self._mu:
+                release = self.config.release_on_cancel and not self._release_disabled
+            if release:
                 worker.join(self.config.renew_deadline * _CALLBACK_JOIN_TIMEOUT_FACTOR)
                 if worker.is_alive():
                     log.error(

@@ -12,7 +12,9 @@ and nothing else, calls :func:`configure_logging` once at start-up to choose the
 
 ``logging`` refuses ``extra`` keys that are ``LogRecord`` attributes (``name``, ``msg``,
 ``args``, ``module``, …: ``KeyError``). Pass such a key with one trailing underscore
-(``name_``); the formatters write it without (``name``). Extra values that JSON cannot encode
+(``name_``); the formatters write it without (``name``). ``resource_name`` (the spelling
+``manager.controller`` uses) is written as ``name`` too, so every reconcile log carries
+``controller``, ``namespace``, ``name`` and ``reconcileID``. Extra values that JSON cannot encode
 are written with ``str()``. Non-goals: log rotation,
 sampling, per-logger levels beyond the root level.
 """
@@ -34,6 +36,7 @@ _LEVEL_NAMES |= {"error": logging.ERROR}
 # Every attribute a bare LogRecord has; anything else on a record came from ``extra``.
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _HANDLER_MARK = "_dbbackup_handler"
+_ALIASES = {"resource_name": "name"}  # extra keys written under another name
 
 
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -44,6 +47,7 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
             continue
         if key.endswith("_") and key[:-1] in _RESERVED:
             key = key[:-1]
+        key = _ALIASES.get(key, key)
         fields[key] = value
     return fields
 

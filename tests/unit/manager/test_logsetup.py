@@ -45,6 +45,8 @@ def test_reserved_keys_need_the_underscore() -> None:
     assert decoded["logger"] == "manager.controller"
     assert (decoded["name"], decoded["module"]) == ("pg", "m")
     assert "name_" not in decoded
+    aliased = json.loads(JsonFormatter().format(make_record(resource_name="pg")))
+    assert aliased["name"] == "pg" and "resource_name" not in aliased
 
 
 def test_json_encodes_odd_values_and_exceptions() -> None:
