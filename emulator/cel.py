@@ -198,7 +198,7 @@ class CompiledRule:
         if self._message_program is not None:
             try:
                 text = self._message_program.evaluate(activation)
-                if isinstance(text, celtypes.StringType) and text.strip():
+                if isinstance(text, str) and text.strip():
                     return str(text)
             except (CELEvalError, TypeError, ValueError, IndexError, KeyError):
                 log.debug("messageExpression failed", extra={"rule": self.rule})

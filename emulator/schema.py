@@ -105,9 +105,8 @@ class StructuralSchema:
                 problems.append(f"{path}.default: Invalid value: must not have unknown fields")
             defaulted = copy.deepcopy(default)
             _default(node, defaulted)
-            for err in validate_value(node, defaulted, None, self._rules_for):
-                if err.field != "<nil>" or "not checked" not in err.message:
-                    problems.append(f"{path}.default: {err.message}")
+            for err in validate_value(node, defaulted, None, self._rules_for, has_rules=False):
+                problems.append(f"{path}.default: {err.message}")
         for suffix, sub_node in _subnodes(node):
             self._check_defaults(sub_node, path + suffix, problems)
 
@@ -127,7 +126,8 @@ class StructuralSchema:
         self, obj: Mapping[str, Any], old: Mapping[str, Any] | None = None
     ) -> list[FieldError]:
         """Every validation error of ``obj``; ``old`` enables transition rules on update."""
-        return validate_value(self._schema, obj, old, self._rules_for)
+        has_rules = any(self._rules.values())
+        return validate_value(self._schema, obj, old, self._rules_for, has_rules=has_rules)
 
     def _rules_for(self, node: Mapping[str, Any]) -> list[CompiledRule]:
         return self._rules.get(id(node), [])

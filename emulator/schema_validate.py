@@ -342,11 +342,13 @@ _NOT_CHECKED = (
 
 
 def validate_value(
-    schema: Mapping[str, Any], obj: Any, old: Any | None, rules: RuleLookup
+    schema: Mapping[str, Any], obj: Any, old: Any | None, rules: RuleLookup, *, has_rules: bool
 ) -> list[FieldError]:
     """Every problem of ``obj`` (``old`` on update) against ``schema``, root path empty:
     the OpenAPI pass, then the CEL pass unless a type or enum error blocks it."""
     errs = _validate(schema, obj, "", _MISSING, rules)
+    if not has_rules:
+        return errs
     if any(e.reason in _BLOCKING for e in errs):
         return [*errs, invalid("", None, _NOT_CHECKED)]
     return errs + _evaluate_rules(schema, obj, "", _MISSING if old is None else old, rules)
