@@ -1,0 +1,247 @@
+"""Defaults and validation of the built-in types, as far as the real server's are observable.
+
+* Object names: DNS-1123 subdomains (≤ 253), namespaces DNS-1123 labels (≤ 63); ``generateName``
+  prefixes are checked after the suffix is added (``pkg/api/validation`` ``ValidateObjectMeta``).
+* Jobs (``pkg/apis/batch`` defaults and validation): ``backoffLimit`` 6, ``completions`` and
+  ``parallelism`` 1, ``completionMode`` NonIndexed, ``suspend`` false, a generated ``selector``
+  with the ``batch.kubernetes.io/controller-uid`` and ``job-name`` labels; at least one container
+  with a name and an image; ``restartPolicy`` required and Never or OnFailure;
+  ``spec.template``, ``spec.selector`` and ``spec.completions`` immutable.
+* Secrets: ``type`` defaults to Opaque and is immutable; ``data`` values are base64.
+* PVCs: ``accessModes`` and ``resources.requests.storage`` required.
+* RBAC bindings: ``roleRef`` required and immutable.
+
+Everything returns a list of :class:`emulator.errors.Cause`; an empty list means valid.
+Non-goals: the full validation of every field (pods are not served at all).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+from emulator.errors import Cause
+from emulator.resources import ResourceInfo
+
+__all__ = ["apply_defaults", "validate_metadata", "validate_object", "validate_update"]
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DEFAULT_BACKOFF_LIMIT = 6  # pkg/apis/batch/v1/defaults.go
+CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+# Names of objects of these kinds may contain any path-safe characters (RBAC role names,
+# e.g. "system:controller:job-controller").
+PATH_SEGMENT_NAMES = frozenset({"roles", "clusterroles", "rolebindings", "clusterrolebindings"})
+
+
+def _invalid(field: str, value: Any, why: str) -> Cause:
+    return Cause(
+        field=field,
+        reason="FieldValueInvalid",
+        message=f"Invalid value: {json.dumps(value)}: {why}",
+    )
+
+
+def _required(field: str) -> Cause:
+    return Cause(field=field, reason="FieldValueRequired", message="Required value")
+
+
+def _unsupported(field: str, value: Any, allowed: list[str]) -> Cause:
+    choices = ", ".join(f'"{a}"' for a in allowed)
+    return Cause(
+        field=field,
+        reason="FieldValueNotSupported",
+        message=f"Unsupported value: {json.dumps(value)}: supported values: {choices}",
+    )
+
+
+def validate_metadata(info: ResourceInfo, obj: dict[str, Any]) -> list[Cause]:
+    """Name rules of ``ValidateObjectMeta`` (after ``generateName`` was expanded)."""
+    name = obj.get("metadata", {}).get("name", "")
+    if not name:
+        return [_required("metadata.name")]
+    if info.plural in PATH_SEGMENT_NAMES:
+        if name in (".", "..") or "/" in name or "%" in name:
+            return [_invalid("metadata.name", name, 'may not contain "/" or "%"')]
+        return []
+    if info.storage_key == ("", "namespaces"):
+        if len(name) > 63 or not DNS1123_LABEL.match(name):
+            return [
+                _invalid(
+                    "metadata.name",
+                    name,
+                    "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                    "characters or '-', and must start and end with an alphanumeric character",
+                )
+            ]
+        return []
+    if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+        return [
+            _invalid(
+                "metadata.name",
+                name,
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                "characters, '-' or '.', and must start and end with an alphanumeric character",
+            )
+        ]
+    return []
+
+
+def _image_pull_policy(image: str) -> str:
+    tag = image.rsplit("/", 1)[-1]
+    return "Always" if ":" not in tag or tag.endswith(":latest") else "IfNotPresent"
+
+
+def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
+    """Set the defaults the real server sets on decode (mutates ``obj``, a private copy)."""
+    key = info.storage_key
+    if key == ("batch", "jobs"):
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("backoffLimit", DEFAULT_BACKOFF_LIMIT)
+        spec.setdefault("completions", 1)
+        spec.setdefault("parallelism", 1)
+        spec.setdefault("completionMode", "NonIndexed")
+        spec.setdefault("suspend", False)
+        spec.setdefault("manualSelector", None)
+        if spec.get("manualSelector") is None:
+            spec.pop("manualSelector")
+        spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+        uid = obj["metadata"]["uid"]
+        name = obj["metadata"]["name"]
+        if not spec.get("selector"):
+            spec["selector"] = {"matchLabels": {CONTROLLER_UID_LABEL: uid}}
+        template = spec.setdefault("template", {})
+        meta = template.setdefault("metadata", {})
+        labels = meta.setdefault("labels", {})
+        for label, value in (
+            (CONTROLLER_UID_LABEL, uid),
+            (JOB_NAME_LABEL, name),
+            ("controller-uid", uid),
+            ("job-name", name),
+        ):
+            labels.setdefault(label, value)
+        pod = template.setdefault("spec", {})
+        pod.setdefault("dnsPolicy", "ClusterFirst")
+        pod.setdefault("schedulerName", "default-scheduler")
+        pod.setdefault("securityContext", {})
+        pod.setdefault("terminationGracePeriodSeconds", 30)
+        for container in pod.get("containers") or []:
+            if isinstance(container, dict):
+                container.setdefault("terminationMessagePath", "/dev/termination-log")
+                container.setdefault("terminationMessagePolicy", "File")
+                container.setdefault("resources", {})
+                if isinstance(container.get("image"), str):
+                    container.setdefault("imagePullPolicy", _image_pull_policy(container["image"]))
+        if not isinstance(obj.get("status"), dict):
+            obj["status"] = {}
+    elif key == ("", "secrets"):
+        obj.setdefault("type", "Opaque")
+    elif key == ("", "namespaces"):
+        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+        obj.setdefault("status", {"phase": "Active"})
+        obj["metadata"].setdefault("labels", {})
+        obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+    elif key == ("", "persistentvolumeclaims"):
+        obj.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
+        obj.setdefault("status", {"phase": "Pending"})
+    elif key == ("", "serviceaccounts"):
+        pass
+
+
+def _validate_job(obj: dict[str, Any]) -> list[Cause]:
+    causes: list[Cause] = []
+    spec = obj.get("spec") or {}
+    for field in ("backoffLimit", "completions", "parallelism"):
+        value = spec.get(field)
+        if value is not None and (not isinstance(value, int) or value < 0):
+            causes.append(_invalid(f"spec.{field}", value, "must be greater than or equal to 0"))
+    pod = (spec.get("template") or {}).get("spec") or {}
+    containers = pod.get("containers") or []
+    if not containers:
+        causes.append(_required("spec.template.spec.containers"))
+    for n, container in enumerate(containers):
+        path = f"spec.template.spec.containers[{n}]"
+        if not isinstance(container, dict):
+            causes.append(_invalid(path, container, "must be an object"))
+            continue
+        if not container.get("name"):
+            causes.append(_required(f"{path}.name"))
+        if not container.get("image"):
+            causes.append(_required(f"{path}.image"))
+    policy = pod.get("restartPolicy")
+    if policy is None:
+        causes.append(_required("spec.template.spec.restartPolicy"))
+    elif policy not in ("Never", "OnFailure"):
+        causes.append(
+            _unsupported("spec.template.spec.restartPolicy", policy, ["OnFailure", "Never"])
+        )
+    return causes
+
+
+def _validate_secret(obj: dict[str, Any]) -> list[Cause]:
+    causes = []
+    for key, value in (obj.get("data") or {}).items():
+        try:
+            base64.b64decode(str(value), validate=True)
+        except (binascii.Error, ValueError):
+            causes.append(_invalid(f"data[{key}]", "<secret contents redacted>", "illegal base64"))
+    return causes
+
+
+def _validate_pvc(obj: dict[str, Any]) -> list[Cause]:
+    spec = obj.get("spec") or {}
+    causes = []
+    if not spec.get("accessModes"):
+        causes.append(_required("spec.accessModes"))
+    if not ((spec.get("resources") or {}).get("requests") or {}).get("storage"):
+        causes.append(_required("spec.resources[storage]"))
+    return causes
+
+
+def validate_object(info: ResourceInfo, obj: dict[str, Any]) -> list[Cause]:
+    """Type-specific validation (create and update)."""
+    causes = validate_metadata(info, obj)
+    key = info.storage_key
+    if key == ("batch", "jobs"):
+        causes += _validate_job(obj)
+    elif key == ("", "secrets"):
+        causes += _validate_secret(obj)
+    elif key == ("", "persistentvolumeclaims"):
+        causes += _validate_pvc(obj)
+    elif key[0] == "rbac.authorization.k8s.io" and key[1].endswith("bindings"):
+        if not obj.get("roleRef"):
+            causes.append(_required("roleRef"))
+    elif key == ("coordination.k8s.io", "leases"):
+        duration = (obj.get("spec") or {}).get("leaseDurationSeconds")
+        if duration is not None and (not isinstance(duration, int) or duration <= 0):
+            causes.append(_invalid("spec.leaseDurationSeconds", duration, "must be positive"))
+    return causes
+
+
+def _immutable(field: str, value: Any) -> Cause:
+    return _invalid(field, value, "field is immutable")
+
+
+def validate_update(info: ResourceInfo, old: dict[str, Any], new: dict[str, Any]) -> list[Cause]:
+    """Immutability rules of updates (in addition to :func:`validate_object`)."""
+    causes: list[Cause] = []
+    key = info.storage_key
+    if key == ("batch", "jobs"):
+        old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
+        for field in ("template", "selector", "completions", "completionMode"):
+            if old_spec.get(field) != new_spec.get(field):
+                causes.append(_immutable(f"spec.{field}", new_spec.get(field)))
+    elif key == ("", "secrets"):
+        if old.get("type") != new.get("type"):
+            causes.append(_immutable("type", new.get("type")))
+    elif (
+        key[0] == "rbac.authorization.k8s.io"
+        and key[1].endswith("bindings")
+        and old.get("roleRef") != new.get("roleRef")
+    ):
+        causes.append(_immutable("roleRef", new.get("roleRef")))
+    return causes

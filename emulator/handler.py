@@ -1,0 +1,463 @@
+"""The HTTP/1.1 front of the emulator: routing, authentication, authorization, audit, faults.
+
+One :class:`Handler` per connection (``ThreadingHTTPServer``), keep-alive between requests.
+Resource paths follow the API concepts page ("Resource URIs"):
+``/api/v1/[namespaces/<ns>/]<resource>[/<name>[/<subresource>]]`` and the same under
+``/apis/<group>/<version>``; ``?watch=true`` turns a collection GET into a watch, streamed with
+chunked transfer encoding, one JSON event per line (several lines may share a chunk).
+
+Order of work per request: authenticate (401) → resolve the request (404 for unknown paths) →
+faults (latency, injected failures) → authorize when RBAC is on (403) → serve → audit record.
+Watches: ``resourceVersion`` unset or ``0`` starts with synthetic ADDED events; a resourceVersion
+older than the retained history yields one ``ERROR`` event carrying a 410 ``Expired`` Status (the
+watch cache's behaviour); ``timeoutSeconds`` ends the stream; ``allowWatchBookmarks`` adds
+BOOKMARK events when the stream is idle.
+
+Non-goals: TLS, protobuf, Table output, server-side apply, ``dryRun``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import time
+import urllib.parse
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
+
+from emulator import discovery
+from emulator.errors import ApiStatusError, bad_request, forbidden, status_body
+from emulator.rbac import Attributes, forbidden_status_message
+from emulator.resources import ResourceInfo
+from emulator.selectors import parse_field_selector, parse_label_selector
+from emulator.watch import Control, Event, Watcher, encode_line
+
+if TYPE_CHECKING:
+    from emulator.server import ApiServer
+
+__all__ = ["Handler", "RequestInfo"]
+
+log = logging.getLogger(__name__)
+DEFAULT_WATCH_TIMEOUT = 1800.0  # seconds; kube-apiserver --min-request-timeout
+POLL = 0.2  # seconds between checks for server shutdown on an idle stream
+MAX_BATCH = 256  # watch lines coalesced into one chunk when they are already queued
+NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
+
+
+@dataclass(kw_only=True)
+class RequestInfo:
+    """What a request is about (``resource`` empty for non-resource paths)."""
+
+    verb: str
+    group: str = ""
+    version: str = ""
+    resource: str = ""
+    subresource: str = ""
+    namespace: str = ""
+    name: str = ""
+    info: ResourceInfo | None = None
+
+
+def _json(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Serves one connection; ``self.server.api`` is the owning :class:`ApiServer`."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "emulator"
+
+    @property
+    def api(self) -> ApiServer:
+        api: ApiServer = self.server.api  # type: ignore[attr-defined]
+        return api
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("request " + format, *args)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _body(self) -> Any:
+        raw = self._raw_body
+        if not raw:
+            return None
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if content_type and "json" not in content_type:
+            raise ApiStatusError(
+                415, "UnsupportedMediaType", "the body of the request was in an unknown format"
+                " - accepted media types include: application/json"
+            )  # fmt: skip
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as err:
+            raise bad_request(f"the body of the request is not valid JSON: {err}") from err
+
+    def _send(self, code: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Cache-Control", "no-cache, private")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send_obj(self, code: int, obj: Any, info: ResourceInfo | None = None) -> None:
+        if info is not None and isinstance(obj, dict) and obj.get("apiVersion") != info.api_version:
+            obj = dict(obj, apiVersion=info.api_version)
+        self._send(code, _json(obj))
+
+    # -- request flow -------------------------------------------------------------------------
+
+    def _handle(self, method: str) -> None:
+        parsed = urllib.parse.urlsplit(self.path)
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query).items()}
+        request = RequestInfo(verb=method.lower())
+        user, groups = "", tuple[str, ...]()
+        code = 500
+        self._raw_body = self._read_body()
+        try:
+            auth = self.headers.get("Authorization") or ""
+            token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+            identity = self.api.users.authenticate(token)
+            if identity is None:
+                raise ApiStatusError(401, "Unauthorized", "Unauthorized")
+            user, groups = identity.name, identity.groups
+            request = self._resolve(method, parsed.path, query)
+            self._apply_faults(request, user)
+            self._authorize(request, user, groups, parsed.path)
+            code = self._serve(method, parsed.path, query, request)
+        except ApiStatusError as err:
+            code = err.code
+            self._send(err.code, _json(err.body), err.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            code = 499
+            self.close_connection = True
+        except Exception:  # a bug must become a 500, not a dead connection
+            log.exception("request failed", extra={"path": self.path})
+            code = 500
+            body = status_body(500, "InternalError", "an error on the server has prevented it")
+            self._send(500, _json(body))
+        finally:
+            self.api.record(request, user, code, parsed.path)
+
+    def _resolve(self, method: str, path: str, query: dict[str, str]) -> RequestInfo:
+        parts = [p for p in path.split("/") if p]
+        verb = method.lower()
+        if parts[:2] == ["api", "v1"]:
+            group, version, rest = "", "v1", parts[2:]
+        elif len(parts) >= 3 and parts[0] == "apis":
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            return RequestInfo(verb=verb)
+        if not rest:
+            return RequestInfo(verb=verb, group=group, version=version)
+        if rest[0] == "watch":
+            rest = rest[1:]
+            query["watch"] = "true"
+        namespace = ""
+        if (
+            len(rest) >= 3
+            and rest[0] == "namespaces"
+            and not (len(rest) == 3 and rest[2] in NAMESPACE_SUBRESOURCES)
+        ):
+            namespace, rest = rest[1], rest[2:]
+        resource, name = rest[0], rest[1] if len(rest) > 1 else ""
+        subresource = rest[2] if len(rest) > 2 else ""
+        info = self.api.registry.lookup(group, version, resource)
+        request = RequestInfo(
+            verb=verb, group=group, version=version, resource=resource,
+            subresource=subresource, namespace=namespace, name=name, info=info,
+        )  # fmt: skip
+        watch = query.get("watch") in ("true", "1")
+        if method == "GET":
+            request.verb = "watch" if watch else ("get" if name else "list")
+        elif method == "POST":
+            request.verb = "create"
+        elif method == "PUT":
+            request.verb = "update"
+        elif method == "PATCH":
+            request.verb = "patch"
+        elif method == "DELETE":
+            request.verb = "delete" if name else "deletecollection"
+        bad_scope = info is not None and (
+            (namespace and not info.namespaced) or len(rest) > 3
+            or (subresource and not (subresource == "status" and info.status_subresource))
+            or (method == "POST" and info.namespaced and not namespace)
+        )  # fmt: skip
+        if info is None or bad_scope:
+            raise ApiStatusError(
+                404, "NotFound", "the server could not find the requested resource"
+            )
+        return request
+
+    def _apply_faults(self, request: RequestInfo, user: str) -> None:
+        attrs = {
+            "verb": request.verb, "resource": request.resource,
+            "namespace": request.namespace, "name": request.name, "user": user,
+        }  # fmt: skip
+        latency, rule = self.api.faults.for_request(attrs)
+        if latency > 0:
+            self.api.stopping.wait(latency)
+        if rule is not None:
+            headers = {}
+            if rule.retry_after is not None:
+                headers["Retry-After"] = str(rule.retry_after)
+            reason = {429: "TooManyRequests", 503: "ServiceUnavailable", 504: "Timeout"}.get(
+                rule.code, "InternalError"
+            )
+            message = "injected fault" if rule.code != 429 else "Too many requests"
+            details = {"retryAfterSeconds": rule.retry_after} if rule.retry_after else None
+            raise ApiStatusError(rule.code, reason, message, details, headers)
+
+    def _authorize(
+        self, request: RequestInfo, user: str, groups: tuple[str, ...], path: str
+    ) -> None:
+        if self.api.authorizer is None:
+            return
+        attrs = Attributes(
+            user=user, groups=groups, verb=request.verb, api_group=request.group,
+            resource=request.resource, subresource=request.subresource,
+            namespace=request.namespace, name=request.name,
+            non_resource_url="" if request.resource else path,
+        )  # fmt: skip
+        if not self.api.authorizer.authorize(attrs).allowed:
+            message = forbidden_status_message(attrs)
+            raise forbidden(request.group, request.resource, request.name, message)
+
+    # -- serving ------------------------------------------------------------------------------
+
+    def _serve(self, method: str, path: str, query: dict[str, str], request: RequestInfo) -> int:
+        info = request.info
+        if info is None:
+            return self._serve_discovery(method, path, request)
+        ns = request.namespace or None
+        cluster = self.api.cluster
+        verb = request.verb
+        if verb == "get":
+            self._send_obj(200, cluster.get(info, ns, request.name), info)
+        elif verb == "list":
+            self._send_obj(200, self.api.list_body(info, ns, query), info)
+        elif verb == "watch":
+            self._serve_watch(info, request, query)
+        elif verb == "create":
+            self._send_obj(201, cluster.create(info, ns, self._body()), info)
+        elif verb == "update":
+            obj = cluster.update(info, ns, request.name, self._body(),
+                                 subresource=request.subresource)  # fmt: skip
+            self._send_obj(200, obj, info)
+        elif verb == "patch":
+            content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+            obj = cluster.patch(info, ns, request.name, content_type, self._body(),
+                                subresource=request.subresource)  # fmt: skip
+            self._send_obj(200, obj, info)
+        elif verb == "delete":
+            options = self._delete_options(query)
+            obj, gone_now = cluster.delete(
+                info, ns, request.name,
+                propagation=options.get("propagationPolicy"),
+                preconditions=options.get("preconditions"),
+            )  # fmt: skip
+            self._send_obj(200 if gone_now else 202, obj, info)
+        elif verb == "deletecollection":
+            options = self._delete_options(query)
+            items = self.api.delete_collection(info, ns, query, options.get("propagationPolicy"))
+            body = {"kind": f"{info.kind}List", "apiVersion": info.api_version,
+                    "metadata": {}, "items": items}  # fmt: skip
+            self._send_obj(200, body)
+        return 200 if verb != "create" else 201
+
+    def _delete_options(self, query: dict[str, str]) -> dict[str, Any]:
+        body = self._body()
+        options: dict[str, Any] = dict(body) if isinstance(body, dict) else {}
+        if "propagationPolicy" in query:
+            options["propagationPolicy"] = query["propagationPolicy"]
+        if (
+            query.get("orphanDependents") in ("true", "false")
+            and "propagationPolicy" not in options
+        ):
+            orphan = query["orphanDependents"] == "true"
+            options["propagationPolicy"] = "Orphan" if orphan else "Background"
+        if options.get("orphanDependents") is not None and "propagationPolicy" not in options:
+            options["propagationPolicy"] = "Orphan" if options["orphanDependents"] else "Background"
+        return options
+
+    def _serve_discovery(self, method: str, path: str, request: RequestInfo) -> int:
+        registry = self.api.registry
+        doc: dict[str, Any] | None
+        if method != "GET":
+            raise ApiStatusError(405, "MethodNotAllowed", "the server does not allow this method")
+        stripped = path.rstrip("/")
+        if stripped == "/version":
+            doc = discovery.VERSION_INFO
+        elif stripped == "/api":
+            doc = discovery.api_versions(f"127.0.0.1:{self.api.port}")
+        elif stripped == "/apis":
+            doc = discovery.group_list(registry)
+        elif stripped in ("/healthz", "/livez", "/readyz"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+            return 200
+        elif stripped == "/openapi/v3":
+            doc = discovery.openapi_v3_root(registry)
+        elif stripped.startswith("/openapi/v3/"):
+            parts = stripped.split("/")[3:]
+            if parts[:1] == ["api"] and len(parts) == 2:
+                doc = discovery.openapi_v3_group_version(registry, "", parts[1])
+            elif parts[:1] == ["apis"] and len(parts) == 3:
+                doc = discovery.openapi_v3_group_version(registry, parts[1], parts[2])
+            else:
+                doc = None
+        elif request.version:
+            doc = discovery.resource_list(registry, request.group, request.version)
+        else:
+            doc = None
+        if doc is None:
+            raise ApiStatusError(
+                404, "NotFound", "the server could not find the requested resource"
+            )
+        self._send(200, _json(doc))
+        return 200
+
+    # -- watch --------------------------------------------------------------------------------
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _serve_watch(self, info: ResourceInfo, request: RequestInfo, query: dict[str, str]) -> None:
+        rv_text = query.get("resourceVersion", "")
+        try:
+            since = int(rv_text) if rv_text not in ("", "0") else None
+        except ValueError as err:
+            raise bad_request(f"invalid resource version: {rv_text}") from err
+        try:
+            timeout = float(query.get("timeoutSeconds") or DEFAULT_WATCH_TIMEOUT)
+        except ValueError as err:
+            raise bad_request("invalid timeoutSeconds") from err
+        fields_text = query.get("fieldSelector", "")
+        if request.name:
+            fields_text = ",".join(filter(None, [fields_text, f"metadata.name={request.name}"]))
+        watcher = Watcher(
+            storage_key=info.storage_key, api_version=info.api_version,
+            namespace=request.namespace or None,
+            labels=parse_label_selector(query.get("labelSelector")),
+            fields=parse_field_selector(fields_text, info.group, info.plural),
+        )  # fmt: skip
+        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        self.close_connection = True
+        if self.api.faults.take_expire(info.plural):
+            watcher.control(Control("gone", f"too old resource version: {rv_text} (forced)"))
+        else:
+            self.api.storage.watch(watcher, since=since)
+        try:
+            self._stream(info, watcher, timeout, bookmarks)
+            self._write_chunk(b"")
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
+        finally:
+            self.api.storage.unwatch(watcher)
+
+    def _stream(
+        self, info: ResourceInfo, watcher: Watcher, timeout: float, bookmarks: bool
+    ) -> None:
+        start = time.monotonic()
+        deadline = start + timeout
+        interval = self.api.bookmark_interval
+        next_bookmark = start + interval
+        stopping = self.api.stopping
+        while not stopping.is_set():
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            if bookmarks and now >= next_bookmark:
+                next_bookmark = now + interval
+                self._bookmark(info, watcher)
+                continue
+            wait = min(deadline, next_bookmark if bookmarks else deadline) - now
+            try:
+                item = watcher.queue.get(timeout=min(wait, POLL))
+            except queue.Empty:
+                continue
+            batch: list[bytes] = []
+            while True:
+                if isinstance(item, Control):
+                    if batch:
+                        self._write_chunk(b"".join(batch))
+                    self._control(item, deadline)
+                    return
+                self._emit(info, item[0], item[1], batch)
+                if len(batch) >= MAX_BATCH:
+                    break
+                try:
+                    item = watcher.queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._write_chunk(b"".join(batch))
+                next_bookmark = time.monotonic() + interval
+
+    def _emit(self, info: ResourceInfo, type_: str, event: Event, batch: list[bytes]) -> None:
+        rule = self.api.faults.for_event(info.plural)
+        line = event.line(type_, info.api_version)
+        if rule is None:
+            batch.append(line)
+        elif rule.action == "duplicate":
+            batch.extend((line, line))
+        elif rule.action == "delay":
+            if batch:
+                self._write_chunk(b"".join(batch))
+                batch.clear()
+            self.api.stopping.wait(rule.seconds)
+            batch.append(line)
+        # "drop": nothing is sent
+
+    def _control(self, control: Control, deadline: float) -> None:
+        if control.action == "gone":
+            body = status_body(410, "Expired", control.message)
+            self._write_chunk(encode_line("ERROR", body))
+        elif control.action == "stall":
+            while not self.api.stopping.is_set() and time.monotonic() < deadline:
+                self.api.stopping.wait(POLL)
+            raise BrokenPipeError("stalled stream ends without a terminating chunk")
+
+    def _bookmark(self, info: ResourceInfo, watcher: Watcher) -> None:
+        with self.api.storage.lock:
+            if not watcher.queue.empty():
+                return
+            rv = self.api.storage.rv
+        obj = {"kind": info.kind, "apiVersion": info.api_version,
+               "metadata": {"resourceVersion": str(rv)}}  # fmt: skip
+        self._write_chunk(encode_line("BOOKMARK", obj))
