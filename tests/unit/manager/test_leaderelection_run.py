@@ -188,3 +188,16 @@ def test_release_on_cancel_flag(release: bool) -> None:
         drive(clock, rec.started.is_set)
     assert store.record is not None
     assert (store.record.holder_identity == "") is release
+
+
+def test_disable_release_keeps_the_lease_on_stop() -> None:
+    clock, store = FakeClock(), FakeLeaseStore()
+    rec = Recorder(clock)
+    elector = make(store, clock, rec)
+    stop = threading.Event()
+    with running(elector, stop):
+        drive(clock, rec.started.is_set)
+        elector.disable_release()
+    assert rec.stopped_leading.is_set()
+    assert store.record is not None and store.record.holder_identity == ME
+    assert not elector.lost_leadership()
