@@ -149,7 +149,8 @@ def _validate_status(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[Fie
         detail = "terminating>0 is invalid for finished job"
         errs.append(invalid("status.terminating", st["terminating"], detail))
     # RejectMoreReadyThanActivePods
-    if (changed("ready") or changed("active")) and _int(st, "ready") > _int(st, "active"):
+    ready_set = isinstance(st.get("ready"), int)
+    if (changed("ready") or changed("active")) and ready_set and st["ready"] > _int(st, "active"):
         errs.append(invalid("status.ready", st["ready"], "cannot set more ready pods than active"))
     # Unconditional: SuccessCriteriaMet excludes Failed and FailureTarget.
     if met and failed:
