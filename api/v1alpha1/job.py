@@ -1,0 +1,306 @@
+"""The ``batch/v1`` Job a DatabaseBackup becomes at one scheduled time.
+
+Role: :func:`build_job` is a pure function from (backup object, scheduled time) to a Job
+manifest; :func:`job_name` gives its deterministic name, which is the lock that guarantees one
+Job per scheduled time; :func:`storage_location` says where a run writes.
+
+Guarantees:
+
+* the name is ``<backup>-<YYYYmmddHHMMSS>`` of the scheduled time in UTC; labels, the
+  ``dbbackup.io/scheduled-at`` annotation and a controller owner reference
+  (``controller: true``, ``blockOwnerDeletion: true``) as DESIGN.md section 1 fixes them;
+* the container gets the backup-image contract (:mod:`api.v1alpha1.contract`), the same
+  variable set for every Job; credentials only via ``secretKeyRef`` or a read-only Secret
+  volume; every ``$`` in a value doubled, the exact inverse of the kubelet's ``$(VAR)``
+  expansion, so values cannot reference other variables; no command, args or shell;
+* the pod meets the Pod Security "restricted" profile, with a read-only root filesystem, an
+  ``emptyDir`` for scratch, ``restartPolicy: Never``, no service links, and no API token unless
+  ``spec.pod.serviceAccountName`` is set;
+* the same inputs give the same dict (no clock, no randomness); no ``ttlSecondsAfterFinished``
+  (the operator prunes by history limits).
+
+Raises :class:`InvalidBackupError` (carrying every problem) for an invalid backup, and
+``ValueError`` for a naive ``scheduled_time`` or missing ``metadata.uid``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from api.v1alpha1 import contract as c
+from api.v1alpha1.groupversion import (
+    ANNOTATION_SCHEDULED_AT,
+    API_VERSION,
+    JOB_NAME_TIME_FORMAT,
+    KIND,
+    LABEL_BACKUP,
+    LABEL_MANAGED_BY,
+    MANAGED_BY,
+)
+from api.v1alpha1.markers import encode
+from api.v1alpha1.types import DatabaseBackup, StorageSpec
+from api.v1alpha1.validation import FieldProblem, parse_duration, validate
+
+__all__ = [
+    "CONTAINER_NAME",
+    "DEFAULT_PORTS",
+    "InvalidBackupError",
+    "build_job",
+    "escape_value",
+    "format_time",
+    "job_labels",
+    "job_name",
+    "storage_location",
+]
+
+CONTAINER_NAME = "backup"
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "mongodb": 27017}
+SCRATCH_VOLUME = "scratch"
+STORAGE_VOLUME = "storage"
+GCS_VOLUME = "gcs-credentials"
+SECRET_FILE_MODE = 0o444  # readable by the (non-root, arbitrary) container user; read-only
+
+
+class InvalidBackupError(ValueError):
+    """The backup cannot become a Job; ``problems`` lists why (with field paths)."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def format_time(when: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, whole seconds (``2025-03-27T01:00:00Z``)."""
+    if when.tzinfo is None:
+        raise ValueError("scheduled time must be timezone-aware")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def job_name(backup_name: str, scheduled_time: datetime) -> str:
+    """``<backup>-<YYYYmmddHHMMSS>`` of ``scheduled_time`` in UTC."""
+    if scheduled_time.tzinfo is None:
+        raise ValueError("scheduled time must be timezone-aware")
+    return f"{backup_name}-{scheduled_time.astimezone(UTC).strftime(JOB_NAME_TIME_FORMAT)}"
+
+
+def job_labels(backup_name: str) -> dict[str, str]:
+    """The labels on every Job (and its pods) of a backup; selects them too."""
+    return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_BACKUP: backup_name}
+
+
+def escape_value(value: str) -> str:
+    """Double every ``$``: the kubelet turns ``$$`` into ``$`` and expands ``$(VAR)``."""
+    return value.replace("$", "$$")
+
+
+def _location(storage: StorageSpec) -> str:
+    if storage.s3 is not None:
+        return _url("s3", storage.s3.bucket, storage.s3.prefix)
+    if storage.gcs is not None:
+        return _url("gs", storage.gcs.bucket, storage.gcs.prefix)
+    if storage.pvc is not None:
+        return _pvc_path(storage)
+    return ""
+
+
+def _url(scheme: str, bucket: str, prefix: str | None) -> str:
+    return f"{scheme}://{bucket}/{prefix}" if prefix else f"{scheme}://{bucket}"
+
+
+def _pvc_path(storage: StorageSpec) -> str:
+    if storage.pvc is None:
+        return ""
+    sub = storage.pvc.sub_path
+    return f"{c.STORAGE_MOUNT_PATH}/{sub}" if sub else c.STORAGE_MOUNT_PATH
+
+
+def storage_location(backup: Mapping[str, Any]) -> str:
+    """Where a run writes: ``s3://bucket/prefix``, ``gs://bucket/prefix`` or
+    ``pvc://claim/subPath``; ``""`` when the storage cannot be read (invalid spec)."""
+    try:
+        storage = DatabaseBackup.from_dict(backup).spec.storage
+    except ValueError:
+        return ""
+    if storage.pvc is not None:
+        sub = storage.pvc.sub_path
+        return f"pvc://{storage.pvc.claim_name}/{sub}" if sub else f"pvc://{storage.pvc.claim_name}"
+    return _location(storage)
+
+
+def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def _env(b: DatabaseBackup, job: str, scheduled_time: datetime) -> list[dict[str, Any]]:
+    spec = b.spec
+    db = spec.database
+    st = spec.storage
+    retention = spec.retention or ""
+    seconds = str(int(parse_duration(retention).total_seconds())) if retention else ""
+    s3, gcs = st.s3, st.gcs
+    bucket = s3.bucket if s3 else gcs.bucket if gcs else ""
+    prefix = (s3.prefix if s3 else gcs.prefix if gcs else None) or ""
+    plain = {
+        c.BACKUP_NAME: b.name,
+        c.BACKUP_NAMESPACE: b.namespace,
+        c.BACKUP_JOB_NAME: job,
+        c.BACKUP_SCHEDULED_TIME: format_time(scheduled_time),
+        c.BACKUP_RETENTION: retention,
+        c.BACKUP_RETENTION_SECONDS: seconds,
+        c.DB_TYPE: db.type,
+        c.DB_HOST: db.host,
+        c.DB_PORT: str(db.port or DEFAULT_PORTS[db.type]),
+        c.DB_NAME: db.name or "",
+        c.STORAGE_TYPE: "s3" if s3 else "gcs" if gcs else "pvc",
+        c.STORAGE_URL: _location(st),
+        c.STORAGE_BUCKET: bucket,
+        c.STORAGE_PREFIX: prefix,
+        c.STORAGE_REGION: (s3.region if s3 else None) or "",
+        c.STORAGE_ENDPOINT: (s3.endpoint if s3 else None) or "",
+        c.STORAGE_PATH: _pvc_path(st),
+        c.HOME: c.SCRATCH_DIR,
+        c.TMPDIR: c.SCRATCH_DIR,
+    }
+    env: list[dict[str, Any]] = []
+    for var in c.VARIABLES:
+        if var.when == c.ALWAYS:
+            env.append({"name": var.name, "value": escape_value(plain[var.name])})
+    if db.credentials_secret_ref is not None:
+        ref = db.credentials_secret_ref
+        env.append(_secret_env(c.DB_USER, ref.name, ref.username_key))
+        env.append(_secret_env(c.DB_PASSWORD, ref.name, ref.password_key))
+    if s3 is not None and s3.credentials_secret_ref is not None:
+        ref3 = s3.credentials_secret_ref
+        env.append(_secret_env(c.AWS_ACCESS_KEY_ID, ref3.name, ref3.access_key_id_key))
+        env.append(_secret_env(c.AWS_SECRET_ACCESS_KEY, ref3.name, ref3.secret_access_key_key))
+    if gcs is not None and gcs.credentials_secret_ref is not None:
+        env.append({"name": c.GOOGLE_APPLICATION_CREDENTIALS, "value": c.GCS_KEY_FILE})
+    return env
+
+
+def _volumes(b: DatabaseBackup) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    volumes: list[dict[str, Any]] = [{"name": SCRATCH_VOLUME, "emptyDir": {}}]
+    mounts: list[dict[str, Any]] = [{"name": SCRATCH_VOLUME, "mountPath": c.SCRATCH_DIR}]
+    st = b.spec.storage
+    if st.pvc is not None:
+        volumes.append(
+            {"name": STORAGE_VOLUME, "persistentVolumeClaim": {"claimName": st.pvc.claim_name}}
+        )
+        mount: dict[str, Any] = {"name": STORAGE_VOLUME, "mountPath": _pvc_path(st)}
+        if st.pvc.sub_path:
+            mount["subPath"] = st.pvc.sub_path
+        mounts.append(mount)
+    if st.gcs is not None and st.gcs.credentials_secret_ref is not None:
+        ref = st.gcs.credentials_secret_ref
+        volumes.append(
+            {
+                "name": GCS_VOLUME,
+                "secret": {
+                    "secretName": ref.name,
+                    "items": [{"key": ref.key, "path": c.GCS_KEY_FILE.rsplit("/", 1)[1]}],
+                    "defaultMode": SECRET_FILE_MODE,
+                },
+            }
+        )
+        mounts.append({"name": GCS_VOLUME, "mountPath": c.GCS_KEY_DIR, "readOnly": True})
+    return volumes, mounts
+
+
+def _container(
+    b: DatabaseBackup, job: str, scheduled_time: datetime, mounts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": CONTAINER_NAME, "image": b.spec.image}
+    if b.spec.image_pull_policy:
+        container["imagePullPolicy"] = b.spec.image_pull_policy
+    container["env"] = _env(b, job, scheduled_time)
+    pod = b.spec.pod
+    if pod is not None and pod.resources is not None:
+        resources = encode(pod.resources)
+        if resources:
+            container["resources"] = resources
+    container["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "privileged": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    container["volumeMounts"] = mounts
+    return container
+
+
+def _pod_spec(b: DatabaseBackup, job: str, scheduled_time: datetime) -> dict[str, Any]:
+    pod = b.spec.pod
+    volumes, mounts = _volumes(b)
+    security: dict[str, Any] = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "enableServiceLinks": False,
+        "automountServiceAccountToken": bool(pod and pod.service_account_name),
+        "securityContext": security,
+        "containers": [_container(b, job, scheduled_time, mounts)],
+        "volumes": volumes,
+    }
+    if pod is None:
+        return spec
+    for attr, key in (
+        ("run_as_user", "runAsUser"),
+        ("run_as_group", "runAsGroup"),
+        ("fs_group", "fsGroup"),
+    ):
+        value = getattr(pod, attr)
+        if value is not None:
+            security[key] = value
+    if pod.service_account_name:
+        spec["serviceAccountName"] = pod.service_account_name
+    optional = {
+        "nodeSelector": dict(pod.node_selector),
+        "tolerations": encode(pod.tolerations),
+        "affinity": encode(pod.affinity) if pod.affinity else None,
+        "imagePullSecrets": encode(pod.image_pull_secrets),
+        "priorityClassName": pod.priority_class_name,
+    }
+    spec.update((k, v) for k, v in optional.items() if v)
+    return spec
+
+
+def build_job(backup: Mapping[str, Any], scheduled_time: datetime) -> dict[str, Any]:
+    """The Job for ``backup`` at ``scheduled_time`` (see module guarantees)."""
+    problems = validate(backup)
+    if problems:
+        raise InvalidBackupError(problems)
+    b = DatabaseBackup.from_dict(backup)
+    uid = str(b.metadata.get("uid", ""))
+    if not b.name or not uid:
+        raise ValueError("backup needs metadata.name and metadata.uid to own a Job")
+    name = job_name(b.name, scheduled_time)
+    labels = job_labels(b.name)
+    pod = b.spec.pod
+    pod_meta: dict[str, Any] = {"labels": {**(pod.labels if pod else {}), **labels}}
+    if pod is not None and pod.annotations:
+        pod_meta["annotations"] = dict(pod.annotations)
+    job_spec: dict[str, Any] = {"backoffLimit": b.spec.backoff_limit}
+    if b.spec.active_deadline_seconds is not None:
+        job_spec["activeDeadlineSeconds"] = b.spec.active_deadline_seconds
+    job_spec["template"] = {"metadata": pod_meta, "spec": _pod_spec(b, name, scheduled_time)}
+    metadata: dict[str, Any] = {"name": name}
+    if b.namespace:
+        metadata["namespace"] = b.namespace
+    metadata |= {
+        "labels": labels,
+        "annotations": {ANNOTATION_SCHEDULED_AT: format_time(scheduled_time)},
+        "ownerReferences": [
+            {
+                "apiVersion": API_VERSION,
+                "kind": KIND,
+                "name": b.name,
+                "uid": uid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
+    }
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": job_spec}

@@ -1,0 +1,227 @@
+"""Schema markers on dataclass fields, and decoding plain dicts into those dataclasses.
+
+Role: the Python analogue of kubebuilder's ``// +kubebuilder:validation:...`` comments. Each
+API field is declared once, with :func:`prop`, carrying its JSON name, description, default,
+enum, pattern, bounds and CEL rules. :mod:`api.v1alpha1.openapi` turns the same declarations
+into the CRD's OpenAPI schema, :mod:`api.v1alpha1.validation` checks objects against that
+schema, and :func:`decode` builds frozen dataclasses with the same defaults, so the types, the
+CRD and the validation cannot drift apart.
+
+Guarantees: :func:`decode` never mutates its input and ignores unknown keys (the API server
+prunes them); a value of the wrong JSON type raises :class:`DecodeError` naming its field path.
+Non-goals: validation beyond JSON types (see :mod:`api.v1alpha1.validation`).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+__all__ = [
+    "UNSET",
+    "DecodeError",
+    "Marker",
+    "Rule",
+    "class_description",
+    "decode",
+    "encode",
+    "json_name",
+    "marker_of",
+    "prop",
+]
+
+T = TypeVar("T")
+
+
+class _Unset:
+    """The "no default" sentinel (``None`` is not one: it is never a CRD default)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+class DecodeError(ValueError):
+    """A value has the wrong JSON type; ``path`` is its field path (``spec.port``)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rule:
+    """One ``x-kubernetes-validations`` rule and the same rule in Python.
+
+    ``check`` receives the (defaulted) JSON value the rule is attached to and returns whether
+    it holds; a test evaluates ``cel`` with a CEL interpreter on the same inputs to prove the
+    two agree. ``field_path`` (CEL ``fieldPath``, relative, like ``.s3``) names the field the
+    API server reports; empty means the node the rule sits on.
+    """
+
+    cel: str
+    message: str
+    check: Callable[[Any], bool]
+    field_path: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Marker:
+    """What one field declares; see :func:`prop`."""
+
+    description: str
+    name: str = ""
+    required: bool = False
+    default: Any = UNSET
+    enum: tuple[str, ...] = ()
+    pattern: str = ""
+    format: str = ""
+    min_length: int | None = None
+    max_length: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    max_items: int | None = None
+    max_properties: int | None = None
+    value_max_length: int | None = None
+    value_pattern: str = ""
+    preserve_unknown: bool = False
+    list_map_keys: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+
+def prop(
+    description: str,
+    *,
+    default: Any = UNSET,
+    factory: Callable[[], Any] | None = None,
+    required: bool = False,
+    **constraints: Any,
+) -> Any:
+    """Declare an API field: a ``dataclasses.field`` whose metadata is a :class:`Marker`.
+
+    ``default`` is both the CRD default and the Python default (immutable values only);
+    ``factory`` gives empty collections a Python default without a CRD default; fields that are
+    neither required nor defaulted default to ``None``.
+    """
+    marker = Marker(description=description, required=required, default=default, **constraints)
+    metadata = {"marker": marker}
+    if required:
+        return dataclasses.field(metadata=metadata)
+    if default is not UNSET:
+        return dataclasses.field(default=default, metadata=metadata)
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=None, metadata=metadata)
+
+
+def marker_of(f: dataclasses.Field[Any]) -> Marker:
+    """The :class:`Marker` of an API field (every field of an API dataclass has one)."""
+    marker = f.metadata.get("marker")
+    if not isinstance(marker, Marker):
+        raise TypeError(f"field {f.name!r} is not declared with prop()")
+    return marker
+
+
+def json_name(f: dataclasses.Field[Any]) -> str:
+    """The field's JSON name: the marker's ``name``, else the attribute in lowerCamelCase."""
+    explicit = marker_of(f).name
+    if explicit:
+        return explicit
+    head, *rest = f.name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def class_description(cls: type) -> str:
+    """The first paragraph of a class docstring, on one line (the CRD ``description``)."""
+    doc = inspect.getdoc(cls) or ""
+    return " ".join(doc.split("\n\n", 1)[0].split())
+
+
+def decode(cls: type[T], data: Mapping[str, Any] | None, path: str) -> T:
+    """Build ``cls`` from a JSON object, applying declared defaults (see module guarantees)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise DecodeError(path, f"must be an object, not {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        marker = marker_of(f)
+        key = json_name(f)
+        where = f"{path}.{key}" if path else key
+        raw = data.get(key)
+        if raw is None:
+            if marker.default is not UNSET:
+                raw = copy.deepcopy(marker.default)
+            elif marker.required:
+                raise DecodeError(where, "is required")
+            else:
+                continue  # the dataclass default (None or an empty collection)
+        kwargs[f.name] = _convert(hints[f.name], raw, where)
+    return cls(**kwargs)
+
+
+def _convert(tp: Any, raw: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:
+            return _convert(options[0], raw, path)
+        if set(options) == {int, str}:
+            if isinstance(raw, bool) or not isinstance(raw, int | str):
+                raise DecodeError(path, "must be an integer or a string")
+            return raw
+        raise TypeError(f"unsupported union {tp!r}")
+    if tp is Any:
+        return copy.deepcopy(raw)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return decode(tp, raw, path)
+    if origin is tuple:
+        if not isinstance(raw, list | tuple):
+            raise DecodeError(path, "must be a list")
+        return tuple(_convert(args[0], item, f"{path}[{i}]") for i, item in enumerate(raw))
+    if origin in (Mapping, dict, typing.Mapping):
+        if not isinstance(raw, Mapping):
+            raise DecodeError(path, "must be an object")
+        return {str(k): _convert(args[1], v, f"{path}[{k}]") for k, v in raw.items()}
+    if tp is bool:
+        if not isinstance(raw, bool):
+            raise DecodeError(path, "must be a boolean")
+        return raw
+    if tp is int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise DecodeError(path, "must be an integer")
+        return raw
+    if tp is str:
+        if not isinstance(raw, str):
+            raise DecodeError(path, "must be a string")
+        return raw
+    raise TypeError(f"unsupported field type {tp!r} at {path}")
+
+
+def encode(value: Any) -> Any:
+    """The JSON form of an API dataclass (or a value inside one): JSON names, ``None`` and
+    empty collections left out, so the output is what a user would write."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            got = encode(getattr(value, f.name))
+            if got is None or got == {} or got == []:
+                continue
+            out[json_name(f)] = got
+        return out
+    if isinstance(value, tuple | list):
+        return [encode(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): encode(v) for k, v in value.items()}
+    return copy.deepcopy(value)

@@ -1,0 +1,287 @@
+"""Validate a ``DatabaseBackup`` the way the CRD does, and beyond what a schema can.
+
+Role: :func:`validate` returns every problem of an object, each with its field path
+(``spec.storage.s3.bucket``), so the reconciler can report a bad backup instead of crashing.
+
+Two layers, one source: (1) the CRD's own checks -- types, required fields, enums, patterns,
+bounds, and the ``x-kubernetes-validations`` rules -- evaluated from the very schema
+:mod:`api.v1alpha1.openapi` generates for the CRD, after applying its defaults, in the order
+the API server uses (a node's rules run only if its own checks passed); (2) what no schema can
+say: the cron expression parses (incl. ``H`` hashed by namespace/name) and ever fires, the
+time zone exists, ``CRON_TZ=``/``TZ=`` prefixes point to ``spec.timeZone``, retention is at
+least one hour.
+
+Guarantees: pure (no I/O, input never mutated); the result is deterministic and sorted by
+schema walk order; an object the API server would accept yields only layer-2 problems.
+Non-goals: ``metadata`` beyond the name length (the API server validates it).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from api.v1alpha1.openapi import openapi_schema, rules_by_path
+from api.v1alpha1.schedule import ScheduleError, load_time_zone, parse_schedule
+from api.v1alpha1.types import DEFAULT_TIME_ZONE
+
+__all__ = [
+    "MIN_RETENTION",
+    "FieldProblem",
+    "apply_defaults",
+    "parse_duration",
+    "validate",
+]
+
+MIN_RETENTION = timedelta(hours=1)  # shorter would delete a backup before the next one ran
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION = re.compile(r"([0-9]+)([dhms])")
+_FULL_DURATION = re.compile(r"^([0-9]+[dhms])+\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One problem: ``path`` is the field (``spec.schedule``), ``message`` what is wrong."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def parse_duration(text: str) -> timedelta:
+    """``336h``, ``14d``, ``1h30m`` as a timedelta; raises ``ValueError`` otherwise."""
+    if not _FULL_DURATION.match(text):
+        raise ValueError(f"invalid duration {text!r}: use a number with d, h, m or s, e.g. 336h")
+    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in _DURATION.findall(text)))
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    return openapi_schema()
+
+
+@cache
+def _rule_checks() -> dict[str, tuple[Any, ...]]:
+    return rules_by_path()
+
+
+def apply_defaults(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``obj`` with the CRD's defaults filled in, as the API server stores it."""
+    out = copy.deepcopy(dict(obj))
+    _default(out, _schema())
+    return out
+
+
+def _default(value: Any, node: Mapping[str, Any]) -> None:
+    if isinstance(value, dict) and "properties" in node:
+        for key, child in node["properties"].items():
+            if key not in value and "default" in child:
+                value[key] = copy.deepcopy(child["default"])
+            if key in value:
+                _default(value[key], child)
+    elif isinstance(value, list) and "items" in node:
+        for item in value:
+            _default(item, node["items"])
+
+
+def validate(obj: Mapping[str, Any]) -> list[FieldProblem]:
+    """Every problem of a DatabaseBackup object (empty when it is fine); see module doc."""
+    full = apply_defaults(obj)
+    problems: list[FieldProblem] = []
+    _check(full, _schema(), "", problems, schema_path="")
+    problems = _semantic(full, problems)
+    return problems
+
+
+# -- layer 1: the schema --------------------------------------------------------------------
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _go_pattern(pattern: str) -> re.Pattern[str]:
+    # Go's ``$`` matches only at the very end; Python's also before a final newline.
+    return re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern)
+
+
+def _check(
+    value: Any, node: Mapping[str, Any], path: str, out: list[FieldProblem], *, schema_path: str
+) -> None:
+    before = len(out)
+    if node.get("x-kubernetes-int-or-string"):
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            out.append(FieldProblem(path, "must be an integer or a string"))
+        elif isinstance(value, str):
+            _check_string(value, node, path, out)
+    else:
+        kind = node.get("type")
+        checker = _CHECKERS[str(kind)]
+        checker(value, node, path, out, schema_path)
+    if len(out) == before:
+        for rule in _rule_checks().get(schema_path, ()):
+            if not rule.check(value):
+                where = path + rule.field_path if rule.field_path else path
+                out.append(FieldProblem(where or "<root>", rule.message))
+
+
+def _check_object(
+    value: Any, node: Mapping[str, Any], path: str, out: list[FieldProblem], schema_path: str
+) -> None:
+    if not isinstance(value, Mapping):
+        out.append(FieldProblem(path, f"must be an object, not {_json_type(value)}"))
+        return
+    if "maxProperties" in node and len(value) > node["maxProperties"]:
+        out.append(FieldProblem(path, f"must have at most {node['maxProperties']} items"))
+    for key in node.get("required", ()):
+        if value.get(key) is None:
+            out.append(FieldProblem(_join(path, key), "Required value"))
+    for key, child in node.get("properties", {}).items():
+        if value.get(key) is not None:
+            _check(value[key], child, _join(path, key), out, schema_path=_join(schema_path, key))
+    extra = node.get("additionalProperties")
+    if isinstance(extra, Mapping):
+        for key, item in value.items():
+            _check(item, extra, f"{path}[{key}]", out, schema_path=f"{schema_path}[*]")
+
+
+def _check_array(
+    value: Any, node: Mapping[str, Any], path: str, out: list[FieldProblem], schema_path: str
+) -> None:
+    if not isinstance(value, list | tuple):
+        out.append(FieldProblem(path, f"must be a list, not {_json_type(value)}"))
+        return
+    if "maxItems" in node and len(value) > node["maxItems"]:
+        out.append(FieldProblem(path, f"must have at most {node['maxItems']} items"))
+    for i, item in enumerate(value):
+        _check(item, node["items"], f"{path}[{i}]", out, schema_path=f"{schema_path}[*]")
+    keys = node.get("x-kubernetes-list-map-keys")
+    if keys:
+        seen: set[tuple[Any, ...]] = set()
+        for i, item in enumerate(value):
+            if isinstance(item, Mapping):
+                key = tuple(item.get(k) for k in keys)
+                if key in seen:
+                    out.append(FieldProblem(f"{path}[{i}]", f"Duplicate value: {key!r}"))
+                seen.add(key)
+
+
+def _check_string_node(
+    value: Any, node: Mapping[str, Any], path: str, out: list[FieldProblem], _sp: str
+) -> None:
+    if not isinstance(value, str):
+        out.append(FieldProblem(path, f"must be a string, not {_json_type(value)}"))
+        return
+    _check_string(value, node, path, out)
+
+
+def _check_string(value: str, node: Mapping[str, Any], path: str, out: list[FieldProblem]) -> None:
+    if "enum" in node and value not in node["enum"]:
+        supported = ", ".join(f'"{v}"' for v in node["enum"])
+        out.append(
+            FieldProblem(path, f'Unsupported value: "{value}": supported values: {supported}')
+        )
+        return
+    if "maxLength" in node and len(value) > node["maxLength"]:
+        out.append(FieldProblem(path, f"must be no more than {node['maxLength']} characters"))
+    if "minLength" in node and len(value) < node["minLength"]:
+        out.append(FieldProblem(path, f"must be at least {node['minLength']} characters"))
+    if "pattern" in node and not _go_pattern(node["pattern"]).search(value):
+        out.append(FieldProblem(path, f"should match '{node['pattern']}'"))
+    if node.get("format") == "date-time":
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            out.append(FieldProblem(path, f"must be an RFC 3339 date-time: {value!r}"))
+
+
+def _check_integer(
+    value: Any, node: Mapping[str, Any], path: str, out: list[FieldProblem], _sp: str
+) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        out.append(FieldProblem(path, f"must be an integer, not {_json_type(value)}"))
+        return
+    if "minimum" in node and value < node["minimum"]:
+        out.append(FieldProblem(path, f"must be greater than or equal to {node['minimum']}"))
+    if "maximum" in node and value > node["maximum"]:
+        out.append(FieldProblem(path, f"must be less than or equal to {node['maximum']}"))
+
+
+def _check_boolean(
+    value: Any, node: Mapping[str, Any], path: str, out: list[FieldProblem], _sp: str
+) -> None:
+    if not isinstance(value, bool):
+        out.append(FieldProblem(path, f"must be a boolean, not {_json_type(value)}"))
+
+
+_CHECKERS = {
+    "object": _check_object,
+    "array": _check_array,
+    "string": _check_string_node,
+    "integer": _check_integer,
+    "boolean": _check_boolean,
+}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "object"
+
+
+# -- layer 2: what a schema cannot say ------------------------------------------------------
+
+
+def _semantic(full: Mapping[str, Any], problems: list[FieldProblem]) -> list[FieldProblem]:
+    spec = full.get("spec")
+    if not isinstance(spec, Mapping):
+        return problems
+    bad = {p.path for p in problems}
+    meta = full.get("metadata")
+    if not isinstance(meta, Mapping):
+        meta = {}
+    hash_id = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+
+    zone = spec.get("timeZone", DEFAULT_TIME_ZONE)
+    zone_ok = isinstance(zone, str) and "spec.timeZone" not in bad
+    if zone_ok:
+        try:
+            load_time_zone(zone)
+        except ScheduleError as err:
+            problems.append(FieldProblem("spec.timeZone", err.message))
+            zone_ok = False
+
+    schedule = spec.get("schedule")
+    if isinstance(schedule, str) and len(schedule) <= 256:
+        try:
+            parse_schedule(schedule, zone if zone_ok else DEFAULT_TIME_ZONE, hash_id)
+        except ScheduleError as err:
+            # The parser's message says more than the schema's pattern: it replaces it.
+            problems = [p for p in problems if p.path != "spec.schedule"]
+            problems.append(FieldProblem("spec.schedule", err.message))
+
+    retention = spec.get("retention")
+    if isinstance(retention, str) and "spec.retention" not in bad:
+        try:
+            if parse_duration(retention) < MIN_RETENTION:
+                problems.append(
+                    FieldProblem("spec.retention", f"must be at least 1h, got {retention!r}")
+                )
+        except ValueError as err:
+            problems.append(FieldProblem("spec.retention", str(err)))
+    return problems
