@@ -4,7 +4,8 @@ Series are created the first time a backup is reconciled and removed when it is 
 ``absent()`` and staleness behave. Names (used by ``config/prometheus`` alerts):
 
 * ``dbbackup_last_success_timestamp_seconds`` — completion time of the last successful run;
-* ``dbbackup_next_schedule_timestamp_seconds`` — when the next run is due (absent if suspended);
+* ``dbbackup_next_schedule_timestamp_seconds`` — when the next run is due (absent if suspended
+  or invalid; so is the expected interval);
 * ``dbbackup_expected_interval_seconds`` — the gap between the next two slots, so "no success
   within twice the interval" is one alert expression for every schedule;
 * ``dbbackup_last_run_status`` — 1 if the newest finished run succeeded, 0 if it failed;
@@ -106,11 +107,12 @@ class BackupMetrics:
     ) -> None:
         key = _labels(backup)
         self._ensure(key)
-        if next_time is None:
+        if next_time is None or interval is None:
+            # Suspended or invalid: nothing is expected, so "missed" alerts must not fire.
             self._remove(self.next_schedule, key)
+            self._remove(self.expected_interval, key)
         else:
             self.next_schedule.labels(*key).set(next_time.timestamp())
-        if interval is not None:
             self.expected_interval.labels(*key).set(interval)
         status = backup.get("status") or {}
         success = parse_time(status.get("lastSuccessfulBackup"))
