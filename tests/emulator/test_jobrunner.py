@@ -116,15 +116,18 @@ def test_hooks_do_not_mutate_the_job() -> None:
 
 
 # -- against the emulator over HTTP ---------------------------------------------------------
-def _call(server: ApiServer, method: str, path: str, body: Any = None) -> dict[str, Any]:
+def _call(
+    server: ApiServer,
+    method: str,
+    path: str,
+    body: Any = None,
+    content_type: str = "application/json",
+) -> dict[str, Any]:
     request = urllib.request.Request(
         server.url + path,
         method=method,
         data=None if body is None else json.dumps(body).encode(),
-        headers={
-            "Authorization": f"Bearer {server.ADMIN_TOKEN}",
-            "Content-Type": "application/json",
-        },
+        headers={"Authorization": f"Bearer {server.ADMIN_TOKEN}", "Content-Type": content_type},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         result: dict[str, Any] = json.loads(response.read() or b"{}")
@@ -176,6 +179,27 @@ def test_decide_function_and_existing_jobs(api_server: ApiServer) -> None:
     with SimulatedJobRunner(api_server.url, api_server.ADMIN_TOKEN, options) as runner:
         assert runner.wait_for("default/early-a", timeout=20) == "Succeeded"
         assert runner.wait_for("default/early-b", timeout=20) == "Failed"
+
+
+def test_conflict_is_retried(api_server: ApiServer) -> None:
+    """A status write with a stale resourceVersion gets 409; the runner re-reads and retries."""
+    touched: list[bool] = []
+
+    def decide(job: Any) -> bool:
+        if not touched:  # another writer changes the Job between the runner's GET and PUT
+            touched.append(True)
+            patch = {"metadata": {"labels": {"touched": "yes"}}}
+            _call(api_server, "PATCH", f"{JOBS}/raced", patch, "application/merge-patch+json")
+        return True
+
+    with SimulatedJobRunner(api_server.url, api_server.ADMIN_TOKEN, _fast(decide=decide)) as r:
+        _call(api_server, "POST", JOBS, _job("raced"))
+        assert r.wait_for("default/raced", timeout=20) == "Succeeded"
+    conflicts = [a for a in api_server.audit if a.name == "raced" and a.code == 409]
+    assert [(a.verb, a.subresource) for a in conflicts] == [("update", "status")]
+    job = _call(api_server, "GET", f"{JOBS}/raced")
+    assert job["metadata"]["labels"] == {"touched": "yes"}
+    assert _types(job["status"]) == ["SuccessCriteriaMet", "Complete"]
 
 
 def test_failure_rate_is_seeded() -> None:
