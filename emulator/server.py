@@ -47,6 +47,7 @@ __all__ = ["ADMIN_TOKEN", "DEFAULT_BOOKMARK_INTERVAL", "ApiServer"]
 DEFAULT_BOOKMARK_INTERVAL = 1.0  # seconds of idle stream before a BOOKMARK (the server: ~1 min)
 INITIAL_NAMESPACES = ("default", "kube-system")
 TLS_DIR = Path(__file__).with_name("tls")  # a self-signed certificate for 127.0.0.1/localhost
+SHUTDOWN_POLL = 0.02  # seconds; how fast serve_forever notices stop()
 RESOURCE_VERSION_WAIT = 3.0  # seconds a list waits for a future resourceVersion (the server: 3 s)
 
 
@@ -142,8 +143,18 @@ class ApiServer:
         self._http = _HTTPServer(("127.0.0.1", self._requested_port), self)
         self._https = _HTTPServer(("127.0.0.1", 0), self, context)
         self._threads = [
-            threading.Thread(target=self._http.serve_forever, name="emulator-http", daemon=True),
-            threading.Thread(target=self._https.serve_forever, name="emulator-https", daemon=True),
+            threading.Thread(
+                target=self._http.serve_forever,
+                args=(SHUTDOWN_POLL,),
+                name="emulator-http",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self._https.serve_forever,
+                args=(SHUTDOWN_POLL,),
+                name="emulator-https",
+                daemon=True,
+            ),
             threading.Thread(target=self._gc.run, name="emulator-gc", daemon=True),
         ]
         for thread in self._threads:

@@ -1,0 +1,52 @@
+"""Shared builders and helpers for the emulator conformance tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes.client import ApiException
+
+
+def job(name: str, namespace: str = "default", **meta: Any) -> dict[str, Any]:
+    """A minimal valid batch/v1 Job."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": namespace, **meta},
+        "spec": {
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "main", "image": "busybox:1.36"}],
+                }
+            }
+        },
+    }
+
+
+def lease(name: str, namespace: str = "default", **meta: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": name, "namespace": namespace, **meta},
+        "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15},
+    }
+
+
+def status_of(err: ApiException) -> dict[str, Any]:
+    """The decoded ``Status`` body of an API error."""
+    body: dict[str, Any] = json.loads(err.body)
+    return body
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` (a bounded poll, not a schedule)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
