@@ -22,7 +22,8 @@ Every worker must call ``done(item)`` for every item it got, whatever happened (
 The delaying loop runs on one daemon thread, started by the first ``add_after`` with a positive
 delay (a queue that never delays starts no thread). It waits with ``clock.sleep(…, wake)``, so a
 new earlier deadline, shutdown, or a :class:`~manager.clock.FakeClock` ``step`` wakes it; tests
-drive delays without real waiting.
+drive delays without real waiting. (The sleep is relative, so a test should let the loop
+settle — a few real milliseconds — between scheduling an item and stepping the clock.)
 """
 
 from __future__ import annotations
@@ -258,10 +259,13 @@ class DelayingQueue(Queue[T]):
                     if self._waiting.get(item) == (ready_at, seq):
                         del self._waiting[item]
                         ready.append(item)
-                wait = self._heap[0][0] - now if self._heap else MAX_WAIT
+                next_ready = self._heap[0][0] if self._heap else now + MAX_WAIT
             for item in ready:
                 self.add(item)
-            self._clock.sleep(min(wait, MAX_WAIT), self._wake)
+            # The clock's sleep is relative: read the time again just before it, so time that
+            # passed while adding does not stretch the wait.
+            wait = min(next_ready - self._clock.monotonic(), MAX_WAIT)
+            self._clock.sleep(wait, self._wake)
 
 
 class RateLimitingQueue(DelayingQueue[T]):

@@ -1,0 +1,336 @@
+"""The controller engine: watches feed a work queue, N workers call the reconciler.
+
+A port of controller-runtime's ``pkg/internal/controller/controller.go``.
+
+* :meth:`Controller.watch` registers a handler (built by a factory from the controller's queue)
+  on an informer, behind optional predicates. Events are queued from the moment of the watch;
+  they are deduplicated, and processed once the controller runs.
+* :meth:`Controller.start` (a leader-only Runnable) waits until every watched informer has
+  synced (bounded by ``cache_sync_timeout``), then runs ``max_concurrent_reconciles`` worker
+  threads until ``stop`` is set. The queue guarantees that one request is never reconciled by
+  two workers at once. On stop, workers finish the reconcile they are in and take no new one;
+  ``start`` returns once they have (or after ``graceful_timeout``, logging the stragglers).
+* :meth:`Controller._reconcile_handler` holds the outcome rules, in one function, exactly as
+  upstream's ``reconcileHandler``:
+
+  ======================================  ==========================  =====================
+  reconcile outcome                       queue                       ``reconcile_total``
+  ======================================  ==========================  =====================
+  raises :class:`TerminalError`           nothing (``terminal`` +1)   ``error``
+  raises another exception                ``add_rate_limited``        ``error``
+  ``Result(requeue_after=s)``, ``s > 0``  ``forget``, ``add_after``   ``requeue_after``
+  ``Result(requeue=True)``                ``add_rate_limited``        ``requeue``
+  ``Result()``                            ``forget``                  ``success``
+  ======================================  ==========================  =====================
+
+  Every error also counts ``controller_runtime_reconcile_errors_total``; the worker always
+  calls ``done``.
+
+Exceptions and "panics". A Python reconciler reports failure by raising, so an
+:class:`~manager.errors.ApiError` (or a class in ``expected_errors``) is an ordinary error.
+Any other ``Exception`` is what Go would see as a panic — a bug: it is caught, logged with its
+traceback, counted in ``controller_runtime_reconcile_panics_total`` *and* as an error, and
+requeued with backoff (``recover_panic=True``, the default). With ``recover_panic=False`` the
+controller stops its workers and ``start`` re-raises it, so the process exits non-zero.
+
+Logs carry ``controller``, ``namespace``, ``resource_name`` (``name`` is reserved by
+:mod:`logging`) and ``reconcileID`` (a fresh UUID per reconcile) as ``extra`` fields;
+:func:`reconcile_id` returns the current one for the reconciler's own logs.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from manager.clock import Clock
+from manager.errors import ApiError
+from manager.handler import FilteredHandler, RequestQueue
+from manager.metrics import (
+    RESULT_ERROR,
+    RESULT_REQUEUE,
+    RESULT_REQUEUE_AFTER,
+    RESULT_SUCCESS,
+    Metrics,
+)
+from manager.predicate import Predicate
+from manager.ratelimit import RateLimiter, default_controller_rate_limiter
+from manager.reconcile import Reconciler, Request, Result, TerminalError
+from manager.runnable import ResourceEventHandler
+from manager.workqueue import RateLimitingQueue
+
+__all__ = [
+    "DEFAULT_CACHE_SYNC_TIMEOUT",
+    "DEFAULT_GRACEFUL_TIMEOUT",
+    "DEFAULT_MAX_CONCURRENT_RECONCILES",
+    "CacheSyncError",
+    "Controller",
+    "HandlerFactory",
+    "WatchedInformer",
+    "reconcile_id",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_CONCURRENT_RECONCILES = 1  # controller-runtime default
+DEFAULT_CACHE_SYNC_TIMEOUT = 120.0  # seconds; controller-runtime CacheSyncTimeout default (2 min)
+DEFAULT_GRACEFUL_TIMEOUT = 30.0  # seconds; controller-runtime's GracefulShutdownTimeout default
+SYNC_POLL_INTERVAL = 0.1  # seconds; client-go WaitForCacheSync polls every 100 ms
+
+_reconcile_id: contextvars.ContextVar[str] = contextvars.ContextVar("reconcile_id", default="")
+
+
+def reconcile_id() -> str:
+    """The ID of the reconcile running on this thread ("" outside a reconcile)."""
+    return _reconcile_id.get()
+
+
+class WatchedInformer(Protocol):
+    """What a watch needs of an informer (``manager.informer.SharedInformer`` is one)."""
+
+    def add_event_handler(self, handler: ResourceEventHandler) -> None: ...
+
+    def has_synced(self) -> bool: ...
+
+
+HandlerFactory = Callable[[RequestQueue], ResourceEventHandler]
+"""Builds a watch's handler from the controller's queue, e.g. ``EnqueueRequestForObject``."""
+
+
+class CacheSyncError(RuntimeError):
+    """The watched informers did not sync within ``cache_sync_timeout``."""
+
+
+class Controller:
+    """Runs a reconciler for the requests its watches produce."""
+
+    def __init__(
+        self,
+        name: str,
+        reconciler: Reconciler,
+        *,
+        max_concurrent_reconciles: int = DEFAULT_MAX_CONCURRENT_RECONCILES,
+        metrics: Metrics | None,
+        clock: Clock,
+        rate_limiter: RateLimiter | None = None,
+        recover_panic: bool = True,
+        expected_errors: tuple[type[Exception], ...] = (ApiError,),
+        cache_sync_timeout: float = DEFAULT_CACHE_SYNC_TIMEOUT,
+        graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT,
+    ) -> None:
+        if not name:
+            raise ValueError("a controller needs a name")
+        if max_concurrent_reconciles < 1:
+            raise ValueError("max_concurrent_reconciles must be at least 1")
+        self.name = name
+        self._reconciler = reconciler
+        self._workers = max_concurrent_reconciles
+        self._metrics = metrics
+        self._clock = clock
+        self._recover_panic = recover_panic
+        self._expected_errors = expected_errors
+        self._not_panics: tuple[type[Exception], ...] = (TerminalError, *expected_errors)
+        self._cache_sync_timeout = cache_sync_timeout
+        self._graceful_timeout = graceful_timeout
+        self.queue: RateLimitingQueue[Request] = RateLimitingQueue(
+            rate_limiter or default_controller_rate_limiter(clock), clock, name, metrics
+        )
+        self._informers: list[WatchedInformer] = []
+        self._lock = threading.Lock()
+        self._started = False
+        self._crashed = threading.Event()
+        self._crash: BaseException | None = None
+        self._log_base: dict[str, Any] = {"controller": name}
+
+    def needs_leader_election(self) -> bool:
+        """Controllers write to the API: only the leader runs them."""
+        return True
+
+    def watch(
+        self,
+        informer: WatchedInformer,
+        handler_factory: HandlerFactory,
+        predicates: Sequence[Predicate] = (),
+    ) -> None:
+        """Send ``informer``'s events, filtered by ``predicates``, to a handler on this queue."""
+        handler = handler_factory(self.queue)
+        if predicates:
+            handler = FilteredHandler(handler, predicates)
+        with self._lock:
+            self._informers.append(informer)
+        informer.add_event_handler(handler)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self, stop: threading.Event) -> None:
+        """Wait for the caches, run the workers until ``stop``, then let them finish.
+
+        Raises :class:`CacheSyncError` if the informers do not sync in time, and re-raises a
+        reconcile exception when ``recover_panic`` is off.
+        """
+        with self._lock:
+            if self._started:
+                raise RuntimeError(f"controller {self.name} was started more than once")
+            self._started = True
+            informers = list(self._informers)
+        if self._metrics is not None:
+            self._metrics.init_controller(self.name, self._workers)
+        try:
+            if not self._wait_for_sync(informers, stop):
+                return
+            log.info("Starting workers", extra={**self._log_base, "workers": self._workers})
+            threads = [
+                threading.Thread(
+                    target=self._worker, args=(stop,), name=f"{self.name}-worker-{i}", daemon=True
+                )
+                for i in range(self._workers)
+            ]
+            for thread in threads:
+                thread.start()
+            while not stop.is_set() and not self._crashed.is_set():
+                stop.wait(SYNC_POLL_INTERVAL)
+            log.info(
+                "Shutdown signal received, waiting for all workers to finish", extra=self._log_base
+            )
+            self.queue.shut_down()
+            self._join(threads, stop)
+        finally:
+            self.queue.shut_down()
+        if self._crash is not None:
+            raise self._crash
+
+    def _wait_for_sync(self, informers: list[WatchedInformer], stop: threading.Event) -> bool:
+        deadline = self._clock.monotonic() + self._cache_sync_timeout
+        while not all(informer.has_synced() for informer in informers):
+            if stop.is_set():
+                return False
+            if self._clock.monotonic() >= deadline:
+                raise CacheSyncError(
+                    f"timed out waiting for the caches of controller {self.name} to sync"
+                )
+            stop.wait(SYNC_POLL_INTERVAL)
+        return not stop.is_set()
+
+    def _join(self, threads: list[threading.Thread], stop: threading.Event) -> None:
+        # Real seconds: the bound protects the process's shutdown, whatever clock runs the logic.
+        done = threading.Event()
+
+        def join_all() -> None:
+            for thread in threads:
+                thread.join()
+            done.set()
+
+        threading.Thread(target=join_all, name=f"{self.name}-join", daemon=True).start()
+        if done.wait(self._graceful_timeout):
+            log.info("All workers finished", extra=self._log_base)
+        else:
+            busy = sum(thread.is_alive() for thread in threads)
+            log.warning(
+                "workers still running after the graceful timeout",
+                extra={**self._log_base, "workers": busy},
+            )
+
+    def _worker(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set() and self._process_next_work_item(stop):
+                pass
+        except _Unrecovered as crash:  # recover_panic=False: stop everything, re-raise in start
+            self._crash = crash.exc
+            self._crashed.set()
+
+    def _process_next_work_item(self, stop: threading.Event) -> bool:
+        request, shutdown = self.queue.get()
+        if shutdown or request is None:
+            return False
+        try:
+            if stop.is_set():
+                return False  # got an item after stop: leave it to the next leader
+            active = self._metrics.active_workers.labels(self.name) if self._metrics else None
+            if active is not None:
+                active.inc()
+            try:
+                self._reconcile_handler(request)
+            finally:
+                if active is not None:
+                    active.dec()
+        finally:
+            self.queue.done(request)
+        return True
+
+    def _reconcile_handler(self, request: Request) -> None:
+        """The outcome rules (see the module docstring's table): the one place they live."""
+        rid = str(uuid.uuid4())
+        fields = {
+            **self._log_base,
+            "namespace": request.namespace,
+            "resource_name": request.name,
+            "reconcileID": rid,
+        }
+        token = _reconcile_id.set(rid)
+        started = self._clock.monotonic()
+        m = self._metrics
+        try:
+            log.debug("Reconciling", extra=fields)
+            try:
+                result = self._reconcile(request, fields)
+            except TerminalError:
+                if m is not None:
+                    m.terminal_reconcile_errors.labels(self.name).inc()
+                self._count_error()
+                log.exception("Reconciler error", extra={**fields, "terminal": True})
+                return
+            except Exception as exc:
+                self.queue.add_rate_limited(request)
+                self._count_error()
+                panic = not isinstance(exc, self._expected_errors)
+                log.error("Reconciler error", extra={**fields, "panic": panic}, exc_info=exc)
+                return
+            if result.requeue_after is not None and result.requeue_after > 0:
+                # Forget first: a scheduled requeue is not a failure and resets the backoff.
+                self.queue.forget(request)
+                self.queue.add_after(request, result.requeue_after)
+                outcome = RESULT_REQUEUE_AFTER
+            elif result.requeue:
+                self.queue.add_rate_limited(request)
+                outcome = RESULT_REQUEUE
+            else:
+                self.queue.forget(request)
+                outcome = RESULT_SUCCESS
+            if m is not None:
+                m.reconcile_total.labels(self.name, outcome).inc()
+            log.debug("Reconcile done", extra={**fields, "result": outcome})
+        finally:
+            if m is not None:
+                m.reconcile_time.labels(self.name).observe(self._clock.monotonic() - started)
+            _reconcile_id.reset(token)
+
+    def _count_error(self) -> None:
+        if self._metrics is not None:
+            self._metrics.reconcile_errors.labels(self.name).inc()
+            self._metrics.reconcile_total.labels(self.name, RESULT_ERROR).inc()
+
+    def _reconcile(self, request: Request, fields: dict[str, Any]) -> Result:
+        """Call the reconciler; count an unexpected exception as a panic (escalate if asked)."""
+        try:
+            return self._reconciler.reconcile(request)
+        except self._not_panics:
+            raise
+        except Exception as exc:
+            if self._metrics is not None:
+                self._metrics.reconcile_panics.labels(self.name).inc()
+            if not self._recover_panic:
+                log.critical("Observed a panic in reconciler", extra=fields, exc_info=exc)
+                raise _Unrecovered(exc) from exc
+            raise
+
+
+class _Unrecovered(BaseException):
+    """Carries a reconcile exception past the outcome rules when ``recover_panic`` is off."""
+
+    def __init__(self, exc: Exception) -> None:
+        super().__init__(str(exc))
+        self.exc = exc

@@ -1,0 +1,426 @@
+"""The controller engine: ``reconcileHandler``'s outcome table, workers, sync, shutdown."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from manager.clock import FakeClock
+from manager.controller import CacheSyncError, Controller, reconcile_id
+from manager.errors import Conflict
+from manager.handler import EnqueueRequestForObject
+from manager.metrics import Metrics
+from manager.predicate import GenerationChangedPredicate
+from manager.ratelimit import ItemExponentialFailureRateLimiter
+from manager.reconcile import Request, Result, TerminalError
+from manager.runnable import ResourceEventHandler
+
+NAME = "databasebackup"
+REQ = Request("ns", "backup")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not reached in time")
+        time.sleep(0.002)
+
+
+def step(clock: FakeClock, seconds: float) -> None:
+    """Let the delaying thread settle into its (relative) sleep, then advance the fake clock."""
+    time.sleep(0.01)
+    clock.step(seconds)
+
+
+class FakeInformer:
+    """The two methods a watch uses, plus a way to emit events."""
+
+    def __init__(self, synced: bool = True) -> None:
+        self.synced = synced
+        self.handlers: list[ResourceEventHandler] = []
+
+    def add_event_handler(self, handler: ResourceEventHandler) -> None:
+        self.handlers.append(handler)
+
+    def has_synced(self) -> bool:
+        return self.synced
+
+    def emit_add(self, name: str, namespace: str = "ns", **meta: Any) -> None:
+        for h in self.handlers:
+            h.on_add({"metadata": {"name": name, "namespace": namespace, **meta}})
+
+    def emit_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        for h in self.handlers:
+            h.on_update(old, new)
+
+
+class Scripted:
+    """A reconciler whose outcome is a function of the request; records calls."""
+
+    def __init__(self, outcome: Callable[[Request], Result]) -> None:
+        self.outcome = outcome
+        self.calls: list[Request] = []
+        self.ids: list[str] = []
+        self.lock = threading.Lock()
+
+    def reconcile(self, request: Request) -> Result:
+        with self.lock:
+            self.calls.append(request)
+            self.ids.append(reconcile_id())
+        return self.outcome(request)
+
+
+def raising(exc: BaseException) -> Callable[[Request], Result]:
+    def outcome(_: Request) -> Result:
+        raise exc
+
+    return outcome
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def metrics(registry: CollectorRegistry) -> Metrics:
+    return Metrics(registry, process_collectors=False)
+
+
+def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    value = registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+@contextlib.contextmanager
+def make(
+    reconciler: Scripted, clock: FakeClock, metrics: Metrics | None, **kwargs: Any
+) -> Iterator[Controller]:
+    ctrl = Controller(
+        NAME,
+        reconciler,
+        metrics=metrics,
+        clock=clock,
+        rate_limiter=ItemExponentialFailureRateLimiter(1.0, 100.0),
+        **kwargs,
+    )
+    yield ctrl
+    ctrl.queue.shut_down()
+
+
+# outcome, requeued-with-backoff, requeued-after, forgotten, result label, errors, terminal, panics
+OUTCOMES = [
+    pytest.param(lambda r: Result(), False, None, True, "success", 0, 0, 0, id="success"),
+    pytest.param(
+        lambda r: Result(requeue_after=30), False, 30.0, True, "requeue_after", 0, 0, 0,
+        id="requeue_after",
+    ),
+    pytest.param(
+        lambda r: Result(requeue=True, requeue_after=5), False, 5.0, True, "requeue_after",
+        0, 0, 0, id="requeue_after_wins",
+    ),
+    pytest.param(
+        lambda r: Result(requeue=True), True, None, False, "requeue", 0, 0, 0, id="requeue"
+    ),
+    pytest.param(
+        lambda r: Result(requeue_after=0), False, None, True, "success", 0, 0, 0,
+        id="requeue_after_zero",
+    ),
+    pytest.param(raising(Conflict("stale")), True, None, False, "error", 1, 0, 0, id="api-error"),
+    pytest.param(
+        raising(TerminalError("bad spec")), False, None, False, "error", 1, 1, 0, id="terminal"
+    ),
+    pytest.param(raising(KeyError("bug")), True, None, False, "error", 1, 0, 1, id="exception"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("outcome", "backoff", "after", "forgotten", "label", "errors", "terminal", "panics"),
+    OUTCOMES,
+)
+def test_reconcile_handler_outcome_table(
+    clock: FakeClock,
+    metrics: Metrics,
+    registry: CollectorRegistry,
+    outcome: Callable[[Request], Result],
+    backoff: bool,
+    after: float | None,
+    forgotten: bool,
+    label: str,
+    errors: int,
+    terminal: int,
+    panics: int,
+) -> None:
+    reconciler = Scripted(outcome)
+    with make(reconciler, clock, metrics) as ctrl:
+        metrics.init_controller(NAME, 1)
+        q = ctrl.queue
+        # Two earlier failures: backoff history 2, next backoff 4 s.
+        q.rate_limiter.when(REQ)
+        q.rate_limiter.when(REQ)
+        ctrl._reconcile_handler(REQ)
+        assert reconciler.calls == [REQ]
+        assert q.num_requeues(REQ) == (0 if forgotten else 3 if backoff else 2)
+        assert q.waiting() == (1 if backoff or after else 0)
+        assert len(q) == 0
+        if backoff:
+            step(clock, 3.9)
+            time.sleep(0.03)
+            assert len(q) == 0
+            step(clock, 0.1)  # the third failure waits 1 s * 2**2
+            wait_for(lambda: len(q) == 1)
+        if after is not None:
+            step(clock, after - 0.1)
+            time.sleep(0.03)
+            assert len(q) == 0
+            step(clock, 0.1)
+            wait_for(lambda: len(q) == 1)
+        for result in ("success", "error", "requeue", "requeue_after"):
+            expected = 1.0 if result == label else 0.0
+            assert (
+                sample(
+                    registry, "controller_runtime_reconcile_total", controller=NAME, result=result
+                )
+                == expected
+            ), result
+        by_name = {
+            "controller_runtime_reconcile_errors_total": errors,
+            "controller_runtime_terminal_reconcile_errors_total": terminal,
+            "controller_runtime_reconcile_panics_total": panics,
+            "controller_runtime_reconcile_time_seconds_count": 1,
+        }
+        for name, value in by_name.items():
+            assert sample(registry, name, controller=NAME) == value, name
+
+
+def test_reconcile_logs_carry_the_request_fields(
+    clock: FakeClock, metrics: Metrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    reconciler = Scripted(raising(Conflict("stale")))
+    with make(reconciler, clock, metrics) as ctrl:
+        with caplog.at_level(logging.DEBUG, logger="manager.controller"):
+            ctrl._reconcile_handler(REQ)
+        errors = [r for r in caplog.records if r.getMessage() == "Reconciler error"]
+        assert len(errors) == 1
+        record = errors[0]
+        assert record.__dict__["controller"] == NAME
+        assert record.__dict__["namespace"] == "ns"
+        assert record.__dict__["resource_name"] == "backup"
+        assert record.__dict__["reconcileID"] == reconciler.ids[0] != ""
+        assert record.exc_info is not None
+        assert reconcile_id() == ""
+
+
+def run(ctrl: Controller, stop: threading.Event) -> tuple[threading.Thread, list[BaseException]]:
+    raised: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            ctrl.start(stop)
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, raised
+
+
+def test_watch_to_reconcile_end_to_end(clock: FakeClock, metrics: Metrics) -> None:
+    reconciler = Scripted(lambda r: Result())
+    informer = FakeInformer(synced=False)
+    with make(reconciler, clock, metrics, max_concurrent_reconciles=3) as ctrl:
+        ctrl.watch(informer, EnqueueRequestForObject, [GenerationChangedPredicate()])
+        informer.emit_add("a")  # queued before start: processed once running
+        stop = threading.Event()
+        thread, raised = run(ctrl, stop)
+        time.sleep(0.05)
+        assert reconciler.calls == []  # waiting for the informer to sync
+        informer.synced = True
+        wait_for(lambda: reconciler.calls == [Request("ns", "a")])
+        informer.emit_update(
+            {"metadata": {"name": "a", "namespace": "ns", "generation": 1}},
+            {"metadata": {"name": "a", "namespace": "ns", "generation": 1}},
+        )  # filtered out by the predicate
+        informer.emit_add("b", "other")
+        wait_for(lambda: len(reconciler.calls) == 2)
+        assert reconciler.calls[1] == Request("other", "b")
+        assert len(set(reconciler.ids)) == 2
+        stop.set()
+        thread.join(10)
+        assert not thread.is_alive() and raised == []
+        assert ctrl.needs_leader_election() is True
+
+
+def test_one_key_is_never_reconciled_twice_at_once(clock: FakeClock, metrics: Metrics) -> None:
+    lock = threading.Lock()
+    running: set[Request] = set()
+    overlaps: list[Request] = []
+    concurrency: list[int] = []
+
+    def outcome(request: Request) -> Result:
+        with lock:
+            if request in running:
+                overlaps.append(request)
+            running.add(request)
+            concurrency.append(len(running))
+        time.sleep(0.001)
+        with lock:
+            running.discard(request)
+        return Result()
+
+    reconciler = Scripted(outcome)
+    informer = FakeInformer()
+    with make(reconciler, clock, metrics, max_concurrent_reconciles=4) as ctrl:
+        ctrl.watch(informer, EnqueueRequestForObject)
+        stop = threading.Event()
+        thread, raised = run(ctrl, stop)
+        for i in range(400):
+            informer.emit_add(f"obj-{i % 7}")
+        names = {f"obj-{i}" for i in range(7)}
+        wait_for(lambda: {r.name for r in reconciler.calls} == names, timeout=20)
+        stop.set()
+        thread.join(10)
+        assert raised == [] and overlaps == []
+        assert max(concurrency) <= 4
+
+
+def test_stop_lets_the_running_reconcile_finish(
+    clock: FakeClock, metrics: Metrics, registry: CollectorRegistry
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def outcome(request: Request) -> Result:
+        entered.set()
+        release.wait(10)
+        return Result()
+
+    reconciler = Scripted(outcome)
+    informer = FakeInformer()
+    with make(reconciler, clock, metrics, max_concurrent_reconciles=2) as ctrl:
+        ctrl.watch(informer, EnqueueRequestForObject)
+        stop = threading.Event()
+        thread, raised = run(ctrl, stop)
+        informer.emit_add("slow")
+        assert entered.wait(5)
+        assert sample(registry, "controller_runtime_active_workers", controller=NAME) == 1
+        informer.emit_add("never")  # may not start: stop comes first for the idle worker
+        stop.set()
+        time.sleep(0.1)
+        assert thread.is_alive()  # waiting for the running reconcile
+        release.set()
+        thread.join(10)
+        assert not thread.is_alive() and raised == []
+        assert reconciler.calls[0] == Request("ns", "slow")
+        assert (
+            sample(
+                registry, "controller_runtime_reconcile_total", controller=NAME, result="success"
+            )
+            >= 1
+        )
+        assert sample(registry, "controller_runtime_active_workers", controller=NAME) == 0
+
+
+def test_graceful_timeout_bounds_the_wait(clock: FakeClock, metrics: Metrics) -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def outcome(request: Request) -> Result:
+        entered.set()
+        release.wait(10)
+        return Result()
+
+    informer = FakeInformer()
+    with make(Scripted(outcome), clock, metrics, graceful_timeout=0.1) as ctrl:
+        ctrl.watch(informer, EnqueueRequestForObject)
+        stop = threading.Event()
+        thread, _ = run(ctrl, stop)
+        informer.emit_add("stuck")
+        assert entered.wait(5)
+        stop.set()
+        thread.join(5)
+        assert not thread.is_alive()
+        release.set()
+
+
+def test_cache_sync_timeout(clock: FakeClock, metrics: Metrics) -> None:
+    reconciler = Scripted(lambda r: Result())
+    with make(reconciler, clock, metrics, cache_sync_timeout=60) as ctrl:
+        ctrl.watch(FakeInformer(synced=False), EnqueueRequestForObject)
+        stop = threading.Event()
+        thread, raised = run(ctrl, stop)
+        time.sleep(0.05)
+        step(clock, 61)
+        thread.join(5)
+        assert len(raised) == 1 and isinstance(raised[0], CacheSyncError)
+        assert reconciler.calls == []
+
+
+def test_stop_during_sync_returns_quietly(clock: FakeClock, metrics: Metrics) -> None:
+    with make(Scripted(lambda r: Result()), clock, metrics) as ctrl:
+        ctrl.watch(FakeInformer(synced=False), EnqueueRequestForObject)
+        stop = threading.Event()
+        thread, raised = run(ctrl, stop)
+        stop.set()
+        thread.join(5)
+        assert not thread.is_alive() and raised == []
+        with pytest.raises(RuntimeError, match="more than once"):
+            ctrl.start(threading.Event())
+
+
+def test_unrecovered_panic_stops_the_controller(
+    clock: FakeClock, metrics: Metrics, registry: CollectorRegistry
+) -> None:
+    informer = FakeInformer()
+    with make(
+        Scripted(raising(ZeroDivisionError("bug"))), clock, metrics, recover_panic=False
+    ) as ctrl:
+        ctrl.watch(informer, EnqueueRequestForObject)
+        stop = threading.Event()
+        thread, raised = run(ctrl, stop)
+        informer.emit_add("x")
+        thread.join(5)
+        assert not thread.is_alive()
+        assert len(raised) == 1 and isinstance(raised[0], ZeroDivisionError)
+        assert sample(registry, "controller_runtime_reconcile_panics_total", controller=NAME) == 1
+
+
+def test_expected_errors_are_not_panics(
+    clock: FakeClock, metrics: Metrics, registry: CollectorRegistry
+) -> None:
+    class Retry(Exception):
+        pass
+
+    with make(Scripted(raising(Retry())), clock, metrics, expected_errors=(Retry,)) as ctrl:
+        ctrl._reconcile_handler(REQ)
+        assert sample(registry, "controller_runtime_reconcile_panics_total", controller=NAME) == 0
+        assert sample(registry, "controller_runtime_reconcile_errors_total", controller=NAME) == 1
+        assert ctrl.queue.num_requeues(REQ) == 1
+
+
+def test_invalid_options() -> None:
+    with pytest.raises(ValueError):
+        Controller("", Scripted(lambda r: Result()), metrics=None, clock=FakeClock())
+    with pytest.raises(ValueError):
+        Controller(
+            "c", Scripted(lambda r: Result()), metrics=None, clock=FakeClock(),
+            max_concurrent_reconciles=0,
+        )  # fmt: skip
+
+
+def test_without_metrics(clock: FakeClock) -> None:
+    with make(Scripted(lambda r: Result(requeue=True)), clock, None) as ctrl:
+        ctrl._reconcile_handler(REQ)
+        assert ctrl.queue.num_requeues(REQ) == 1
