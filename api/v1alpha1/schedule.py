@@ -14,7 +14,9 @@ Guarantees: :func:`parse_schedule` raises :class:`ScheduleError` with a message 
 (``CRON_TZ=``/``TZ=`` prefixes point to ``spec.timeZone``; a schedule that never fires, such
 as ``0 0 31 2 *``, is refused); a :class:`CronSchedule` is immutable and thread-safe (each
 query builds its own iterator); fire times are whole minutes, returned as aware UTC datetimes;
-wall-clock times skipped or repeated by a DST change follow croniter.
+a wall-clock time skipped by a DST change (spring forward) fires at the first minute after
+the gap, so no day is skipped; a wall-clock time repeated by a DST change (fall back) fires
+once, on its first pass.
 Non-goals: seconds or year fields, ``@every``, caching (the controller may cache per
 expression and zone).
 """
@@ -86,20 +88,33 @@ class CronSchedule:
             max_years_between_matches=MAX_YEARS_BETWEEN_MATCHES,
         )
 
+    def _repeated(self, fire: datetime) -> bool:
+        """True for the second pass through a wall-clock time that a DST change repeats.
+
+        Cron matches wall-clock fields, so in a repeated hour (fall back) croniter fires
+        twice for one wall time; we keep only the first pass: at most one run per wall time.
+        """
+        local = fire.astimezone(self.zone)
+        return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
+
     def next_after(self, when: datetime) -> datetime:
         """The first fire time strictly after ``when`` (an aware datetime)."""
-        floor = _floor_minute(when)
-        got: datetime = self._iter(floor, is_prev=False).get_next(datetime)
-        return got.astimezone(UTC)
+        it = self._iter(_floor_minute(when), is_prev=False)
+        while True:
+            got: datetime = it.get_next(datetime)
+            if not self._repeated(got):
+                return got.astimezone(UTC)
 
     def prev_at_or_before(self, when: datetime) -> datetime | None:
         """The latest fire time at or before ``when``, or None if there is none."""
-        start = _floor_minute(when) + _MINUTE
+        it = self._iter(_floor_minute(when) + _MINUTE, is_prev=True)
         try:
-            got: datetime = self._iter(start, is_prev=True).get_prev(datetime)
+            while True:
+                got: datetime = it.get_prev(datetime)
+                if not self._repeated(got):
+                    return got.astimezone(UTC)
         except CroniterBadDateError:
             return None
-        return got.astimezone(UTC)
 
     def prev_before(self, when: datetime) -> datetime | None:
         """The latest fire time strictly before ``when``, or None if there is none."""
