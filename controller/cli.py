@@ -162,18 +162,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_sandbox_flags(parser: argparse.ArgumentParser) -> None:
     """Sandbox flags, plus the operator's own (put them after the subcommand)."""
+    from controller import sandbox_options as opts  # imports this module: import lazily
+
     add_operator_flags(parser)
-    parser.add_argument("--port", type=int, default=None, help="emulator port")
-    parser.add_argument("--write-kubeconfig", default=None, metavar="PATH")
-    parser.add_argument(
-        "--with-samples", action="store_true", help="apply config/samples into the sandbox"
-    )
-    parser.add_argument("--speed", type=_positive_float, default=None, help="sandbox clock speed")
-    parser.add_argument(
-        "--job-duration", type=_positive_float, default=None, help="seconds a backup Job runs"
+    parser.set_defaults(
+        metrics_bind_address=opts.DEFAULT_METRICS_BIND_ADDRESS,
+        health_probe_bind_address=opts.DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
     )
     parser.add_argument(
-        "--failure-rate", type=float, default=None, help="fraction of backup Jobs that fail"
+        "--port",
+        type=int,
+        default=None,
+        help=f"emulator's plain-HTTP port (default {opts.DEFAULT_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--write-kubeconfig",
+        default=None,
+        metavar="PATH",
+        help=f"where to write the sandbox's kubeconfig (default ./{opts.DEFAULT_KUBECONFIG})",
+    )
+    parser.add_argument(
+        "--with-samples",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply config/samples into the sandbox (default: off for sandbox, on for run-local)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=_positive_float,
+        default=None,
+        help=f"sandbox clock speed, e.g. 60 (default {opts.DEFAULT_SPEED:g}; alias of "
+        "--clock-speed)",
+    )
+    parser.add_argument(
+        "--job-duration",
+        type=_positive_float,
+        default=None,
+        help=f"virtual seconds a backup Job runs (default {opts.DEFAULT_JOB_DURATION:g})",
+    )
+    parser.add_argument(
+        "--failure-rate",
+        type=float,
+        default=None,
+        help=f"fraction of backup Jobs that fail (default {opts.DEFAULT_FAILURE_RATE:g})",
     )
 
 
