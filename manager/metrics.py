@@ -192,8 +192,6 @@ class Metrics:
             ProcessCollector(registry=r)
             PlatformCollector(registry=r)
             GCCollector(registry=r)
-        self._queues: dict[str, WorkqueueMetrics] = {}
-        self._lock = threading.Lock()
 
     # -- controller-runtime ------------------------------------------------------------------
 
@@ -211,10 +209,7 @@ class Metrics:
 
     def new_queue_metrics(self, name: str, clock: Clock) -> WorkqueueMetrics:
         """The work-queue metrics for queue ``name`` (one per name; a new queue replaces it)."""
-        with self._lock:
-            queue_metrics = WorkqueueMetrics(self, name, clock)
-            self._queues[name] = queue_metrics
-            return queue_metrics
+        return WorkqueueMetrics(self, name, clock)
 
     def leader_on(self, lease_name: str) -> None:
         """client-go ``LeaderMetric.On``: this process holds the lease."""
