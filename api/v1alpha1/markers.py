@@ -65,13 +65,16 @@ class Rule:
     ``check`` receives the (defaulted) JSON value the rule is attached to and returns whether
     it holds; a test evaluates ``cel`` with a CEL interpreter on the same inputs to prove the
     two agree. ``field_path`` (CEL ``fieldPath``, relative, like ``.s3``) names the field the
-    API server reports; empty means the node the rule sits on.
+    API server reports; empty means the node the rule sits on. ``report_path`` overrides the
+    path :func:`~api.v1alpha1.validation.validate` reports (``metadata.name`` for a root rule
+    whose field the CRD schema cannot name).
     """
 
     cel: str
     message: str
     check: Callable[[Any], bool]
     field_path: str = ""
+    report_path: str = ""  # where Python validation reports it, if CEL cannot name it
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -144,6 +144,9 @@ def _field_schema(tp: Any, marker: Marker) -> Schema:
         got = getattr(marker, attr)
         if got not in (None, "", ()):
             node[key] = list(got) if isinstance(got, tuple) else got
+    if marker.enum and "maxLength" not in node:
+        # Bounded like every string (CEL cost estimates need it); the longest allowed value.
+        node["maxLength"] = max(len(v) for v in marker.enum)
     if marker.preserve_unknown:
         node["x-kubernetes-preserve-unknown-fields"] = True
     if marker.list_map_keys:

@@ -513,6 +513,7 @@ class DatabaseBackup:
             message=f"metadata.name must be at most {MAX_NAME_LENGTH} characters, so that "
             "Job names (<name>-<YYYYmmddHHMMSS>) fit in 63",
             check=_name_fits,
+            report_path="metadata.name",
         ),
     )
 

@@ -128,7 +128,7 @@ def _check(
     if len(out) == before:
         for rule in _rule_checks().get(schema_path, ()):
             if not rule.check(value):
-                where = path + rule.field_path if rule.field_path else path
+                where = rule.report_path or (path + rule.field_path if rule.field_path else path)
                 out.append(FieldProblem(where or "<root>", rule.message))
 
 
