@@ -222,12 +222,15 @@ class RestClient:
         *,
         query: Mapping[str, QueryValue] | None = None,
         read_timeout: float,
+        on_open: Callable[[Callable[[], None]], None] | None = None,
     ) -> Iterator[WatchEvent]:
         """Stream watch events from ``path`` (``watch=true`` is added).
 
         ``read_timeout`` bounds the silence between two chunks: a stalled stream raises
         ``TransportError`` instead of hanging. Ask the server for bookmarks and a
         ``timeoutSeconds`` below ``read_timeout`` so a healthy stream is never silent that long.
+        ``on_open`` (if given) receives, once the response is open, a function that aborts the
+        stream from another thread: a read blocked on it then ends at once (shutdown).
         """
         full_query: dict[str, QueryValue] = dict(query or {})
         full_query["watch"] = True
@@ -235,6 +238,8 @@ class RestClient:
             "GET", path, full_query, None, JSON, (self._connect_timeout, read_timeout)
         )
         raw = response.response
+        if on_open is not None:
+            on_open(raw.shutdown)
         try:
             if not 200 <= int(response.status) <= 299:
                 self._raise_for_status("WATCH", path, response, response.read())

@@ -1,0 +1,275 @@
+"""The event recorder: ``events.k8s.io/v1`` Events with series aggregation (client-go
+``tools/events``).
+
+:meth:`EventRecorder.event` never blocks and never raises: it builds a small record and puts it
+on a bounded queue (``DEFAULT_QUEUE_SIZE``, client-go's ``maxQueuedEvents``); when the queue is
+full the event is dropped with a log line. A sender loop (:meth:`EventRecorder.start`, a
+Runnable) takes records off the queue and writes them:
+
+* the first occurrence creates an Event named ``<object name>.<unix nanoseconds in hex>`` in
+  the object's namespace (``default`` for cluster-scoped objects), with ``regarding``,
+  ``reason``, ``note``, ``type``, ``action``, ``reportingController``, ``reportingInstance``
+  and ``eventTime`` (RFC 3339 with microseconds);
+* a repeat of the same (object, type, reason, message, action) while the Event is in the
+  series window — ``SERIES_WINDOW``, 6 minutes since it was last observed (client-go's
+  ``finishTime``) — becomes a PATCH of ``series: {count, lastObservedTime}`` on that Event;
+  repeats taken off the queue together are coalesced into one PATCH with the final count;
+  if the Event is gone (404) it is created again carrying the series, as client-go does;
+* notes longer than the API's 1 KiB limit are truncated (client-go: 1021 bytes + ``...``);
+* transport errors, 429 and 5xx are retried a few times with a short backoff; other errors
+  drop the event with a log line.
+
+Deviations from client-go: the aggregation key includes the message (client-go's omits the
+note), and every coalesced repeat is written at once rather than in a 30-minute heartbeat. An
+empty ``action`` becomes the reason (the API requires one). Events queued before ``start``
+are sent once it runs. Non-goals: ``related`` objects, the core/v1 Event API, rate limiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from manager.clock import Clock
+from manager.errors import ApiError, NotFound, ServerError, TooManyRequests, TransportError
+from manager.rest import MERGE_PATCH
+from manager.scheme import EVENTS
+
+__all__ = [
+    "DEFAULT_QUEUE_SIZE",
+    "MAX_NOTE_BYTES",
+    "NORMAL",
+    "SEND_ATTEMPTS",
+    "SERIES_WINDOW",
+    "WARNING",
+    "EventRecorder",
+    "EventSink",
+    "micro_time",
+    "truncate_note",
+]
+
+log = logging.getLogger(__name__)
+
+NORMAL = "Normal"
+WARNING = "Warning"
+DEFAULT_QUEUE_SIZE = 1000  # records; client-go's maxQueuedEvents
+MAX_NOTE_BYTES = 1024  # the API's note length limit (events.k8s.io validation)
+SERIES_WINDOW = 6 * 60.0  # seconds; client-go's finishTime for an isomorphic series
+MAX_CACHED_SERIES = 4096  # events remembered for aggregation; the oldest are forgotten first
+SEND_ATTEMPTS = 3  # tries per write on retryable errors (client-go: 12 tries 10 s apart)
+SEND_RETRY_DELAY = 0.5  # seconds before the first retry, doubling
+BATCH = 100  # records taken off the queue per round (repeats among them coalesce)
+QUEUE_POLL = 0.1  # seconds the sender waits on an empty queue before checking stop
+
+
+class EventSink(Protocol):
+    """What the recorder needs of :class:`manager.rest.RestClient`."""
+
+    def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def patch(self, path: str, body: Any, content_type: str = MERGE_PATCH) -> dict[str, Any]: ...
+
+
+def micro_time(when: datetime) -> str:
+    """RFC 3339 with microseconds, as ``metav1.MicroTime`` serializes."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def truncate_note(note: str) -> str:
+    """Cut ``note`` to the API's 1 KiB limit (counted in UTF-8 bytes), ending in ``...``."""
+    data = note.encode("utf-8")
+    if len(data) <= MAX_NOTE_BYTES:
+        return note
+    return data[: MAX_NOTE_BYTES - 3].decode("utf-8", "ignore") + "..."
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    regarding: tuple[tuple[str, str], ...]
+    type_: str
+    reason: str
+    note: str
+    action: str
+    when: datetime
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self.regarding, self.type_, self.reason, self.note, self.action)
+
+
+@dataclass(slots=True)
+class _Series:
+    namespace: str
+    body: dict[str, Any]  # the Event as first created
+    count: int
+    last_observed: datetime
+    last_mono: float
+    created: bool = False
+    sent_count: int = 1
+
+
+class EventRecorder:
+    """Records Events for objects; see the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        rest: EventSink,
+        *,
+        component: str,
+        instance: str,
+        clock: Clock,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+    ) -> None:
+        self._rest = rest
+        self.component = component
+        self.instance = instance
+        self._clock = clock
+        self._queue: queue.Queue[tuple[_Record, float]] = queue.Queue(maxsize=queue_size)
+        self._series: OrderedDict[tuple[Any, ...], _Series] = OrderedDict()  # sender thread only
+        self.dropped = 0  # events dropped because the queue was full
+
+    # -- the caller's side -------------------------------------------------------------------
+
+    def event(
+        self, obj: Mapping[str, Any], type_: str, reason: str, message: str, action: str = ""
+    ) -> None:
+        """Queue an Event about ``obj``; never blocks, never raises."""
+        try:
+            meta = obj.get("metadata") or {}
+            regarding = tuple(
+                (k, str(v))
+                for k, v in (
+                    ("apiVersion", obj.get("apiVersion")),
+                    ("kind", obj.get("kind")),
+                    ("namespace", meta.get("namespace")),
+                    ("name", meta.get("name")),
+                    ("uid", meta.get("uid")),
+                    ("resourceVersion", meta.get("resourceVersion")),
+                )
+                if v
+            )
+            record = _Record(
+                regarding=regarding,
+                type_=type_,
+                reason=reason,
+                note=truncate_note(message),
+                action=action or reason,
+                when=self._clock.now(),
+            )
+            self._queue.put_nowait((record, self._clock.monotonic()))
+        except queue.Full:
+            self.dropped += 1
+            log.warning("event queue full, dropping event", extra={"reason": reason})
+        except Exception:
+            log.exception("cannot record event", extra={"reason": reason})
+
+    # -- the sender --------------------------------------------------------------------------
+
+    def start(self, stop: threading.Event) -> None:
+        """Send queued events until ``stop`` is set (a Runnable without leader election)."""
+        while not stop.is_set():
+            try:
+                first = self._queue.get(timeout=QUEUE_POLL)
+            except queue.Empty:
+                continue
+            batch = [first]
+            while len(batch) < BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._process(batch, stop)
+            except Exception:
+                log.exception("event sender failed")
+
+    def needs_leader_election(self) -> bool:
+        return False
+
+    def pending(self) -> int:
+        """Events queued but not yet taken by the sender."""
+        return self._queue.qsize()
+
+    def _process(self, batch: list[tuple[_Record, float]], stop: threading.Event) -> None:
+        dirty: OrderedDict[tuple[Any, ...], _Series] = OrderedDict()
+        for record, mono in batch:
+            series = self._series.get(record.key)
+            if series is not None and mono - series.last_mono <= SERIES_WINDOW:
+                series.count += 1
+                series.last_observed = record.when
+                series.last_mono = mono
+                self._series.move_to_end(record.key)
+            else:
+                series = self._new_series(record, mono)
+                self._series[record.key] = series
+            dirty[record.key] = series
+        while len(self._series) > MAX_CACHED_SERIES:
+            self._series.popitem(last=False)
+        for series in dirty.values():
+            if stop.is_set():
+                return
+            self._send(series, stop)
+
+    def _new_series(self, record: _Record, mono: float) -> _Series:
+        regarding = dict(record.regarding)
+        namespace = regarding.get("namespace") or "default"
+        nanos = int(record.when.timestamp() * 1_000_000) * 1000
+        body: dict[str, Any] = {
+            "apiVersion": EVENTS.api_version,
+            "kind": EVENTS.kind,
+            "metadata": {
+                "name": f"{regarding.get('name', 'unknown')}.{nanos:x}",
+                "namespace": namespace,
+            },
+            "eventTime": micro_time(record.when),
+            "reportingController": self.component,
+            "reportingInstance": self.instance,
+            "action": record.action,
+            "reason": record.reason,
+            "note": record.note,
+            "type": record.type_,
+            "regarding": regarding,
+        }
+        return _Series(namespace, body, 1, record.when, mono)
+
+    def _series_field(self, series: _Series) -> dict[str, Any]:
+        return {"count": series.count, "lastObservedTime": micro_time(series.last_observed)}
+
+    def _send(self, series: _Series, stop: threading.Event) -> None:
+        name = series.body["metadata"]["name"]
+        delay = SEND_RETRY_DELAY
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                if series.created and series.count != series.sent_count:
+                    path = EVENTS.object_path(series.namespace, name)
+                    try:
+                        self._rest.patch(path, {"series": self._series_field(series)})
+                    except NotFound:
+                        series.created = False  # expired or deleted: create it again
+                if not series.created:
+                    body = dict(series.body)
+                    if series.count > 1:
+                        body["series"] = self._series_field(series)
+                    self._rest.create(EVENTS.collection_path(series.namespace), body)
+                    series.created = True
+                series.sent_count = series.count
+                return
+            except (TransportError, ServerError, TooManyRequests) as err:
+                if attempt == SEND_ATTEMPTS:
+                    log.warning(
+                        "cannot write event, dropping it", extra={"event": name, "error": err}
+                    )
+                    return
+                retry_after = err.retry_after or 0.0
+                if self._clock.sleep(max(delay, retry_after), stop):
+                    return
+                delay *= 2
+            except ApiError as err:
+                log.warning("event refused, dropping it", extra={"event": name, "error": err})
+                return

@@ -1,0 +1,268 @@
+"""The shared informer: a reflector feeding a store and fanning changes out to handlers.
+
+A port of client-go's ``shared_informer.go`` for plain-dict objects. :class:`SharedInformer`
+runs one :class:`~manager.reflector.Reflector` thread; every change it applies to the
+:class:`~manager.store.Store` is handed, under one lock, to each handler's listener.
+
+Guarantees:
+
+* handlers run on their listener's own dispatch thread, never on the watch thread; each listener
+  buffers without bound (client-go's ``processorListener``), so a slow handler delays only
+  itself and never blocks the watch or the other handlers;
+* each handler sees the changes in the order the store saw them;
+* a handler added after the informer started first gets a synthetic ``on_add`` for every object
+  in the store, atomically with its registration (nothing missed, nothing twice);
+* ``has_synced()`` turns true once the first list is in the store and handed to the listeners;
+* ``transform`` runs on each object before it is stored; the default drops
+  ``metadata.managedFields`` and the ``kubectl.kubernetes.io/last-applied-configuration``
+  annotation (≈ 8.5 KiB → ≈ 4.7 KiB per object, DESIGN.md §6). Objects are stored whole and
+  never mutated afterwards: a dict handed to a handler stays as it was.
+
+After a relist handlers get only the difference (adds, updates whose resourceVersion changed,
+and deletions with the last known state). Non-goals: periodic resync, per-handler resync.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from manager.clock import Clock
+from manager.reflector import ListWatcher, Reflector, ReflectorOptions
+from manager.runnable import ResourceEventHandler
+from manager.scheme import ResourceType
+from manager.store import Change, IndexFunc, Store
+
+__all__ = [
+    "LAST_APPLIED_ANNOTATION",
+    "REFLECTOR_JOIN_TIMEOUT",
+    "SharedInformer",
+    "Transform",
+    "strip_bulky_fields",
+]
+
+log = logging.getLogger(__name__)
+
+LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
+REFLECTOR_JOIN_TIMEOUT = 5.0  # seconds to wait for the reflector thread after an abort
+
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+_Notification = tuple[str, dict[str, Any], dict[str, Any] | None]
+
+
+def strip_bulky_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """The default transform: drop ``managedFields`` and the last-applied annotation.
+
+    Edits ``obj`` in place (it is a freshly decoded dict nobody else holds) and returns it.
+    """
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+        annotations = meta.get("annotations")
+        if isinstance(annotations, dict) and LAST_APPLIED_ANNOTATION in annotations:
+            del annotations[LAST_APPLIED_ANNOTATION]
+            if not annotations:
+                del meta["annotations"]
+    return obj
+
+
+class _Listener:
+    """One handler's unbounded buffer and dispatch thread (client-go's processorListener)."""
+
+    def __init__(self, handler: ResourceEventHandler, name: str) -> None:
+        self.handler = handler
+        self.name = name
+        self._cond = threading.Condition()
+        self._pending: deque[_Notification] = deque()  # guarded by _cond
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def push(self, note: _Notification) -> None:
+        with self._cond:
+            self._pending.append(note)
+            self._cond.notify()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                kind, a, b = self._pending.popleft()
+            try:
+                if kind == "add":
+                    self.handler.on_add(a)
+                elif kind == "update":
+                    assert b is not None
+                    self.handler.on_update(a, b)
+                else:
+                    self.handler.on_delete(a)
+            except Exception:
+                log.exception("event handler failed", extra={"informer": self.name, "event": kind})
+
+
+class SharedInformer:
+    """Lists and watches one resource type (optionally one namespace and a label selector)."""
+
+    def __init__(
+        self,
+        rest: ListWatcher,
+        resource_type: ResourceType,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        clock: Clock,
+        transform: Transform | None = strip_bulky_fields,
+        indexers: dict[str, IndexFunc] | None = None,
+        options: ReflectorOptions | None = None,
+    ) -> None:
+        self.resource_type = resource_type
+        self.namespace = namespace
+        self.store = Store(indexers)
+        self._transform = transform
+        self.name = f"{resource_type.group_resource}" + (f"/{namespace}" if namespace else "")
+        self.reflector = Reflector(
+            rest,
+            resource_type.collection_path(namespace),
+            self,
+            clock=clock,
+            label_selector=label_selector,
+            options=options,
+            name=self.name,
+        )
+        self._mu = threading.Lock()  # orders store changes and listener registration
+        self._listeners: list[_Listener] = []
+        self._started = False
+        self._stopped = False
+        self._synced = threading.Event()
+
+    # -- public ------------------------------------------------------------------------------
+
+    def add_event_handler(self, handler: ResourceEventHandler) -> None:
+        """Register ``handler``; after start it first gets an add for every stored object."""
+        listener = _Listener(handler, f"informer-{self.name}-handler-{len(self._listeners)}")
+        with self._mu:
+            if self._started:
+                for obj in self.store.list():
+                    listener.push(("add", obj, None))
+            self._listeners.append(listener)
+            if self._started and not self._stopped:
+                listener.start()
+
+    def has_synced(self) -> bool:
+        return self._synced.is_set()
+
+    def wait_for_sync(self, timeout: float | None = None) -> bool:
+        """Block (real time) until synced; for tests and tools, not for library loops."""
+        return self._synced.wait(timeout)
+
+    def pending_notifications(self) -> int:
+        """Notifications buffered but not yet handled, over all handlers."""
+        return sum(listener.pending() for listener in self._listeners)
+
+    def start(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set (a Runnable that does not need leader election)."""
+        with self._mu:
+            if self._started:
+                raise RuntimeError(f"informer {self.name} already started")
+            self._started = True
+            for listener in self._listeners:
+                listener.start()
+        reflector_stop = threading.Event()
+        thread = threading.Thread(
+            target=self.reflector.run,
+            args=(reflector_stop,),
+            name=f"reflector-{self.name}",
+            daemon=True,
+        )
+        thread.start()
+        try:
+            stop.wait()
+        finally:
+            reflector_stop.set()
+            self.reflector.abort()
+            thread.join(REFLECTOR_JOIN_TIMEOUT)
+            if thread.is_alive():
+                log.warning("reflector did not stop in time", extra={"informer": self.name})
+            with self._mu:
+                self._stopped = True
+                listeners = list(self._listeners)
+            for listener in listeners:
+                listener.close()
+            for listener in listeners:
+                listener.join(REFLECTOR_JOIN_TIMEOUT)
+
+    def needs_leader_election(self) -> bool:
+        return False
+
+    # -- ReflectorSink -----------------------------------------------------------------------
+
+    def _prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
+        # List items may come without apiVersion/kind; handlers and the scheme want them.
+        obj.setdefault("apiVersion", self.resource_type.api_version)
+        obj.setdefault("kind", self.resource_type.kind)
+        return self._transform(obj) if self._transform is not None else obj
+
+    def _distribute(self, note: _Notification) -> None:
+        for listener in self._listeners:
+            listener.push(note)
+
+    def replace(self, objs: list[dict[str, Any]], resource_version: str) -> None:
+        prepared = [self._prepare(obj) for obj in objs]
+        with self._mu:
+            changes = self.store.replace(prepared, resource_version)
+            for change in changes:
+                self._distribute(_note(change))
+            first = not self._synced.is_set()
+            self._synced.set()
+        if first:
+            log.info("informer synced", extra={"informer": self.name, "objects": len(prepared)})
+        elif changes:
+            log.info(
+                "relist delivered changes", extra={"informer": self.name, "changes": len(changes)}
+            )
+
+    def apply(self, type_: str, obj: dict[str, Any]) -> None:
+        obj = self._prepare(obj)
+        with self._mu:
+            if type_ == "DELETED":
+                self.store.delete(obj)
+                self._distribute(("delete", obj, None))
+                return
+            old = self.store.update(obj)
+            if old is None:
+                self._distribute(("add", obj, None))
+            else:
+                self._distribute(("update", old, obj))
+
+
+def _note(change: Change) -> _Notification:
+    if change.kind == "add":
+        assert change.new is not None
+        return ("add", change.new, None)
+    if change.kind == "update":
+        assert change.old is not None and change.new is not None
+        return ("update", change.old, change.new)
+    assert change.old is not None
+    return ("delete", change.old, None)
