@@ -140,6 +140,11 @@ def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
             obj["status"] = {}
     elif key == ("", "secrets"):
         obj.setdefault("type", "Opaque")
+        string_data = obj.pop("stringData", None)
+        if isinstance(string_data, dict):  # write-only convenience field, merged into data
+            data = obj.setdefault("data", {})
+            for name, value in string_data.items():
+                data[name] = base64.b64encode(str(value).encode()).decode()
     elif key == ("", "namespaces"):
         obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj.setdefault("status", {"phase": "Active"})

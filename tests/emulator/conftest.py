@@ -8,6 +8,7 @@ import pytest
 from kubernetes import client
 
 from emulator.server import ApiServer
+from tests.emulator.support import Dicts
 
 
 @pytest.fixture
@@ -18,9 +19,9 @@ def k8s(api_server: ApiServer) -> Iterator[client.ApiClient]:
 
 
 @pytest.fixture
-def objects(k8s: client.ApiClient) -> client.CustomObjectsApi:
+def objects(k8s: client.ApiClient) -> Dicts:
     """Plain-dict access to any non-core group (``batch``, ``coordination.k8s.io``, CRs)."""
-    return client.CustomObjectsApi(k8s)
+    return Dicts(client.CustomObjectsApi(k8s))
 
 
 @pytest.fixture

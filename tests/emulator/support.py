@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kubernetes.client import ApiException
+from kubernetes.client import ApiException, CustomObjectsApi
 
 
 def job(name: str, namespace: str = "default", **meta: Any) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def lease(name: str, namespace: str = "default", **meta: Any) -> dict[str, Any]:
 
 def status_of(err: ApiException) -> dict[str, Any]:
     """The decoded ``Status`` body of an API error."""
-    body: dict[str, Any] = json.loads(err.body)
+    body: dict[str, Any] = json.loads(err.body or "{}")
     return body
 
 
@@ -50,3 +50,14 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return predicate()
+
+
+class Dicts:
+    """A ``CustomObjectsApi`` whose methods are typed ``Any``: they return plain dicts."""
+
+    def __init__(self, api: CustomObjectsApi) -> None:
+        self._api = api
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method: Callable[..., Any] = getattr(self._api, name)
+        return method

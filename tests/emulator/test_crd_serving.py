@@ -10,17 +10,25 @@ from kubernetes import client
 from kubernetes.client import ApiException
 
 from emulator.server import ApiServer
-from tests.emulator.support import status_of
+from tests.emulator.support import Dicts, status_of
 
 GROUP, VERSION, PLURAL = "example.com", "v1", "widgets"
 
 
 def crd(scope: str = "Namespaced") -> dict[str, Any]:
-    schema = {"type": "object", "properties": {
-        "spec": {"type": "object", "properties": {
-            "size": {"type": "integer", "minimum": 1, "default": 3},
-            "color": {"type": "string", "enum": ["red", "blue"]}}},
-        "status": {"type": "object", "properties": {"phase": {"type": "string"}}}}}  # fmt: skip
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "size": {"type": "integer", "minimum": 1, "default": 3},
+                    "color": {"type": "string", "enum": ["red", "blue"]},
+                },
+            },
+            "status": {"type": "object", "properties": {"phase": {"type": "string"}}},
+        },
+    }
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -34,7 +42,7 @@ def crd(scope: str = "Namespaced") -> dict[str, Any]:
                 "kind": "Widget",
                 "shortNames": ["wd"],
                 "categories": ["all"],
-            },  # fmt: skip
+            },
             "versions": [
                 {
                     "name": VERSION,
@@ -43,14 +51,18 @@ def crd(scope: str = "Namespaced") -> dict[str, Any]:
                     "schema": {"openAPIV3Schema": schema},
                     "subresources": {"status": {}},
                 }
-            ],  # fmt: skip
+            ],
         },
     }
 
 
 def widget(name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget",
-            "metadata": {"name": name}, "spec": spec}  # fmt: skip
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Widget",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
 
 
 @pytest.fixture
@@ -64,7 +76,7 @@ def test_crd_makes_its_resource_served_with_discovery(
 ) -> None:
     """CRD docs, "Create a CustomResourceDefinition": the new RESTful path is served and
     listed in discovery with its scope, short names and categories."""
-    resources = client.CustomObjectsApi(k8s).get_api_resources(GROUP, VERSION)
+    resources = Dicts(client.CustomObjectsApi(k8s)).get_api_resources(GROUP, VERSION)
     names = {r.name: r for r in resources.resources}
     assert names[PLURAL].namespaced is True
     assert names[PLURAL].short_names == ["wd"]
@@ -82,28 +94,27 @@ def test_crd_status_reports_established(served: ApiServer) -> None:
     assert types == {"Established": "True", "NamesAccepted": "True"}
 
 
-def test_custom_resource_defaults_and_validation(
-    served: ApiServer, objects: client.CustomObjectsApi
-) -> None:
+def test_custom_resource_defaults_and_validation(served: ApiServer, objects: Dicts) -> None:
     """CRD docs, "Defaulting" and "Validation": defaults are applied and invalid values
     rejected with 422 naming the field; unknown fields are pruned."""
-    created = objects.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL,
-                                                      widget("a", color="red", extra=1))  # fmt: skip
+    created = objects.create_namespaced_custom_object(
+        GROUP, VERSION, "default", PLURAL, widget("a", color="red", extra=1)
+    )
     assert created["spec"] == {"size": 3, "color": "red"}
     with pytest.raises(ApiException) as err:
-        objects.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL,
-                                                widget("b", color="green"))  # fmt: skip
+        objects.create_namespaced_custom_object(
+            GROUP, VERSION, "default", PLURAL, widget("b", color="green")
+        )
     assert err.value.status == 422
     assert status_of(err.value)["details"]["causes"][0]["field"] == "spec.color"
 
 
-def test_custom_resource_status_subresource(
-    served: ApiServer, objects: client.CustomObjectsApi
-) -> None:
+def test_custom_resource_status_subresource(served: ApiServer, objects: Dicts) -> None:
     """CRD docs, "Status subresource": PUT/POST/PATCH of the main resource ignore status;
     /status changes only status; generation is bumped by spec changes only."""
-    created = objects.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL,
-                                                      dict(widget("a"), status={"phase": "X"}))  # fmt: skip
+    created = objects.create_namespaced_custom_object(
+        GROUP, VERSION, "default", PLURAL, dict(widget("a"), status={"phase": "X"})
+    )
     assert "status" not in created
     created["status"] = {"phase": "Ready"}
     updated = objects.replace_namespaced_custom_object_status(
@@ -111,14 +122,15 @@ def test_custom_resource_status_subresource(
     )
     assert updated["status"] == {"phase": "Ready"}
     assert updated["metadata"]["generation"] == 1
-    respec = objects.patch_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "a",
-                                                    {"spec": {"size": 5}, "status": {"phase": "Y"}})  # fmt: skip
+    respec = objects.patch_namespaced_custom_object(
+        GROUP, VERSION, "default", PLURAL, "a", {"spec": {"size": 5}, "status": {"phase": "Y"}}
+    )
     assert respec["metadata"]["generation"] == 2
     assert respec["status"] == {"phase": "Ready"}
 
 
 def test_custom_resource_update_requires_resource_version(
-    served: ApiServer, objects: client.CustomObjectsApi
+    served: ApiServer, objects: Dicts
 ) -> None:
     """CRD strategy (apiextensions-apiserver): custom resources do not allow unconditional
     updates; a PUT without metadata.resourceVersion is 422."""
@@ -141,11 +153,14 @@ def test_custom_resources_refuse_strategic_merge_patch(
 
     http = urllib3.PoolManager()
     resp = http.request(
-        "PATCH", f"{served.url}/apis/{GROUP}/{VERSION}/namespaces/default/{PLURAL}/a",
+        "PATCH",
+        f"{served.url}/apis/{GROUP}/{VERSION}/namespaces/default/{PLURAL}/a",
         body=b'{"spec":{"size":2}}',
-        headers={"Content-Type": "application/strategic-merge-patch+json",
-                 "Authorization": config.api_key["authorization"]},
-    )  # fmt: skip
+        headers={
+            "Content-Type": "application/strategic-merge-patch+json",
+            "Authorization": config.api_key["authorization"],
+        },
+    )
     assert resp.status == 415
 
 
@@ -154,12 +169,12 @@ def test_invalid_crd_schema_is_422(api_server: ApiServer, k8s: client.ApiClient)
     bad = crd()
     bad["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["type"] = "string"
     with pytest.raises(ApiException) as err:
-        client.ApiextensionsV1Api(k8s).create_custom_resource_definition(bad)
+        client.ApiextensionsV1Api(k8s).create_custom_resource_definition(bad)  # type: ignore[arg-type]
     assert err.value.status == 422
 
 
 def test_deleting_the_crd_stops_serving(
-    served: ApiServer, objects: client.CustomObjectsApi, k8s: client.ApiClient
+    served: ApiServer, objects: Dicts, k8s: client.ApiClient
 ) -> None:
     """CRD docs, "Delete a CustomResourceDefinition": its objects are deleted and the
     RESTful endpoint is no longer served."""
@@ -172,9 +187,7 @@ def test_deleting_the_crd_stops_serving(
     assert objects.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL)["items"] == []
 
 
-def test_cluster_scoped_custom_resource(
-    api_server: ApiServer, objects: client.CustomObjectsApi
-) -> None:
+def test_cluster_scoped_custom_resource(api_server: ApiServer, objects: Dicts) -> None:
     """CRD docs: scope Cluster serves the resource without namespaces."""
     api_server.create_object(crd(scope="Cluster"))
     created = objects.create_cluster_custom_object(GROUP, VERSION, PLURAL, widget("a"))

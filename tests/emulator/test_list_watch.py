@@ -10,14 +10,12 @@ from kubernetes import client, watch
 from kubernetes.client import ApiException
 
 from emulator.server import ApiServer
-from tests.emulator.support import job, lease, status_of
+from tests.emulator.support import Dicts, job, lease, status_of
 
 LEASES = ("coordination.k8s.io", "v1")
 
 
-def _lease(
-    objects: client.CustomObjectsApi, name: str, ns: str = "default", **meta: Any
-) -> dict[str, Any]:
+def _lease(objects: Dicts, name: str, ns: str = "default", **meta: Any) -> dict[str, Any]:
     created: dict[str, Any] = objects.create_namespaced_custom_object(
         *LEASES, ns, "leases", lease(name, ns, **meta)
     )
@@ -28,7 +26,7 @@ def _names(listing: dict[str, Any]) -> list[str]:
     return [i["metadata"]["name"] for i in listing["items"]]
 
 
-def _watch(objects: client.CustomObjectsApi, ns: str | None, **kw: Any) -> list[dict[str, Any]]:
+def _watch(objects: Dicts, ns: str | None, **kw: Any) -> list[dict[str, Any]]:
     w = watch.Watch()
     if ns is None:
         stream = w.stream(objects.list_cluster_custom_object, *LEASES, "leases", **kw)
@@ -37,7 +35,7 @@ def _watch(objects: client.CustomObjectsApi, ns: str | None, **kw: Any) -> list[
     return [dict(e) for e in stream]
 
 
-def test_list_carries_the_collection_resource_version(objects: client.CustomObjectsApi) -> None:
+def test_list_carries_the_collection_resource_version(objects: Dicts) -> None:
     """API concepts, "Resource versions": a list's metadata.resourceVersion is the version
     at which the list was served (a watch can start there)."""
     created = _lease(objects, "a")
@@ -61,9 +59,7 @@ def test_list_carries_the_collection_resource_version(objects: client.CustomObje
         ("app=x,tier=web", ["a"]),
     ],
 )
-def test_label_selectors(
-    objects: client.CustomObjectsApi, selector: str, expected: list[str]
-) -> None:
+def test_label_selectors(objects: Dicts, selector: str, expected: list[str]) -> None:
     """Labels and Selectors: equality- (=, ==, !=) and set-based (in, notin, exists,
     !exists) requirements, comma meaning AND."""
     _lease(objects, "a", labels={"app": "x", "tier": "web"})
@@ -75,10 +71,10 @@ def test_label_selectors(
     assert _names(listing) == expected
 
 
-def test_field_selectors(objects: client.CustomObjectsApi, core: client.CoreV1Api) -> None:
+def test_field_selectors(objects: Dicts, core: client.CoreV1Api) -> None:
     """Field selectors: metadata.name and metadata.namespace on every resource; an
     unsupported field is a 400."""
-    core.create_namespace({"metadata": {"name": "other"}})
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="other")))
     _lease(objects, "a")
     _lease(objects, "b")
     _lease(objects, "a", ns="other")
@@ -95,7 +91,7 @@ def test_field_selectors(objects: client.CustomObjectsApi, core: client.CoreV1Ap
     assert err.value.status == 400
 
 
-def test_limit_and_continue_page_a_consistent_snapshot(objects: client.CustomObjectsApi) -> None:
+def test_limit_and_continue_page_a_consistent_snapshot(objects: Dicts) -> None:
     """API concepts, "Retrieving large results sets in chunks": pages via limit/continue
     are served from the snapshot of the first page, even if objects change meanwhile."""
     for n in range(5):
@@ -124,7 +120,7 @@ def test_expired_continue_token_is_410() -> None:
         ApiServer(history_size=2) as server,
         client.ApiClient(server.client_configuration()) as api,
     ):
-        objects = client.CustomObjectsApi(api)
+        objects = Dicts(client.CustomObjectsApi(api))
         for n in range(3):
             _lease(objects, f"l{n}")
         first = objects.list_namespaced_custom_object(*LEASES, "default", "leases", limit=1)
@@ -140,7 +136,7 @@ def test_expired_continue_token_is_410() -> None:
         assert status_of(err.value)["reason"] == "Expired"
 
 
-def test_exact_resource_version_list_shows_the_past(objects: client.CustomObjectsApi) -> None:
+def test_exact_resource_version_list_shows_the_past(objects: Dicts) -> None:
     """API concepts, "Semantics for get and list": resourceVersionMatch=Exact returns data
     at exactly that version."""
     _lease(objects, "a")
@@ -160,7 +156,7 @@ def test_exact_resource_version_list_shows_the_past(objects: client.CustomObject
 
 
 def test_watch_without_version_starts_with_synthetic_added(
-    objects: client.CustomObjectsApi,
+    objects: Dicts,
 ) -> None:
     """API concepts, "Semantics for watch": resourceVersion unset → "Get State and Start at
     Most Recent": synthetic ADDED events for the current objects first."""
@@ -173,7 +169,7 @@ def test_watch_without_version_starts_with_synthetic_added(
     ]
 
 
-def test_watch_from_version_replays_later_events_in_order(objects: client.CustomObjectsApi) -> None:
+def test_watch_from_version_replays_later_events_in_order(objects: Dicts) -> None:
     """API concepts, "Efficient detection of changes": a watch from a resourceVersion
     delivers every change after it, in order."""
     start = _lease(objects, "a")["metadata"]["resourceVersion"]
@@ -189,12 +185,10 @@ def test_watch_from_version_replays_later_events_in_order(objects: client.Custom
     assert versions == sorted(versions)
 
 
-def test_watch_all_namespaces_and_one_namespace(
-    objects: client.CustomObjectsApi, core: client.CoreV1Api
-) -> None:
+def test_watch_all_namespaces_and_one_namespace(objects: Dicts, core: client.CoreV1Api) -> None:
     """API concepts, "Resource URIs": /<resource> watches all namespaces; the namespaced
     path only its own."""
-    core.create_namespace({"metadata": {"name": "other"}})
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="other")))
     _lease(objects, "a")
     _lease(objects, "b", ns="other")
     everywhere = _watch(objects, None, timeout_seconds=1)
@@ -210,13 +204,19 @@ def test_watch_older_than_history_is_410_error_event() -> None:
         ApiServer(history_size=2) as server,
         client.ApiClient(server.client_configuration()) as api,
     ):
-        objects = client.CustomObjectsApi(api)
+        objects = Dicts(client.CustomObjectsApi(api))
         start = _lease(objects, "a")["metadata"]["resourceVersion"]
         for n in range(3):
             _lease(objects, f"b{n}")
         w = watch.Watch()
-        stream = w.stream(objects.list_namespaced_custom_object, *LEASES, "default", "leases",
-                          resource_version=start, timeout_seconds=2)  # fmt: skip
+        stream = w.stream(
+            objects.list_namespaced_custom_object,
+            *LEASES,
+            "default",
+            "leases",
+            resource_version=start,
+            timeout_seconds=2,
+        )
         with pytest.raises(ApiException) as err:
             list(stream)
         assert err.value.status == 410
@@ -230,11 +230,16 @@ def test_bookmarks_carry_the_current_resource_version() -> None:
         rv = server.get_object("coordination.k8s.io/v1", "Lease", "a", "default")
         assert rv is not None
         with client.ApiClient(server.client_configuration()) as api:
-            resp = client.CustomObjectsApi(api).list_namespaced_custom_object(
-                *LEASES, "default", "leases", watch=True, allow_watch_bookmarks=True,
-                resource_version=rv["metadata"]["resourceVersion"], timeout_seconds=1,
+            resp = Dicts(client.CustomObjectsApi(api)).list_namespaced_custom_object(
+                *LEASES,
+                "default",
+                "leases",
+                watch=True,
+                allow_watch_bookmarks=True,
+                resource_version=rv["metadata"]["resourceVersion"],
+                timeout_seconds=1,
                 _preload_content=False,
-            )  # fmt: skip
+            )
             import json
 
             lines = [json.loads(line) for line in resp.read().splitlines() if line]
@@ -245,9 +250,7 @@ def test_bookmarks_carry_the_current_resource_version() -> None:
     }
 
 
-def test_watch_selector_transitions(
-    objects: client.CustomObjectsApi, api_server: ApiServer
-) -> None:
+def test_watch_selector_transitions(objects: Dicts, api_server: ApiServer) -> None:
     """API concepts, "Efficient detection of changes" with a label selector: an object that
     stops matching is reported DELETED, one that starts matching ADDED."""
     start = _lease(objects, "a", labels={"app": "x"})["metadata"]["resourceVersion"]
@@ -263,9 +266,7 @@ def test_watch_selector_transitions(
     assert [e["type"] for e in events] == ["DELETED", "ADDED"]
 
 
-def test_timeout_seconds_ends_the_stream(
-    api_server: ApiServer, objects: client.CustomObjectsApi
-) -> None:
+def test_timeout_seconds_ends_the_stream(api_server: ApiServer, objects: Dicts) -> None:
     """API concepts, "Efficient detection of changes": timeoutSeconds bounds a watch."""
     import time
 

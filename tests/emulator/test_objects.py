@@ -9,18 +9,18 @@ from kubernetes import client
 from kubernetes.client import ApiException
 
 from emulator.server import ApiServer
-from tests.emulator.support import job, lease, status_of
+from tests.emulator.support import Dicts, job, lease, status_of
 
 BATCH = ("batch", "v1")
 
 
-def _create_job(objects: client.CustomObjectsApi, body: dict[str, Any]) -> dict[str, Any]:
+def _create_job(objects: Dicts, body: dict[str, Any]) -> dict[str, Any]:
     ns = body["metadata"].get("namespace", "default")
     created: dict[str, Any] = objects.create_namespaced_custom_object(*BATCH, ns, "jobs", body)
     return created
 
 
-def test_create_sets_uid_timestamp_generation_and_version(objects: client.CustomObjectsApi) -> None:
+def test_create_sets_uid_timestamp_generation_and_version(objects: Dicts) -> None:
     """API conventions, "Metadata": uid, creationTimestamp, resourceVersion are set by the
     system; generation starts at 1 (a sequence number of the desired state)."""
     created = _create_job(objects, job("a"))
@@ -41,7 +41,7 @@ def test_creation_timestamp_comes_from_the_injected_clock() -> None:
     assert created["metadata"]["creationTimestamp"] == "2030-01-02T03:04:05Z"
 
 
-def test_resource_version_increases_across_the_cluster(objects: client.CustomObjectsApi) -> None:
+def test_resource_version_increases_across_the_cluster(objects: Dicts) -> None:
     """API concepts, "Resource versions": changes are ordered; we use one cluster-wide
     counter, so versions of different resources also increase."""
     a = _create_job(objects, job("a"))
@@ -51,7 +51,7 @@ def test_resource_version_increases_across_the_cluster(objects: client.CustomObj
     assert int(b["metadata"]["resourceVersion"]) > int(a["metadata"]["resourceVersion"])
 
 
-def test_generate_name_appends_a_random_suffix(objects: client.CustomObjectsApi) -> None:
+def test_generate_name_appends_a_random_suffix(objects: Dicts) -> None:
     """API conventions, "Idempotency": generateName yields prefix + unique suffix."""
     body = job("")
     del body["metadata"]["name"]
@@ -61,7 +61,7 @@ def test_generate_name_appends_a_random_suffix(objects: client.CustomObjectsApi)
     assert len(created["metadata"]["name"]) == len("run-") + 5
 
 
-def test_duplicate_create_is_409_already_exists(objects: client.CustomObjectsApi) -> None:
+def test_duplicate_create_is_409_already_exists(objects: Dicts) -> None:
     """API concepts, "Resource URIs" / errors: POST of an existing name is 409 AlreadyExists."""
     _create_job(objects, job("a"))
     with pytest.raises(ApiException) as err:
@@ -70,7 +70,7 @@ def test_duplicate_create_is_409_already_exists(objects: client.CustomObjectsApi
     assert status_of(err.value)["reason"] == "AlreadyExists"
 
 
-def test_get_missing_is_404_with_status_body(objects: client.CustomObjectsApi) -> None:
+def test_get_missing_is_404_with_status_body(objects: Dicts) -> None:
     """API conventions, "Response Status Kind": a Status with reason NotFound and details."""
     with pytest.raises(ApiException) as err:
         objects.get_namespaced_custom_object(*BATCH, "default", "jobs", "missing")
@@ -83,7 +83,7 @@ def test_get_missing_is_404_with_status_body(objects: client.CustomObjectsApi) -
     assert body["details"] == {"name": "missing", "group": "batch", "kind": "jobs"}
 
 
-def test_create_in_missing_namespace_is_404(objects: client.CustomObjectsApi) -> None:
+def test_create_in_missing_namespace_is_404(objects: Dicts) -> None:
     """Namespaces walkthrough: objects can only be created in an existing namespace
     (the NamespaceLifecycle admission plugin answers NotFound for the namespace)."""
     with pytest.raises(ApiException) as err:
@@ -92,7 +92,7 @@ def test_create_in_missing_namespace_is_404(objects: client.CustomObjectsApi) ->
     assert status_of(err.value)["details"] == {"name": "nowhere", "kind": "namespaces"}
 
 
-def test_invalid_name_is_422_with_causes(objects: client.CustomObjectsApi) -> None:
+def test_invalid_name_is_422_with_causes(objects: Dicts) -> None:
     """Object names and IDs: most names must be DNS-1123 subdomains; API conventions
     "HTTP Status codes": 422 Invalid with details.causes per field."""
     with pytest.raises(ApiException) as err:
@@ -104,7 +104,7 @@ def test_invalid_name_is_422_with_causes(objects: client.CustomObjectsApi) -> No
     assert body["details"]["causes"][0]["reason"] == "FieldValueInvalid"
 
 
-def test_job_requires_restart_policy(objects: client.CustomObjectsApi) -> None:
+def test_job_requires_restart_policy(objects: Dicts) -> None:
     """Jobs: "Only a RestartPolicy equal to Never or OnFailure is allowed"."""
     body = job("a")
     body["spec"]["template"]["spec"]["restartPolicy"] = "Always"
@@ -115,7 +115,7 @@ def test_job_requires_restart_policy(objects: client.CustomObjectsApi) -> None:
     assert cause["reason"] == "FieldValueNotSupported"
 
 
-def test_job_defaults(objects: client.CustomObjectsApi) -> None:
+def test_job_defaults(objects: Dicts) -> None:
     """Job API reference: backoffLimit defaults to 6, completions and parallelism to 1,
     and the server generates the selector."""
     spec = _create_job(objects, job("a"))["spec"]
@@ -123,7 +123,7 @@ def test_job_defaults(objects: client.CustomObjectsApi) -> None:
     assert "batch.kubernetes.io/controller-uid" in spec["selector"]["matchLabels"]
 
 
-def test_job_template_is_immutable(objects: client.CustomObjectsApi) -> None:
+def test_job_template_is_immutable(objects: Dicts) -> None:
     """Jobs, "Mutable Scheduling Directives": the pod template of a Job is immutable
     (an update changing it is 422 field is immutable)."""
     created = _create_job(objects, job("a"))
@@ -134,7 +134,7 @@ def test_job_template_is_immutable(objects: client.CustomObjectsApi) -> None:
     assert status_of(err.value)["details"]["causes"][0]["field"] == "spec.template"
 
 
-def test_stale_update_is_409_conflict(objects: client.CustomObjectsApi) -> None:
+def test_stale_update_is_409_conflict(objects: Dicts) -> None:
     """API concepts, "Resource versions" / conventions "Concurrency Control and
     Consistency": an update with an old resourceVersion fails with 409 Conflict."""
     created = _create_job(objects, job("a"))
@@ -148,7 +148,7 @@ def test_stale_update_is_409_conflict(objects: client.CustomObjectsApi) -> None:
 
 
 def test_update_without_resource_version_is_unconditional(
-    objects: client.CustomObjectsApi,
+    objects: Dicts,
 ) -> None:
     """API conventions, "Concurrency Control": built-in types allow unconditional updates
     (no resourceVersion in the body)."""
@@ -159,7 +159,7 @@ def test_update_without_resource_version_is_unconditional(
     assert updated["metadata"]["labels"] == {"x": "y"}
 
 
-def test_generation_bumps_on_spec_change_only(objects: client.CustomObjectsApi) -> None:
+def test_generation_bumps_on_spec_change_only(objects: Dicts) -> None:
     """API conventions, "Metadata": generation changes with the desired state (spec),
     not with metadata or status."""
     _create_job(objects, job("a"))
@@ -173,7 +173,7 @@ def test_generation_bumps_on_spec_change_only(objects: client.CustomObjectsApi) 
     assert changed["metadata"]["generation"] == 2
 
 
-def test_main_endpoint_ignores_status(objects: client.CustomObjectsApi) -> None:
+def test_main_endpoint_ignores_status(objects: Dicts) -> None:
     """API conventions, "Spec and Status": with a status subresource, PUT/PATCH to the main
     resource ignore status changes."""
     _create_job(objects, job("a"))
@@ -184,7 +184,7 @@ def test_main_endpoint_ignores_status(objects: client.CustomObjectsApi) -> None:
 
 
 def test_status_endpoint_ignores_everything_but_status(
-    objects: client.CustomObjectsApi,
+    objects: Dicts,
 ) -> None:
     """API conventions, "Spec and Status": the /status subresource only changes status."""
     created = _create_job(objects, job("a"))
@@ -198,7 +198,7 @@ def test_status_endpoint_ignores_everything_but_status(
     assert updated["metadata"]["generation"] == 1
 
 
-def test_stale_status_update_is_409(objects: client.CustomObjectsApi) -> None:
+def test_stale_status_update_is_409(objects: Dicts) -> None:
     """API concepts, "Resource versions": status updates carry the same precondition."""
     created = _create_job(objects, job("a"))
     objects.patch_namespaced_custom_object(*BATCH, "default", "jobs", "a", {"spec": {}})
@@ -211,7 +211,7 @@ def test_stale_status_update_is_409(objects: client.CustomObjectsApi) -> None:
     assert err.value.status == 409
 
 
-def test_job_status_rules_are_enforced(objects: client.CustomObjectsApi) -> None:
+def test_job_status_rules_are_enforced(objects: Dicts) -> None:
     """Jobs, "Terminal Job conditions" (1.31+): Complete=True needs startTime,
     completionTime and SuccessCriteriaMet first (DESIGN.md §6, measured)."""
     created = _create_job(objects, job("a"))
@@ -231,7 +231,7 @@ def test_strategic_merge_patch_merges_containers_by_name(core: client.CoreV1Api)
         "s", "default", {"metadata": {"finalizers": ["a"], "labels": {"x": "1"}}}
     )
     patched = core.patch_namespaced_secret("s", "default", {"metadata": {"finalizers": ["b"]}})
-    assert patched.metadata.finalizers == ["a", "b"]
+    assert patched.metadata is not None and patched.metadata.finalizers == ["a", "b"]
 
 
 def test_strategic_merge_patch_of_job_containers(api_server: ApiServer) -> None:
@@ -241,8 +241,18 @@ def test_strategic_merge_patch_of_job_containers(api_server: ApiServer) -> None:
     body = job("a")
     spec = body["spec"]["template"]["spec"]
     spec["containers"].append({"name": "side", "image": "x"})
-    patch = {"spec": {"template": {"spec": {"containers": [
-        {"name": "side", "image": "y"}, {"name": "main", "$patch": "delete"}]}}}}  # fmt: skip
+    patch = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "side", "image": "y"},
+                        {"name": "main", "$patch": "delete"},
+                    ]
+                }
+            }
+        }
+    }
     merged = strategic_merge_patch(body, patch)
     assert merged["spec"]["template"]["spec"]["containers"] == [{"name": "side", "image": "y"}]
 
@@ -255,21 +265,25 @@ def test_json_patch_test_operation_fails_the_patch(core: client.CoreV1Api) -> No
     core.create_namespaced_config_map(
         "default", V1ConfigMap(metadata=V1ObjectMeta(name="c"), data={"a": "1"})
     )
-    ops = [{"op": "replace", "path": "/data/a", "value": "2"},
-           {"op": "test", "path": "/data/a", "value": "1"}]  # fmt: skip
+    ops = [
+        {"op": "replace", "path": "/data/a", "value": "2"},
+        {"op": "test", "path": "/data/a", "value": "1"},
+    ]
     with pytest.raises(ApiException) as err:
         core.patch_namespaced_config_map("c", "default", ops)
     assert err.value.status == 422
     assert core.read_namespaced_config_map("c", "default").data == {"a": "1"}
-    ok = [{"op": "test", "path": "/data/a", "value": "1"},
-          {"op": "add", "path": "/data/b", "value": "2"}]  # fmt: skip
+    ok = [
+        {"op": "test", "path": "/data/a", "value": "1"},
+        {"op": "add", "path": "/data/b", "value": "2"},
+    ]
     assert core.patch_namespaced_config_map("c", "default", ops[:0] + ok).data == {
         "a": "1",
         "b": "2",
     }
 
 
-def test_merge_patch_null_deletes_a_key(objects: client.CustomObjectsApi) -> None:
+def test_merge_patch_null_deletes_a_key(objects: Dicts) -> None:
     """RFC 7386: ``null`` in a merge patch removes the member."""
     body = job("a", labels={"x": "1", "y": "2"})
     _create_job(objects, body)
