@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -247,6 +248,14 @@ def _describe(status: dict[str, Any]) -> tuple[str, str]:
     return str(status.get("phase") or ""), str((ready or {}).get("message") or "")
 
 
+def _exit_status(code: int | None) -> str:
+    if code is None:
+        return "never started"
+    if code < 0:
+        return f"was ended by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
 def run_sandbox(
     options: SandboxOptions, console: Console, signals: ShutdownSignals | None = None
 ) -> int:
@@ -278,11 +287,11 @@ def run_sandbox(
         if code is None:
             console.say(f"{SANDBOX_PREFIX}stopping: operator, job runner, emulator")
             final = sandbox.stop(signals.hurry)
-            console.say(f"{SANDBOX_PREFIX}stopped (operator exit code {final})")
+            console.say(f"{SANDBOX_PREFIX}stopped (the operator {_exit_status(final)})")
             return 0
-        console.say(f"{SANDBOX_PREFIX}the operator exited with code {code}: stopping the sandbox")
+        console.say(f"{SANDBOX_PREFIX}the operator {_exit_status(code)}: stopping the sandbox")
         sandbox.stop(signals.hurry)
-        return code or 1
+        return 128 - code if code < 0 else code or 1  # a signal: the shell's 128 + N
     finally:
         sandbox.stop(signals.hurry)
         if own_signals:
