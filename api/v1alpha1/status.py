@@ -1,0 +1,99 @@
+"""The status half of ``DatabaseBackup``: conditions, run history, and the status itself.
+
+Role: declarations only (see :mod:`api.v1alpha1.types` for how fields are declared); the
+operator writes these through the status subresource, and the CRD's schema for them is
+generated from here, so fields the controller writes are never pruned.
+Guarantees: every string is bounded; times are RFC 3339 strings (``format: date-time``).
+Non-goals: how status is computed (``controller.status``).
+"""
+
+# Fields are declared with ``prop()``, a ``dataclasses.field`` wrapper ruff cannot see through.
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.v1alpha1.markers import prop
+
+__all__ = ["BackupRun", "Condition", "DatabaseBackupStatus"]
+
+
+RFC3339 = "date-time"
+CONDITION_REASON = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+RESULTS = ("Running", "Succeeded", "Failed")
+MESSAGE_MAX = 32768  # metav1.Condition's message bound
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Condition:
+    """A Kubernetes condition (metav1.Condition shape)."""
+
+    type: str = prop(
+        "Condition type, e.g. Ready.", required=True, max_length=316, pattern=CONDITION_REASON
+    )
+    status: str = prop("True, False or Unknown.", required=True, enum=("True", "False", "Unknown"))
+    observed_generation: int | None = prop(
+        "metadata.generation the condition was computed from.", minimum=0
+    )
+    last_transition_time: str = prop(
+        "When status last changed (RFC 3339).", required=True, format=RFC3339, max_length=64
+    )
+    reason: str = prop(
+        "CamelCase reason for the last transition.",
+        required=True,
+        min_length=1,
+        max_length=1024,
+        pattern=CONDITION_REASON,
+    )
+    message: str = prop("Human-readable detail.", required=True, max_length=MESSAGE_MAX)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BackupRun:
+    """One run of the backup, kept in status after its Job is pruned."""
+
+    job: str = prop("Name of the Job.", required=True, max_length=63)
+    scheduled_time: str | None = prop(
+        "Scheduled time of the run (RFC 3339).", format=RFC3339, max_length=64
+    )
+    start_time: str | None = prop("When the Job started (RFC 3339).", format=RFC3339, max_length=64)
+    completion_time: str | None = prop(
+        "When the Job finished (RFC 3339).", format=RFC3339, max_length=64
+    )
+    result: str = prop("Running, Succeeded or Failed.", required=True, enum=RESULTS)
+    location: str | None = prop("Storage location written to.", max_length=2048)
+    failure_reason: str | None = prop("Why the run failed.", max_length=MESSAGE_MAX)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DatabaseBackupStatus:
+    """The observed state of a backup, rebuilt by the operator from its Jobs."""
+
+    phase: str | None = prop(
+        "Summary of the latest run.", enum=("Pending", "Running", "Succeeded", "Failed")
+    )
+    active_job: str | None = prop("Name of the Job running now, if any.", max_length=63)
+    last_schedule_time: str | None = prop(
+        "Scheduled time of the latest run (RFC 3339).", format=RFC3339, max_length=64
+    )
+    last_successful_backup: str | None = prop(
+        "Completion time of the latest successful run (RFC 3339).", format=RFC3339, max_length=64
+    )
+    failure_reason: str | None = prop(
+        "Why the latest finished run failed; cleared by a success.", max_length=MESSAGE_MAX
+    )
+    next_scheduled_backup: str | None = prop(
+        "When the next run is due (RFC 3339).", format=RFC3339, max_length=64
+    )
+    observed_generation: int | None = prop(
+        "metadata.generation this status was computed from.", minimum=0
+    )
+    conditions: tuple[Condition, ...] = prop(
+        "Conditions; Ready summarises whether backups are scheduled and succeeding.",
+        factory=tuple,
+        max_items=16,
+        list_map_keys=("type",),
+    )
+    history: tuple[BackupRun, ...] = prop(
+        "The latest runs, oldest first.", factory=tuple, max_items=50
+    )
