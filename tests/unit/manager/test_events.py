@@ -1,0 +1,159 @@
+"""The events.k8s.io recorder: aggregation into series, truncation, queueing, retries."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from manager.clock import FakeClock
+from manager.errors import NotFound, ServerError
+from manager.events import MAX_NOTE_BYTES, EventRecorder, truncate_note
+from tests.unit.manager.reflectorfake import drive
+
+BACKUP = {
+    "apiVersion": "dbbackup.io/v1alpha1",
+    "kind": "DatabaseBackup",
+    "metadata": {"namespace": "ns", "name": "daily", "uid": "u-1", "resourceVersion": "7"},
+}
+
+
+class FakeSink:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, Any]] = []
+        self.failures: list[Exception] = []
+        self.lock = threading.Lock()
+
+    def _call(self, verb: str, path: str, body: Any) -> dict[str, Any]:
+        with self.lock:
+            if self.failures:
+                raise self.failures.pop(0)
+            self.calls.append((verb, path, body))
+        return dict(body) if isinstance(body, Mapping) else {}
+
+    def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("create", path, dict(body))
+
+    def patch(self, path: str, body: Any, content_type: str = "") -> dict[str, Any]:
+        return self._call("patch", path, body)
+
+    def wait_calls(self, n: int, timeout: float = 10) -> list[tuple[str, str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if len(self.calls) >= n:
+                    return list(self.calls)
+            assert time.monotonic() < deadline, self.calls
+            threading.Event().wait(0.005)
+
+
+@pytest.fixture
+def env() -> Iterator[tuple[FakeSink, FakeClock, EventRecorder, threading.Event]]:
+    sink, clock = FakeSink(), FakeClock()
+    recorder = EventRecorder(sink, component="dbbackup-controller", instance="pod-1", clock=clock)
+    stop = threading.Event()
+    yield sink, clock, recorder, stop
+    stop.set()
+
+
+def run(recorder: EventRecorder, stop: threading.Event) -> threading.Thread:
+    thread = threading.Thread(target=recorder.start, args=(stop,), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_first_event_is_created_with_every_field(env: Any) -> None:
+    sink, _clock, recorder, stop = env
+    run(recorder, stop)
+    recorder.event(BACKUP, "Normal", "SuccessfulCreate", "Created job daily-1", "Create")
+    verb, path, body = sink.wait_calls(1)[0]
+    assert (verb, path) == ("create", "/apis/events.k8s.io/v1/namespaces/ns/events")
+    assert body["apiVersion"] == "events.k8s.io/v1" and body["kind"] == "Event"
+    assert body["metadata"]["namespace"] == "ns"
+    assert body["metadata"]["name"].startswith("daily.")
+    assert body["regarding"] == {"apiVersion": "dbbackup.io/v1alpha1", "kind": "DatabaseBackup",
+                                 "namespace": "ns", "name": "daily", "uid": "u-1",
+                                 "resourceVersion": "7"}  # fmt: skip
+    assert body["eventTime"] == "2025-03-27T00:00:00.000000Z"
+    assert (body["type"], body["reason"], body["note"], body["action"]) == (
+        "Normal", "SuccessfulCreate", "Created job daily-1", "Create")  # fmt: skip
+    assert body["reportingController"] == "dbbackup-controller"
+    assert body["reportingInstance"] == "pod-1"
+    assert "series" not in body
+
+
+def test_repeats_within_six_minutes_become_series_patches(env: Any) -> None:
+    sink, clock, recorder, stop = env
+    run(recorder, stop)
+    recorder.event(BACKUP, "Warning", "BackupFailed", "boom")
+    name = sink.wait_calls(1)[0][2]["metadata"]["name"]
+    clock.step(10.5)
+    recorder.event(BACKUP, "Warning", "BackupFailed", "boom")
+    verb, path, body = sink.wait_calls(2)[1]
+    assert (verb, path) == ("patch", f"/apis/events.k8s.io/v1/namespaces/ns/events/{name}")
+    assert body == {"series": {"count": 2, "lastObservedTime": "2025-03-27T00:00:10.500000Z"}}
+    clock.step(300)  # 5 minutes after the last observation: still the same series
+    recorder.event(BACKUP, "Warning", "BackupFailed", "boom")
+    assert sink.wait_calls(3)[2][2]["series"]["count"] == 3
+    # Another message is another Event.
+    recorder.event(BACKUP, "Warning", "BackupFailed", "other")
+    assert sink.wait_calls(4)[3][0] == "create"
+    clock.step(361)  # the series window has passed: a new Event
+    recorder.event(BACKUP, "Warning", "BackupFailed", "boom")
+    verb, _, body = sink.wait_calls(5)[4]
+    assert verb == "create" and body["metadata"]["name"] != name and "series" not in body
+
+
+def test_repeats_queued_together_coalesce(env: Any) -> None:
+    sink, _clock, recorder, stop = env
+    for _ in range(5):
+        recorder.event(BACKUP, "Normal", "SawCompletedJob", "Saw completed job")
+    run(recorder, stop)
+    verb, _, body = sink.wait_calls(1)[0]
+    assert verb == "create" and body["series"]["count"] == 5
+    threading.Event().wait(0.2)
+    assert len(sink.calls) == 1
+
+
+def test_full_queue_drops_without_blocking_or_raising() -> None:
+    recorder = EventRecorder(FakeSink(), component="c", instance="i", clock=FakeClock(),
+                             queue_size=2)  # fmt: skip
+    started = time.monotonic()
+    for i in range(5):
+        recorder.event(BACKUP, "Normal", "R", f"m{i}")
+    assert time.monotonic() - started < 1.0
+    assert recorder.dropped == 3 and recorder.pending() == 2
+    recorder.event({"metadata": "not a dict"}, "Normal", "R", "m")  # never raises
+
+
+def test_note_truncated_to_the_api_limit() -> None:
+    assert truncate_note("short") == "short"
+    long = "é" * 1000  # 2000 bytes
+    cut = truncate_note(long)
+    assert len(cut.encode()) <= MAX_NOTE_BYTES and cut.endswith("...")
+
+
+def test_retryable_errors_are_retried_and_a_vanished_event_is_recreated(env: Any) -> None:
+    sink, clock, recorder, stop = env
+    sink.failures = [ServerError("busy"), ServerError("busy")]
+    run(recorder, stop)
+    recorder.event(BACKUP, "Normal", "R", "m")
+    drive(clock, lambda: len(sink.calls) >= 1, step=0.5)
+    assert sink.calls[0][0] == "create"
+    sink.failures = [NotFound("gone")]
+    recorder.event(BACKUP, "Normal", "R", "m")
+    verb, _, body = sink.wait_calls(2)[1]
+    assert verb == "create" and body["series"]["count"] == 2
+
+
+def test_empty_action_defaults_to_reason_and_cluster_scoped_goes_to_default(env: Any) -> None:
+    sink, _clock, recorder, stop = env
+    run(recorder, stop)
+    recorder.event({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}},
+                   "Normal", "Ready", "ok")  # fmt: skip
+    _, path, body = sink.wait_calls(1)[0]
+    assert path == "/apis/events.k8s.io/v1/namespaces/default/events"
+    assert body["action"] == "Ready"

@@ -1,0 +1,160 @@
+"""The shared informer: dispatch off the watch thread, late handlers, transform, has_synced."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from manager.clock import FakeClock
+from manager.informer import LAST_APPLIED_ANNOTATION, SharedInformer, strip_bulky_fields
+from manager.scheme import JOBS
+from manager.store import key_of
+from tests.unit.manager.reflectorfake import FakeListWatcher, item, page
+
+
+class Recorder:
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.threads: set[str] = set()
+        self.gate = gate
+        self.cond = threading.Condition()
+
+    def _record(self, kind: str, obj: dict[str, Any]) -> None:
+        if self.gate is not None:
+            self.gate.wait(30)
+        with self.cond:
+            self.events.append((kind, key_of(obj)))
+            self.threads.add(threading.current_thread().name)
+            self.cond.notify_all()
+
+    def on_add(self, obj: dict[str, Any]) -> None:
+        self._record("add", obj)
+
+    def on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        self._record("update", new)
+
+    def on_delete(self, obj: dict[str, Any]) -> None:
+        self._record("delete", obj)
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[tuple[str, str]]:
+        with self.cond:
+            assert self.cond.wait_for(lambda: len(self.events) >= count, timeout), self.events
+            return list(self.events)
+
+
+def informer(fake: FakeListWatcher) -> SharedInformer:
+    return SharedInformer(fake, JOBS, clock=FakeClock())
+
+
+def test_slow_handler_never_blocks_the_watch_or_other_handlers() -> None:
+    fake = FakeListWatcher()
+    inf = informer(fake)
+    gate = threading.Event()
+    slow, fast = Recorder(gate), Recorder()
+    inf.add_event_handler(slow)
+    inf.add_event_handler(fast)
+    stop = threading.Event()
+    thread = threading.Thread(target=inf.start, args=(stop,))
+    thread.start()
+    try:
+        # Drive the sink as the reflector thread would: 5000 changes while ``slow`` is stuck.
+        inf.replace([item("a", "1")], "1")
+        started = time.monotonic()
+        for i in range(2, 5002):
+            inf.apply("MODIFIED", item("a", str(i)))
+        elapsed = time.monotonic() - started
+        assert elapsed < 5.0
+        assert len(fast.wait_for(5001)) == 5001  # the other handler kept going
+        assert slow.events == []
+        assert inf.pending_notifications() >= 5000  # buffered, not blocking
+        gate.set()
+        assert slow.wait_for(5001)[-1] == ("update", "ns/a")
+        assert all(name.startswith("informer-") for name in slow.threads | fast.threads)
+        assert threading.current_thread().name not in slow.threads
+    finally:
+        gate.set()
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_has_synced_after_first_list_and_late_handler_gets_synthetic_adds() -> None:
+    fake = FakeListWatcher()
+    fake.lists.append(page([item("a", "1"), item("b", "2")], "5"))
+    inf = informer(fake)
+    early = Recorder()
+    inf.add_event_handler(early)
+    assert not inf.has_synced()
+    stop = threading.Event()
+    thread = threading.Thread(target=inf.start, args=(stop,))
+    thread.start()
+    try:
+        assert inf.wait_for_sync(10)
+        assert sorted(early.wait_for(2)) == [("add", "ns/a"), ("add", "ns/b")]
+        late = Recorder()
+        inf.add_event_handler(late)
+        assert sorted(late.wait_for(2)) == [("add", "ns/a"), ("add", "ns/b")]
+        inf.apply("DELETED", item("a", "6"))
+        assert late.wait_for(3)[2] == ("delete", "ns/a")
+        assert early.wait_for(3)[2] == ("delete", "ns/a")
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_relist_delivers_only_the_difference() -> None:
+    inf = informer(FakeListWatcher())
+    rec = Recorder()
+    inf.add_event_handler(rec)
+    stop = threading.Event()
+    thread = threading.Thread(target=inf.start, args=(stop,))
+    thread.start()
+    try:
+        inf.replace([item("a", "1"), item("b", "2"), item("c", "3")], "3")
+        rec.wait_for(3)
+        inf.replace([item("a", "1"), item("c", "9"), item("d", "10")], "10")
+        events = rec.wait_for(6)[3:]
+        assert sorted(events) == [("add", "ns/d"), ("delete", "ns/b"), ("update", "ns/c")]
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_transform_drops_bulky_fields_and_stored_objects_are_never_mutated() -> None:
+    inf = informer(FakeListWatcher())
+    full = item("a", "1")
+    full["metadata"]["managedFields"] = [{"manager": "kubectl"}]
+    full["metadata"]["annotations"] = {LAST_APPLIED_ANNOTATION: "{}", "keep": "me"}
+    inf.replace([full], "1")
+    stored = inf.store.get("ns/a")
+    assert stored is not None
+    assert "managedFields" not in stored["metadata"]
+    assert stored["metadata"]["annotations"] == {"keep": "me"}
+    assert stored["kind"] == "Job" and stored["apiVersion"] == "batch/v1"
+    inf.apply("MODIFIED", item("a", "2"))
+    assert stored["metadata"]["resourceVersion"] == "1"  # the old dict is untouched
+    only_last = {"metadata": {"annotations": {LAST_APPLIED_ANNOTATION: "{}"}}}
+    assert strip_bulky_fields(only_last) == {"metadata": {}}
+
+
+def test_handler_exception_is_logged_and_dispatch_continues() -> None:
+    inf = informer(FakeListWatcher())
+
+    class Boom(Recorder):
+        def on_add(self, obj: dict[str, Any]) -> None:
+            super().on_add(obj)
+            raise RuntimeError("handler bug")
+
+    rec = Boom()
+    inf.add_event_handler(rec)
+    stop = threading.Event()
+    thread = threading.Thread(target=inf.start, args=(stop,))
+    thread.start()
+    try:
+        inf.replace([item("a", "1"), item("b", "1")], "1")
+        assert len(rec.wait_for(2)) == 2
+    finally:
+        stop.set()
+        thread.join(10)
