@@ -125,7 +125,8 @@ class OperatorProcess:
         )
 
     def logs(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def _get(self, port: int, path: str) -> tuple[int, str]:
@@ -157,10 +158,9 @@ class OperatorProcess:
         wait_for(check, timeout, "the operator's /readyz")
 
     def wait_exit(self, timeout: float = 30) -> int:
-        try:
-            return int(self.proc.wait(timeout))
-        finally:
-            self._log.flush()
+        code = int(self.proc.wait(timeout))
+        self._log.close()
+        return code
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.proc.poll() is None:
@@ -168,11 +168,8 @@ class OperatorProcess:
         try:
             return self.wait_exit(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+            self.kill()
             raise AssertionError(f"operator did not stop on {sig}:\n{self.logs()}") from None
-        finally:
-            self._log.close()
 
     def kill(self) -> None:
         if self.proc.poll() is None:
