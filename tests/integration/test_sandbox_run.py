@@ -153,7 +153,10 @@ def test_stop_ends_operator_then_runner_then_emulator(running: sandbox.Sandbox) 
     ports = [server.port, int(server.secure_url.rsplit(":", 1)[1])]
     running.stop()
     assert operator.poll() is not None
-    assert runner.done.wait(5)
+    alive = [
+        t.name for t in threading.enumerate() if t.name.startswith(("jobrunner-", "emulator-"))
+    ]
+    assert alive == []
     assert all(_closed(port) for port in ports)
     assert running.server is None and running.runner is None
     running.stop()  # idempotent
