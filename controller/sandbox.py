@@ -27,6 +27,7 @@ operator replica (run a second ``python -m controller --kubeconfig ...`` by hand
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 import signal
@@ -38,6 +39,8 @@ import urllib.request
 from datetime import UTC
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from controller.sandbox_options import (
     OPERATOR_GROUPS,
@@ -269,8 +272,11 @@ def run_sandbox(
     try:
         try:
             sandbox.start()
-        except (OSError, ValueError, ApiStatusError, SchemaError) as err:
-            console.say(f"{SANDBOX_PREFIX}could not start the sandbox: {err}")
+        except (OSError, ValueError, yaml.YAMLError, ApiStatusError, SchemaError) as err:
+            hint = ""
+            if isinstance(err, OSError) and err.errno == errno.EADDRINUSE:
+                hint = f" (port {options.port}: choose another with --port, or --port 0)"
+            console.say(f"{SANDBOX_PREFIX}could not start the sandbox: {err}{hint}")
             return 1
         assert sandbox.server is not None and sandbox.operator is not None
         console.say(

@@ -212,3 +212,45 @@ def _processes_mentioning(needle: str) -> list[int]:
         if needle in cmdline:
             found.append(int(proc.name))
     return found
+
+
+def test_emulator_subcommand_serves_until_sigint(tmp_path: Path) -> None:
+    """``dbbackup-operator emulator`` is routed to the bare emulator, which kubectl can use."""
+    kubeconfig = tmp_path / "emulator.kubeconfig"
+    [port] = _free_ports(1)
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("dbbackup-operator")),
+            "emulator",
+            f"--port={port}",
+            f"--write-kubeconfig={kubeconfig}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    output = Output(process.stdout)
+    try:
+        deadline = time.monotonic() + 30
+        while "kubeconfig:" not in output.text():
+            assert process.poll() is None, output.text()
+            assert time.monotonic() < deadline, output.text()
+            threading.Event().wait(0.1)
+        result = subprocess.run(
+            ["kubectl", "get", "namespace", "default", "-o", "name"],
+            env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert result.stdout.strip() == "namespace/default", result.stderr
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        output.join()
+    assert not _open(port)

@@ -188,6 +188,7 @@ def test_a_busy_emulator_port_is_reported(tmp_path: Path) -> None:
         code = sandbox.run_sandbox(options, Console(out), ShutdownSignals())
     assert code == 1
     assert "could not start the sandbox" in out.getvalue()
+    assert "choose another with --port" in out.getvalue()
 
 
 def test_run_local_uses_a_cluster_that_answers(tmp_path: Path, api_server: ApiServer) -> None:
