@@ -87,6 +87,9 @@ class RestClient:
         observer: RequestObserver | None = None,
     ) -> None:
         configuration.connection_pool_maxsize = pool_size
+        # No hidden retries: urllib3's default would resend on connection errors and sleep out
+        # a 429/503 Retry-After itself; retry policy belongs to callers (module docstring).
+        configuration.retries = urllib3.Retry(total=0, redirect=0, raise_on_status=False)
         self._api = ApiClient(configuration)
         self._api.user_agent = user_agent
         self._connect_timeout = connect_timeout
