@@ -130,6 +130,26 @@ def test_injected_latency(api_server: ApiServer, objects: Dicts) -> None:
     assert time.monotonic() - started >= 0.3
 
 
+def test_an_open_watch_is_audited_when_its_response_starts(
+    api_server: ApiServer, objects: Dicts
+) -> None:
+    """Auditing, "Audit stages": ``ResponseStarted`` is recorded for long-running requests
+    such as watch once the response headers are sent, not only when the stream ends."""
+    resp = objects.list_namespaced_custom_object(
+        *LEASES, "default", "leases", watch=True, timeout_seconds=30, _preload_content=False
+    )
+    try:
+        assert wait_for(
+            lambda: any(r.verb == "watch" and r.code == 200 for r in api_server.audit.records)
+        )
+    finally:
+        api_server.faults.close_watches("leases")
+        resp.read()
+    assert wait_for(lambda: not api_server.storage.watchers())
+    watches = [r for r in api_server.audit.records if r.verb == "watch"]
+    assert len(watches) == 1  # recorded once, not again when the stream ends
+
+
 def test_close_watches_ends_open_streams(api_server: ApiServer, objects: Dicts) -> None:
     """Fault injection: closing watch streams ends them cleanly (clients must re-watch)."""
     resp = objects.list_namespaced_custom_object(
