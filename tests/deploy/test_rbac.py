@@ -30,9 +30,7 @@ MANAGER_RULES: set[Rule] = {
     ("dbbackup.io", "databasebackups", "get", ()),
     ("dbbackup.io", "databasebackups", "list", ()),
     ("dbbackup.io", "databasebackups", "watch", ()),
-    ("dbbackup.io", "databasebackups/status", "get", ()),
     ("dbbackup.io", "databasebackups/status", "update", ()),
-    ("dbbackup.io", "databasebackups/status", "patch", ()),
     # Admission-only: blockOwnerDeletion on the Jobs' owner reference (DESIGN.md section 6).
     ("dbbackup.io", "databasebackups/finalizers", "update", ()),
     ("batch", "jobs", "get", ()),
