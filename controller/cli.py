@@ -11,6 +11,7 @@ into an exit code.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -216,7 +217,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return sandbox.dispatch(args)
     from controller import operator
 
-    return operator.run(args)
+    code = operator.run(args)
+    if code != 0:
+        # A lost Lease or a failed runnable: leave now, as controller-runtime's os.Exit does.
+        # A reconcile still running on a worker thread cannot be stopped in Python, and it
+        # must not go on creating Jobs while another replica leads.
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through the console script

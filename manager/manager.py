@@ -354,8 +354,16 @@ class Manager:
         try:
             metrics_server = serve_metrics(self.registry, o.metrics_bind_address)
             health_server = serve_probes(self.health, o.health_probe_bind_address)
-        except OSError:
-            log.exception("cannot bind the metrics or health-probe address")
+        except OSError as err:
+            # A clear one-line reason (busy port, bad address) beats a traceback here.
+            log.error(
+                "cannot bind the metrics or health-probe address",
+                extra={
+                    "metricsBindAddress": o.metrics_bind_address,
+                    "healthProbeBindAddress": o.health_probe_bind_address,
+                    "error": str(err),
+                },
+            )
             self.rest.close()
             return EXIT_FAILURE
         self.metrics_server = metrics_server
