@@ -42,6 +42,11 @@ fmt: ## Format and autofix with ruff.
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+.PHONY: manifests
+manifests: ## Generate the CRD and the backup-image contract (api/v1alpha1/CONTRACT.md, README) from api/v1alpha1.
+	$(BIN)/python -m api.v1alpha1.crdgen --output config/crd/bases/dbbackup.io_databasebackups.yaml --contract api/v1alpha1/CONTRACT.md
+	$(BIN)/python hack/sync_readme_contract.py
+
 .PHONY: run
 run: ## Run the operator against the current kubeconfig, or the built-in sandbox if no cluster answers.
 	@test -x $(BIN)/dbbackup-operator || $(MAKE) install
