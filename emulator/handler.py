@@ -437,7 +437,7 @@ class Handler(BaseHTTPRequestHandler):
                 if isinstance(item, Control):
                     if batch:
                         self._write_chunk(b"".join(batch))
-                    self._control(item, deadline)
+                    self._control(item, deadline, watcher)
                     return
                 self._emit(info, item[0], item[1], batch)
                 if len(batch) >= MAX_BATCH:
@@ -465,13 +465,20 @@ class Handler(BaseHTTPRequestHandler):
             batch.append(line)
         # "drop": nothing is sent
 
-    def _control(self, control: Control, deadline: float) -> None:
+    def _control(self, control: Control, deadline: float, watcher: Watcher) -> None:
         if control.action == "gone":
             body = status_body(410, "Expired", control.message)
             self._write_chunk(encode_line("ERROR", body))
         elif control.action == "stall":
+            # Send nothing (events are swallowed) until the deadline, or until the stream is
+            # closed (``close_watches``): "stalled until closed", as documented in faults.py.
             while not self.api.stopping.is_set() and time.monotonic() < deadline:
-                self.api.stopping.wait(POLL)
+                try:
+                    item = watcher.queue.get(timeout=POLL)
+                except queue.Empty:
+                    continue
+                if isinstance(item, Control) and item.action == "close":
+                    break
             raise BrokenPipeError("stalled stream ends without a terminating chunk")
 
     def _bookmark(self, info: ResourceInfo, watcher: Watcher) -> None:
