@@ -40,7 +40,13 @@ def make_clock(args: argparse.Namespace) -> Clock:
 
 def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
     """The Manager with the DatabaseBackup controller added (not started)."""
+    timings = {
+        key: value
+        for key in ("lease_duration", "renew_deadline", "retry_period")
+        if (value := getattr(args, key, None)) is not None
+    }
     options = ManagerOptions(
+        **timings,
         kubeconfig=args.kubeconfig,
         namespace=args.namespace,
         metrics_bind_address=args.metrics_bind_address,
