@@ -87,10 +87,11 @@ def main() -> int:
             wait_for(statuses_written, 300, "every status to show its active Job", interval=0.5)
 
             def events_sent() -> bool:
-                return sum(
+                sent: int = sum(
                     1 for r in server.audit.records
                     if r.user == OPERATOR_USER and r.resource == "events" and r.verb == "create"
-                ) >= n  # fmt: skip
+                )  # fmt: skip
+                return sent >= n
 
             # The recorder sends asynchronously: the herd's SuccessfulCreate Events drain after.
             wait_for(events_sent, 300, "the herd's Events to be sent", interval=0.5)
