@@ -46,7 +46,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backups", type=int, default=2000)
     args = parser.parse_args()
-    n = args.backups
+    n: int = args.backups
     origin = time.time()
     clock = ScaledClock(speed=SPEED, start=BOUNDARY - LEAD_IN, origin=origin)
     server = ApiServer(clock=clock.now, history_size=max(10_000, 4 * n)).start()
