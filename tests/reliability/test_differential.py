@@ -1,0 +1,217 @@
+"""Scenario 2, the differential fault run: faults change nothing in the final world.
+
+Two worlds on ONE virtual clock, side by side: a dozen backups run 40 scheduled ticks in each,
+Jobs finished by a deterministic :class:`~tests.reliability.world.Completer` (outcome and
+timestamps depend on the Job's name only). The baseline sees no faults; the other sees, at
+fixed virtual minutes, watch events dropped, duplicated and delayed, watches closed and
+stalled, forced 410s, 5xx and 429 bursts, failed creates and status conflicts. Both then get
+the same forced relist (the "heal": a level-based controller converges once it can see the
+world again; no controller can recover an event it never receives without one).
+
+Timing-robustness: the schedule itself ends. ``0-39 1 * * *`` fires at 01:00 … 01:39 and
+then not until the next day, so there is no cutoff to race: the final world is reached when
+every backup's ``lastScheduleTime`` is 01:39 and every run finished. Compared: the set of Job
+names left, every status (condition transition times aside: they record when the operator
+noticed, which is real-time dependent by design), and that each of the 480 slots got exactly
+one Job (one uid under its name).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from controller.jobs import format_time
+from tests.reliability.world import World, minute, stable_hash
+from tests.support.operator import OPERATOR_USER, wait_for
+
+SPEED = 40.0  # one virtual minute per 1.5 real seconds: a lag under 1.5 s never loses a slot
+TICKS = 40
+BACKUPS = 12
+START = datetime(2025, 3, 27, 0, 57, 0, tzinfo=UTC)  # 3 real seconds before the first slot
+FIRST = datetime(2025, 3, 27, 1, 0, 0, tzinfo=UTC)
+SCHEDULE = f"0-{TICKS - 1} 1 * * *"
+RUN_FOR = 10.0  # virtual seconds from the slot to the Job's end (50 s before the next slot)
+HEAL_AT = TICKS + 1  # minutes after FIRST: after the last run ended
+
+
+def names() -> list[str]:
+    return [f"db-{i:02d}" for i in range(BACKUPS)]
+
+
+def fails(job: str) -> bool:
+    return stable_hash(job) % 5 == 0
+
+
+def populate(world: World) -> None:
+    for i, name in enumerate(names()):
+        limits = [(1, 1), (3, 1), (0, 0), (2, 2)][i % 4]
+        world.add_backup(
+            name,
+            schedule=SCHEDULE,
+            concurrencyPolicy="Forbid" if i % 2 == 0 else "Allow",
+            successfulJobsHistoryLimit=limits[0],
+            failedJobsHistoryLimit=limits[1],
+        )
+
+
+def faults_plan(world: World) -> list[tuple[float, Callable[[], object]]]:
+    f = world.server.faults
+    op = OPERATOR_USER
+    return [
+        (1.5, lambda: (f.drop_events("jobs", times=6), f.drop_events("databasebackups", times=4))),
+        (4.5, lambda: f.duplicate_events(None, times=30)),
+        (7.5, lambda: f.delay_events(0.3, "jobs", times=12)),
+        (10.5, lambda: f.close_watches()),
+        (13.5, lambda: f.stall_watches("jobs")),
+        (16.5, lambda: f.close_watches("jobs")),
+        (19.5, lambda: f.expire_next_watch(None, times=3)),
+        (19.6, lambda: f.close_watches()),
+        (22.5, lambda: (f.fail(500, times=4, user=op), f.fail(503, times=4, user=op))),
+        (25.5, lambda: f.fail(429, times=6, retry_after=1, user=op)),
+        (28.9, lambda: f.fail(500, times=3, verb="create", resource="jobs", user=op)),
+        (31.5, lambda: f.fail(409, times=3, verb="update", resource="databasebackups", user=op)),
+        (33.5, lambda: f.drop_events(None, times=10)),
+        (34.5, lambda: f.stall_watches(None)),
+        (35.5, lambda: f.close_watches(None)),
+        (36.5, lambda: (f.duplicate_events("jobs", times=10), f.fail(503, times=3, user=op))),
+        (38.5, lambda: f.expire_next_watch("jobs")),
+        (38.6, lambda: f.close_watches("jobs")),
+    ]
+
+
+def heal(world: World) -> None:
+    world.server.faults.clear()
+    world.server.faults.expire_next_watch(None, times=2)
+    world.server.faults.close_watches()
+
+
+def run_plan(
+    world: World, plan: list[tuple[float, Callable[[], object]]], stop: threading.Event
+) -> None:
+    for at, action in plan:
+        delay = (minute(FIRST, 0) - world.clock.now()).total_seconds() + at * 60
+        if stop.wait(max(0.0, delay) / world.speed):
+            return
+        action()
+
+
+def settled(world: World) -> dict[str, Any] | None:
+    """The final world, or None while a backup still has a slot or a run to go."""
+    last = format_time(minute(FIRST, TICKS - 1))
+    statuses = {}
+    for name in names():
+        status = world.status(name)
+        history = status.get("history") or []
+        if status.get("lastScheduleTime") != last or any(
+            e.get("result") == "Running" for e in history
+        ):
+            return None
+        statuses[name] = normalized(status)
+    jobs = world.jobs()
+    if any(not (j.get("status") or {}).get("conditions") for j in jobs):
+        return None
+    return {"jobs": sorted(j["metadata"]["name"] for j in jobs), "status": statuses}
+
+
+def normalized(status: dict[str, Any]) -> dict[str, Any]:
+    out = dict(status)
+    out["conditions"] = [
+        {k: v for k, v in c.items() if k != "lastTransitionTime"}
+        for c in status.get("conditions") or ()
+    ]
+    return out
+
+
+def final_world(world: World) -> dict[str, Any]:
+    def stable() -> dict[str, Any] | None:
+        first = settled(world)
+        if first is None:
+            return None
+        threading.Event().wait(0.6)  # unchanged over more than half a virtual minute
+        return first if settled(world) == first else None
+
+    left = (minute(FIRST, HEAL_AT) - world.clock.now()).total_seconds() / world.speed
+    try:
+        return wait_for(stable, max(left, 0) + 30, "every backup to finish its last slot", 0.2)
+    except AssertionError as err:
+        state = {
+            n: (
+                world.status(n).get("lastScheduleTime"),
+                [
+                    e["job"]
+                    for e in world.status(n).get("history") or ()
+                    if e["result"] == "Running"
+                ],
+            )
+            for n in names()
+        }
+        logs = world.operators[-1].logs()[-4000:] if world.operators else ""
+        raise AssertionError(f"{err}\n{state}\njobs: {world.job_names()}\n{logs}") from None
+
+
+def creates(world: World) -> Counter[str]:
+    """How many distinct Jobs each slot's name was given (every Job is seen, see Completer)."""
+    assert world.completer is not None
+    return Counter({name: len(uids) for name, uids in world.completer.seen.items()})
+
+
+@pytest.mark.timeout(150)
+def test_faults_leave_the_same_jobs_and_statuses_as_a_clean_run() -> None:
+    clean = World(speed=SPEED, start=START)
+    faulty = World(speed=SPEED, start=START, origin=clean.origin)  # one clock for both
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    try:
+        for world in (clean, faulty):
+            populate(world)
+            world.start_completer(RUN_FOR, fails)
+            world.operator(extra_args=("--max-concurrent-reconciles", "4")).wait_ready(20)
+        assert clean.clock.now() < FIRST, "the operators came up after the first slot"
+        plans = {
+            id(clean): [(HEAL_AT, lambda: heal(clean))],
+            id(faulty): [*faults_plan(faulty), (HEAL_AT, lambda: heal(faulty))],
+        }
+        for world in (clean, faulty):
+            thread = threading.Thread(
+                target=run_plan, args=(world, plans[id(world)], stop), daemon=True
+            )
+            thread.start()
+            threads.append(thread)
+
+        expected_jobs = {
+            f"{name}-{minute(FIRST, m).strftime('%Y%m%d%H%M%S')}"
+            for name in names()
+            for m in range(TICKS)
+        }
+        baseline = final_world(clean)
+        for thread in threads:
+            thread.join(30)
+        result = final_world(faulty)
+        for proc in (*clean.operators, *faulty.operators):
+            assert proc.proc.poll() is None, f"operator exited:\n{proc.logs()[-3000:]}"
+
+        # The baseline itself is right: every slot ran exactly once, nothing else ran.
+        made = creates(clean)
+        reasons = Counter(e.get("reason") for e in clean.events())
+        assert sorted(expected_jobs - set(made)) == [], f"clean run skipped slots: {reasons}"
+        assert set(made) == expected_jobs and set(made.values()) == {1}
+        # The faults really happened (the faulty operator was refused and reconnected).
+        refused = [r for r in faulty.records() if r.code >= 429]
+        assert len(refused) >= 20, refused
+        # ... and changed nothing.
+        made_faulty = creates(faulty)
+        assert sorted(expected_jobs - set(made_faulty)) == [], "slots never run under faults"
+        assert {k: v for k, v in made_faulty.items() if v != 1} == {}, "slots run twice"
+        assert result["jobs"] == baseline["jobs"]
+        for name in names():
+            assert result["status"][name] == baseline["status"][name], name
+    finally:
+        stop.set()
+        clean.close()
+        faulty.close()
