@@ -10,7 +10,8 @@ running operator (one process for all examples, on a fast virtual clock). Each e
 * be refused with a 422 whose causes name field paths (``spec.…``), or
 * be reconciled: ``status.observedGeneration`` catches up; an invalid spec the schema could
   not see gets ``Ready=False`` with a message naming the field path;
-* cost a bounded number of operator requests in its namespace (no hot loop);
+* cost a bounded number of operator requests in its namespace and of reconciles (no hot
+  loop, even one that only reads the cache);
 * yield only Jobs the API accepted (no refused create), restricted-profile
   (:mod:`tests.support.pod_security`), with no expandable ``$(`` in commands, args or env.
 
@@ -40,6 +41,7 @@ SPEED = 120.0  # a virtual minute in half a real second
 START = datetime(2025, 3, 27, 0, 59, 0, tzinfo=UTC)
 EXAMPLES = 60
 MAX_REQUESTS = 40  # per example, in its namespace; measured well below
+MAX_RECONCILES = 25  # per example (~90 virtual seconds): a couple of slots and Job events
 _counter = itertools.count()
 SEEN = {"refused": 0, "reconciled": 0, "invalid-in-status": 0, "jobs": 0}
 
@@ -204,6 +206,15 @@ def world() -> Iterator[World]:
         w.close()
 
 
+def reconciles(world: World) -> float:
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(world.operators[0].metrics())
+        for s in family.samples
+        if s.name == "controller_runtime_reconcile_total"
+    )
+
+
 def unescaped_reference(text: str) -> bool:
     """True if Kubernetes would expand a ``$(VAR)`` in ``text`` (``$$`` is an escaped ``$``)."""
     return "$(" in text.replace("$$", "")
@@ -241,6 +252,7 @@ def test_any_spec_is_refused_with_a_field_path_or_reconciled(
     world.namespace(namespace)
     obj = sample_backup("fuzz", namespace)
     obj["spec"] = spec_with(changes)
+    reconciles_before = reconciles(world)
     try:
         created = world.server.create_object(obj)
     except ApiStatusError as err:
@@ -267,6 +279,8 @@ def test_any_spec_is_refused_with_a_field_path_or_reconciled(
     wait_for(lambda: world.clock.now() >= until, 5, "90 virtual seconds", interval=0.02)
     records = [r for r in world.records(OPERATOR_USER) if r.namespace == namespace]
     assert len(records) <= MAX_REQUESTS, sorted({(r.verb, r.resource) for r in records})
+    # A hot loop needs no requests (cache reads, unchanged status): count reconciles too.
+    assert reconciles(world) - reconciles_before <= MAX_RECONCILES
     refused = [r for r in records if r.resource == "jobs" and r.verb == "create" and r.code >= 400]
     assert refused == [], refused
     for job in world.jobs(namespace):
