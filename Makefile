@@ -47,6 +47,16 @@ manifests: ## Generate the CRD and the backup-image contract (api/v1alpha1/CONTR
 	$(BIN)/python -m api.v1alpha1.crdgen --output config/crd/bases/dbbackup.io_databasebackups.yaml --contract api/v1alpha1/CONTRACT.md
 	$(BIN)/python hack/sync_readme_contract.py
 
+.PHONY: bench
+bench: ## Benchmarks at N = 1,000 and 10,000 (operator, floor, kopf peer); renders docs/performance.md.
+	@$(BIN)/python -c "import kopf, matplotlib" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench.run --n 1000 --n 10000 --report --check $(ARGS)
+
+.PHONY: bench-quick
+bench-quick: ## Benchmarks at N = 1,000 in a few minutes; fails only on duplicates, missed runs or errors.
+	@$(BIN)/python -c "import kopf, matplotlib" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench.run --n 1000 --idle 20 --out bench/results/quick.jsonl --check $(ARGS)
+
 .PHONY: run
 run: ## Run the operator against the current kubeconfig, or the built-in sandbox if no cluster answers.
 	@test -x $(BIN)/dbbackup-operator || $(MAKE) install

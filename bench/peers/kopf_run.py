@@ -1,0 +1,42 @@
+"""Run the kopf peer (:mod:`bench.peers.kopf_peer`) through workloads 1-3 and 6.
+
+Role: the peer's half of the side-by-side run: a fresh emulator host seeded exactly like the
+operator's, the same clock, ``kopf run --standalone -A`` pinned to the program CPU, and the
+same phase helpers (:class:`bench.workloads.Session`). "Synced" for kopf is its liveness
+endpoint answering (kopf keeps no cache to sync). Restart (workload 5) and the floor are the
+operator's alone.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from bench.harness import Proc, free_port
+from bench.workloads import Plan, Session
+
+PEER = "bench/peers/kopf_peer.py"
+
+
+def run_kopf(plan: Plan) -> dict[str, Any]:
+    session = Session(plan, "kopf-peer", "kopf-token")
+    port = free_port()
+    liveness = f"http://127.0.0.1:{port}/healthz"
+    args = [sys.executable, "-m", "kopf", "run", "--standalone", "--all-namespaces",
+            "--liveness", liveness, PEER]  # fmt: skip
+    env = {"KUBECONFIG": str(session.kubeconfig), **session.clock.env()}
+    result: dict[str, Any] = {"program": "kopf", "n": plan.n, "speed": plan.speed,
+                              "seed_s": session.seed_seconds}  # fmt: skip
+    proc = Proc(args, cpu=session.cpu_program, env=env)
+    try:
+        result["cold_start"] = session.cold_start(proc, liveness)
+        result["idle"] = session.idle(proc)
+        result["herd"] = session.herd(proc)
+        result["storm"] = session.completion_storm()
+        result["peak_rss_bytes"] = proc.stats().peak_rss_bytes
+        result["exit_code"] = proc.stop()
+    finally:
+        if proc.alive():
+            proc.stop()
+        session.close()
+    return result

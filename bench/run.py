@@ -1,0 +1,117 @@
+"""``make bench`` / ``make bench-quick``: run the workloads, append JSON lines, check, report.
+
+Role: the benchmark's command line. For each N it runs the operator's workloads (with the
+floor on the same emulator) and, unless ``--no-kopf``, the kopf peer's; every run appends one
+JSON line (the figures, the machine, the commit, the command) to ``--out``. ``--check`` fails
+(exit 1) on a correctness problem only — duplicates, missed runs, errors, writes after a
+restart, a backup never reaching status — never on speed. ``--report`` renders
+``docs/performance.md`` and its chart from the lines of this invocation.
+
+Run: ``.venv/bin/python -m bench.run --n 1000 --n 10000 --report``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.harness import ROOT
+from bench.workloads import Plan, machine, run_operator
+
+DEFAULT_OUT = ROOT / "bench/results/bench.jsonl"
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                             capture_output=True, text=True, check=False)  # fmt: skip
+    except OSError:
+        return ""
+    return out.stdout.strip()
+
+
+def correctness(result: dict[str, Any]) -> list[str]:
+    """What is wrong with one run's results (empty: nothing)."""
+    problems = []
+    if "error" in result:
+        return [f"{result['program']} n={result['n']}: {result['error']}"]
+    herd = result.get("herd", {})
+    tag = f"{result['program']} n={result['n']}"
+    for key in ("duplicates", "missed", "errors"):
+        if herd.get(key):
+            problems.append(f"{tag}: herd {key} = {herd[key]}")
+    restart = result.get("restart")
+    if restart is not None and restart.get("write_count"):
+        problems.append(f"{tag}: {restart['write_count']} writes after restart {restart['writes']}")
+    floor = result.get("floor")
+    if floor is not None and (floor.get("errors") or floor.get("jobs") != result["n"]):
+        jobs, errors = floor.get("jobs"), floor.get("errors")
+        problems.append(f"{tag}: floor created {jobs} Jobs with {errors} errors")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, action="append", help="backups (repeatable)")
+    parser.add_argument("--speed", type=float, default=60.0, help="virtual clock speed")
+    parser.add_argument("--idle", type=float, default=60.0, help="real seconds of idle")
+    parser.add_argument("--no-kopf", action="store_true", help="skip the kopf peer")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--check", action="store_true", help="exit 1 on a correctness problem")
+    parser.add_argument("--report", action="store_true", help="render docs/performance.md")
+    args = parser.parse_args(argv)
+    sizes = args.n or [1000]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    env = machine()
+    command = " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])])
+    results: list[dict[str, Any]] = []
+    for n in sizes:
+        plan = Plan(n=n, speed=args.speed, idle=args.idle)
+        programs = [("operator", run_operator)]
+        if not args.no_kopf:
+            from bench.peers.kopf_run import run_kopf
+
+            programs.append(("kopf", run_kopf))
+        for name, runner in programs:
+            began = time.time()
+            try:
+                result = runner(plan)
+            except Exception as exc:  # recorded, reported and (with --check) failed below
+                result = {"program": name, "n": n, "error": f"{type(exc).__name__}: {exc}"}
+            result.update(machine=env, commit=_commit(), command=command, at=began,
+                          wall_s=time.time() - began)  # fmt: skip
+            results.append(result)
+            with args.out.open("a") as f:
+                f.write(json.dumps(result) + "\n")
+            print(summary(result), flush=True)
+    if args.report:
+        from bench.report import render
+
+        render(results)
+    problems = [p for r in results for p in correctness(r)]
+    for problem in problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    return 1 if args.check and problems else 0
+
+
+def summary(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"{result['program']} n={result['n']}: ERROR {result['error']}"
+    cold, herd = result.get("cold_start", {}), result.get("herd", {})
+    line = (f"{result['program']} n={result['n']}: synced {cold.get('synced_s', 0):.2f}s, "
+            f"all status {cold.get('all_status_s', 0):.2f}s, peak RSS "
+            f"{cold.get('peak_rss_bytes', 0) / 2**20:.0f} MiB; herd {herd.get('herd_s', 0):.2f}s "
+            f"(p50 {herd.get('lag', {}).get('p50', 0):.2f}s), dup {herd.get('duplicates')}, "
+            f"missed {herd.get('missed')}")  # fmt: skip
+    if "floor" in result:
+        line += f"; floor {result['floor']['floor_s']:.2f}s"
+    return line
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
