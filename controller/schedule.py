@@ -10,13 +10,24 @@ not a year of slots — and, unlike the kubebuilder tutorial, "too many missed" 
 the most recent slot, so the backup stays scheduled.
 
 All times are timezone-aware UTC; the schedule object deals with the backup's time zone.
+
+Fire times of ``api.v1alpha1.CronSchedule`` are memoized per (expression, time zone, hash id
+when the expression hashes, whole minute): a croniter query costs ~0.1 ms and a herd of
+backups on ``0 1 * * *`` asks the same questions thousands of times in the same minute. The
+answers depend only on those keys (``CronSchedule`` floors every query to the minute), so the
+memo never changes a decision. Other ``CronSchedule`` implementations are not memoized.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+from api.v1alpha1 import CronSchedule as ApiCronSchedule
 
 __all__ = [
     "TOO_MANY_MISSED",
@@ -26,6 +37,7 @@ __all__ = [
 ]
 
 TOO_MANY_MISSED = 100  # upstream's threshold for the TooManyMissedTimes warning
+FIRE_TIME_CACHE_SIZE = 65_536  # memoized answers (~200 B each); a herd needs a handful
 
 
 class CronSchedule(Protocol):
@@ -57,6 +69,46 @@ class ScheduleDecision:
         return self.missed > TOO_MANY_MISSED
 
 
+_MISS = object()
+_memo: OrderedDict[tuple[object, ...], datetime | None] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
+def _memoized(
+    kind: str,
+    schedule: CronSchedule,
+    when: datetime,
+    compute: Callable[[datetime], datetime | None],
+) -> datetime | None:
+    if not isinstance(schedule, ApiCronSchedule):
+        return compute(when)
+    hashed = schedule.hash_id if "H" in schedule.expression else ""
+    minute = when.astimezone(UTC).replace(second=0, microsecond=0)
+    key = (kind, schedule.expression, str(schedule.zone), hashed, minute)
+    with _memo_lock:
+        hit = _memo.get(key, _MISS)
+    if hit is not _MISS:
+        return hit  # type: ignore[return-value]
+    value = compute(when)
+    with _memo_lock:
+        _memo[key] = value
+        if len(_memo) > FIRE_TIME_CACHE_SIZE:
+            _memo.popitem(last=False)
+    return value
+
+
+def next_after(schedule: CronSchedule, when: datetime) -> datetime:
+    """``schedule.next_after(when)``, memoized (see the module docstring)."""
+    value = _memoized("next", schedule, when, schedule.next_after)
+    assert value is not None  # next_after always answers
+    return value
+
+
+def prev_at_or_before(schedule: CronSchedule, when: datetime) -> datetime | None:
+    """``schedule.prev_at_or_before(when)``, memoized (see the module docstring)."""
+    return _memoized("prev", schedule, when, schedule.prev_at_or_before)
+
+
 def decide(
     schedule: CronSchedule,
     *,
@@ -77,17 +129,17 @@ def decide(
     if starting_deadline_seconds is not None:
         deadline = now - timedelta(seconds=starting_deadline_seconds)
         counting_from = max(counting_from, deadline)
-    next_time = schedule.next_after(now)
+    next_time = next_after(schedule, now)
     if earliest >= now:
         return ScheduleDecision(earliest, None, 0, False, next_time)
-    most_recent = schedule.prev_at_or_before(now)
+    most_recent = prev_at_or_before(schedule, now)
     if most_recent is None or most_recent <= earliest:
         return ScheduleDecision(earliest, None, 0, False, next_time)
     missed = 0
-    slot = schedule.next_after(counting_from)
+    slot = next_after(schedule, counting_from)
     while slot <= now and missed <= TOO_MANY_MISSED:
         missed += 1
-        slot = schedule.next_after(slot)
+        slot = next_after(schedule, slot)
     too_late = starting_deadline_seconds is not None and most_recent < now - timedelta(
         seconds=starting_deadline_seconds
     )
