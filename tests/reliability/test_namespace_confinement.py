@@ -19,13 +19,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from emulator.jobrunner import mark_job_succeeded
 from tests.reliability.world import World
 from tests.support.operator import OPERATOR_USER, wait_for
 
 SPEED = 60.0
 START = datetime(2025, 3, 27, 0, 59, 30, tzinfo=UTC)
 A, B = "team-a", "team-b"
-SQUAT = "nightly-20250327010200"  # team-a's 01:02 slot, taken by a Job it does not own
+SQUAT = "nightly-20250327010200"
+FORGED = "nightly-20250327005500"  # team-a's 01:02 slot, taken by a Job it does not own
 
 
 def bait_job(name: str, namespace: str, owner: dict[str, object] | None) -> dict[str, object]:
@@ -63,7 +65,11 @@ def test_a_backup_in_one_namespace_never_touches_another() -> None:
         world.namespace(B)
         backup = world.add_backup("nightly", A, schedule="* * * * *", successfulJobsHistoryLimit=1)
         owner = {"name": "nightly", "uid": backup["metadata"]["uid"]}
-        world.server.create_object(bait_job("nightly-20250327010000", B, owner))
+        # A finished Job in team-b claiming (name and uid) to be team-a's: to be ignored.
+        bait = world.server.create_object(bait_job(FORGED, B, owner))
+        world.server.update_object(
+            mark_job_succeeded(bait, datetime(2025, 3, 27, 0, 30, tzinfo=UTC)), subresource="status"
+        )
         world.server.create_object(bait_job("nightly-20250327010100", B, None))
         world.server.create_object(bait_job(SQUAT, A, None))
         world.server.create_object(
@@ -114,5 +120,8 @@ def test_a_backup_in_one_namespace_never_touches_another() -> None:
         assert SQUAT in world.job_names(A)  # reported, neither adopted nor pruned
         history = [e["job"] for e in world.status("nightly", A)["history"]]
         assert SQUAT not in history and "nightly-20250327010300" in history
+        assert world.completer is not None
+        ran_in_a = {k.split("/", 1)[1] for k in world.completer.finished if k.startswith(f"{A}/")}
+        assert set(history) <= ran_in_a, set(history) - ran_in_a  # no foreign run adopted
     finally:
         world.close()
