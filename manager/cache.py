@@ -8,8 +8,10 @@ Reads (``get``, ``list``, ``by_index``) answer from the informers' stores: plain
 with every reader — copy before editing.
 
 Guarantees: ``has_synced()`` is true once every informer has delivered its first list;
-``wait_for_sync`` waits for that with a deadline on the injected clock. Non-goals: blocking
-reads until a new informer syncs, field selectors, per-object-type transforms.
+``wait_for_sync`` waits for that with a deadline on the injected clock. ``transforms`` gives a
+resource type its own transform instead of ``transform`` (controller-runtime's per-object
+``Transform``), e.g. to drop fields nobody reads from a large kind. Non-goals: blocking reads
+until a new informer syncs, field selectors.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Cache:
         namespace: str | None = None,
         clock: Clock,
         transform: Transform | None = strip_bulky_fields,
+        transforms: Mapping[ResourceType, Transform] | None = None,
         options: ReflectorOptions | None = None,
     ) -> None:
         self._rest = rest
@@ -57,6 +60,7 @@ class Cache:
         self.namespace = namespace
         self._clock = clock
         self._transform = transform
+        self._transforms = dict(transforms or {})
         self._options = options
         self._mu = threading.Lock()
         self._informers: dict[ResourceType, SharedInformer] = {}
@@ -74,7 +78,7 @@ class Cache:
                 rt,
                 namespace=self.namespace if rt.namespaced else None,
                 clock=self._clock,
-                transform=self._transform,
+                transform=self._transforms.get(rt, self._transform),
                 options=self._options,
             )
             self._informers[rt] = informer

@@ -37,7 +37,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kubernetes.client import Configuration
@@ -50,6 +50,7 @@ from manager.controller import Controller
 from manager.events import EventRecorder
 from manager.handler import EnqueueRequestForObject, EnqueueRequestForOwner
 from manager.healthz import HealthProbes, serve_probes
+from manager.informer import Transform
 from manager.kubeconfig import load_configuration
 from manager.leaderelection import (
     DEFAULT_LEASE_DURATION,
@@ -131,6 +132,9 @@ class ManagerOptions:
     clock: Clock = field(default_factory=RealClock)
     user_agent: str = DEFAULT_USER_AGENT
     pool_size: int = DEFAULT_POOL_SIZE
+    # Per-type cache transforms replacing the default (which drops managedFields and the
+    # last-applied annotation): keep only what the controllers read of large kinds.
+    cache_transforms: Mapping[ResourceType, Transform] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.leader_election and not self.leader_election_id:
@@ -198,7 +202,13 @@ class Manager:
             observer=rest_client_observer(self.metrics, host),
         )
         self.scheme = scheme or Scheme()
-        self.cache = Cache(self.rest, self.scheme, namespace=options.namespace, clock=self.clock)
+        self.cache = Cache(
+            self.rest,
+            self.scheme,
+            namespace=options.namespace,
+            clock=self.clock,
+            transforms=options.cache_transforms,
+        )
         self.client = Client(self.rest, self.cache, self.scheme)
         self.health = HealthProbes()
         self.identity = options.leader_election_identity or default_identity()
