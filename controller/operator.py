@@ -12,6 +12,7 @@ import logging
 
 from controller.databasebackup import DatabaseBackupReconciler
 from controller.failpoints import FailPoints
+from controller.jobs import cache_job
 from controller.metrics import BackupMetrics
 from controller.resources import BACKUPS, JOBS
 from manager.clock import Clock, RealClock, ScaledClock
@@ -58,6 +59,7 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
         max_concurrent_reconciles=args.max_concurrent_reconciles,
         clock=clock,
         user_agent=USER_AGENT,
+        cache_transforms={JOBS: cache_job},
     )
     mgr = Manager(options)
     mgr.scheme.register(BACKUPS)
