@@ -70,6 +70,8 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
         clock=clock,
         metrics=BackupMetrics(mgr.registry),
         failpoint=FailPoints().hit,
+        # A herd's Job creations first, statuses after (docstring of databasebackup, step 7).
+        defer_status_after_create=True,
     )
     mgr.new_controller(CONTROLLER_NAME, reconciler, BACKUPS, owns=(JOBS,))
     return mgr
