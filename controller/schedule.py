@@ -20,6 +20,7 @@ memo never changes a decision. Other ``CronSchedule`` implementations are not me
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -28,16 +29,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from api.v1alpha1 import CronSchedule as ApiCronSchedule
+from api.v1alpha1 import parse_schedule
 
 __all__ = [
+    "FIRE_TIME_CACHE_SIZE",
+    "SCHEDULE_CACHE_SIZE",
     "TOO_MANY_MISSED",
     "CronSchedule",
     "ScheduleDecision",
     "decide",
+    "next_after",
+    "parse_cached",
+    "prev_at_or_before",
 ]
 
 TOO_MANY_MISSED = 100  # upstream's threshold for the TooManyMissedTimes warning
 FIRE_TIME_CACHE_SIZE = 65_536  # memoized answers (~200 B each); a herd needs a handful
+SCHEDULE_CACHE_SIZE = 65_536  # parsed schedules, one per (expression, zone, backup)
 
 
 class CronSchedule(Protocol):
@@ -67,6 +75,13 @@ class ScheduleDecision:
     @property
     def too_many_missed(self) -> bool:
         return self.missed > TOO_MANY_MISSED
+
+
+@functools.lru_cache(maxsize=SCHEDULE_CACHE_SIZE)
+def parse_cached(expression: str, time_zone: str, hash_id: str) -> ApiCronSchedule:
+    """``api.v1alpha1.parse_schedule``, parsed once per arguments (a ``CronSchedule`` is
+    immutable; an invalid schedule raises every time, errors are not cached)."""
+    return parse_schedule(expression, time_zone, hash_id)
 
 
 _MISS = object()
