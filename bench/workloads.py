@@ -236,7 +236,11 @@ class Session:
         errors = sum(v for code, v in codes if code >= 400 and code != 409)
         conflicts = sum(v for code, v in codes if code == 409)
         w = writes(counts)
+        last_create = max((ts for _, ts in ok), default=0.0)
+        early = [ts for _, ts, code in audit["status_writes"] if code < 400]
+        before = sum(1 for ts in early if ts <= last_create)
         return {"herd_s": max(lags) if lags else float("nan"), "lag": lag_summary(lags),
+                "status_writes_before_last_job": before,
                 "lags": sorted(lags), "jobs": len(names),
                 "duplicates": sum(c - 1 for c in names.values()) + len(created) - len(ok),
                 "missed": self.plan.n - len(names), "errors": errors, "conflicts": conflicts,
