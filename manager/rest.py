@@ -122,16 +122,17 @@ class RestClient:
         headers = {"Accept": JSON}
         if body is not None:
             headers["Content-Type"] = content_type
-        serialized_body: Any
-        _, url, header_params, serialized_body, _ = self._api.param_serialize(
+        # Bodies are plain JSON data already: the transport json.dumps them as they are. The
+        # client's sanitize_for_serialization (for its models) would walk every value of a
+        # Job first, ~0.4 ms of client CPU per request (make bench's floor profile).
+        _, url, header_params, _, _ = self._api.param_serialize(
             method=method,
             resource_path=resource_path,
             header_params=headers,
-            body=body,
+            body=None,
             auth_settings=["BearerToken"],
         )
-        if body is not None and content_type == JSON_PATCH and isinstance(body, list):
-            serialized_body = body
+        serialized_body = body
         try:
             return self._api.call_api(
                 method,
