@@ -46,6 +46,7 @@ from api.v1alpha1 import (
 from controller.jobs import format_time, is_controlled_by, job_outcome, parse_time
 from controller.metrics import BackupMetrics
 from controller.schedule import decide, next_after, parse_cached
+from controller.slots import KnownSlots
 from controller.status import (
     PHASE_FAILED,
     PHASE_RUNNING,
@@ -165,6 +166,7 @@ class DatabaseBackupReconciler:
         self._clock = clock
         self._metrics = metrics
         self._failpoint = failpoint
+        self._known_slots = KnownSlots()
 
     # -- the steps -------------------------------------------------------------------------
 
@@ -173,6 +175,7 @@ class DatabaseBackupReconciler:
         backup = self._client.get(self._backups, request.namespace, request.name)
         if backup is None:
             self._metrics.forget(request.namespace, request.name)
+            self._known_slots.forget(request.namespace, request.name)
             return Result()
         if _meta(backup).get("deletionTimestamp"):
             return Result()
@@ -206,7 +209,15 @@ class DatabaseBackupReconciler:
         history = merge_history(status.get("history") or (), jobs, _storage_location(backup))
         for name in outcome.missing:
             mark_missing(history, name, now)
-        last_schedule = parse_time(summarize(status, history).get("lastScheduleTime"))
+        uid = str(_meta(backup).get("uid", ""))
+        last_schedule = self._known_slots.latest(
+            request.namespace,
+            request.name,
+            uid,
+            parse_time(summarize(status, history).get("lastScheduleTime")),
+        )
+        if last_schedule is not None:  # what was once seen cannot be un-seen by a stale read
+            self._known_slots.record(request.namespace, request.name, uid, last_schedule)
         decision = decide(
             schedule,
             now=now,
@@ -243,6 +254,10 @@ class DatabaseBackupReconciler:
                 )
             elif self._concurrency_allows(backup, jobs):
                 self._create_job(backup, decision.most_recent, outcome)
+                if outcome.created is not None or outcome.skipped_slot is not None:
+                    self._known_slots.record(
+                        request.namespace, request.name, uid, decision.most_recent
+                    )
 
         # 7: status (deferred to the Job's watch event when asked: see the module docstring).
         delay = (decision.next_time - self._clock.now()).total_seconds() + REQUEUE_SLACK

@@ -34,10 +34,15 @@ REQ = Request(NS, NAME)
 
 
 class World:
-    def __init__(self, start: datetime = CREATED) -> None:
+    def __init__(self, start: datetime = CREATED, *, defer_status: bool = False) -> None:
         self.clock = FakeClock(start)
         self.cluster = FakeCluster(start)
         self.recorder = FakeRecorder()
+        self.defer_status = defer_status
+        self.restart()
+
+    def restart(self) -> None:
+        """A new operator process: fresh reconciler and metrics, the same cluster."""
         self.registry = CollectorRegistry()
         self.reconciler = DatabaseBackupReconciler(
             backups=BACKUPS,
@@ -45,6 +50,7 @@ class World:
             recorder=self.recorder,
             clock=self.clock,
             metrics=BackupMetrics(self.registry),
+            defer_status_after_create=self.defer_status,
         )
 
     def backup(self, **spec: Any) -> dict[str, Any]:
@@ -182,6 +188,7 @@ def test_stale_cache_and_crash_before_status_adopt_the_existing_job(world: World
     backup["status"] = {}
     world.cluster.server[("databasebackups", NS, NAME)] = backup
     world.cluster.cache = {k: v for k, v in world.cluster.cache.items() if k[0] != "jobs"}
+    world.restart()
     world.reconcile()
     assert world.jobs() == ["postgres-daily-backup-20250327010000"]
     assert world.status()["activeJob"] == "postgres-daily-backup-20250327010000"
@@ -465,3 +472,27 @@ def test_reconcile_never_mutates_cached_objects(world: World) -> None:
     before = copy.deepcopy(world.cluster.cache)
     world.reconcile(sync=False)
     assert world.cluster.cache == before
+
+
+def test_a_pruned_slot_is_not_run_again_from_a_stale_cache(world: World) -> None:
+    """History limit 0: the Job is deleted once its result is recorded. If the cache then
+    shows the deletion but not yet the status write (two watch streams, no order between
+    them), the slot must not run again."""
+    world.backup(successfulJobsHistoryLimit=0)
+    world.reconcile()
+    stale = copy.deepcopy(world.cluster.cache[("databasebackups", NS, NAME)])  # Pending
+    world.set_time(at(27, 1, 0, 1))
+    world.reconcile()
+    world.cluster.finish_job(
+        NS, "postgres-daily-backup-20250327010000", succeeded=True, at=at(27, 1, 3)
+    )
+    world.cluster.sync()
+    world.set_time(at(27, 1, 3, 1))
+    world.reconcile()  # records the success, then prunes the Job
+    assert world.jobs() == []
+    assert world.status()["lastSuccessfulBackup"] == "2025-03-27T01:03:00Z"
+    world.cluster.cache[("databasebackups", NS, NAME)] = stale  # the status event lags
+    world.set_time(at(27, 1, 4))
+    world.reconcile(sync=False)
+    assert world.jobs() == []
+    assert world.cluster.creates == 1

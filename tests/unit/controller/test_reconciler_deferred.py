@@ -7,28 +7,13 @@ the status the immediate path would have written; a stale cache still yields one
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry
-
-from controller.databasebackup import DatabaseBackupReconciler
-from controller.metrics import BackupMetrics
-from controller.resources import BACKUPS
 from tests.unit.controller.test_reconciler import World, at
 
 JOB = "postgres-daily-backup-20250327010000"
 
 
 def _deferring_world() -> World:
-    world = World()
-    world.registry = CollectorRegistry()
-    world.reconciler = DatabaseBackupReconciler(
-        backups=BACKUPS,
-        client=world.cluster,
-        recorder=world.recorder,
-        clock=world.clock,
-        metrics=BackupMetrics(world.registry),
-        defer_status_after_create=True,
-    )
-    return world
+    return World(defer_status=True)
 
 
 def test_the_creating_pass_writes_no_status_and_the_next_pass_writes_it() -> None:
@@ -51,12 +36,27 @@ def test_the_creating_pass_writes_no_status_and_the_next_pass_writes_it() -> Non
     assert world.recorder.reasons().count("SuccessfulCreate") == 1
 
 
-def test_a_pass_before_the_cache_sees_the_job_adopts_it_and_writes_status() -> None:
+def test_a_pass_before_the_cache_sees_the_job_creates_nothing_more() -> None:
     world = _deferring_world()
     world.backup()
     world.reconcile()
     world.set_time(at(27, 1, 0, 1))
     world.reconcile(sync=False)
-    world.reconcile(sync=False)  # the cache has not seen the Job: AlreadyExists → adopt
+    world.reconcile(sync=False)  # the cache has not seen the Job: the slot is known anyway
+    assert world.jobs() == [JOB]
+    assert world.cluster.creates == 1
+    world.cluster.sync()  # the Job's watch event
+    world.reconcile()
+    assert world.status()["activeJob"] == JOB
+
+
+def test_a_restarted_process_whose_cache_lacks_the_job_adopts_it() -> None:
+    world = _deferring_world()
+    world.backup()
+    world.reconcile()
+    world.set_time(at(27, 1, 0, 1))
+    world.reconcile(sync=False)
+    world.restart()
+    world.reconcile(sync=False)  # AlreadyExists from our own Job → adopt, write status
     assert world.jobs() == [JOB]
     assert world.status()["activeJob"] == JOB
