@@ -1,0 +1,79 @@
+"""Scenario 1b: the leader dies right after creating a Job, while its successor's Job watch lags.
+
+The successor's cache cannot show the Job yet, so when it takes the Lease it tries to create
+the slot's Job itself. The API server's ``AlreadyExists`` is the lock: the successor must
+take its own Job as the run (adopt it into status) — never a second Job, never a
+``FailedCreate``. In one process this cannot happen (the reconciler remembers the slots it
+scheduled, ``controller/slots.py``); across a leader change it is the only thing that
+protects the slot, so it is proven here end to end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.reliability.world import World, world_fixture
+from tests.support.operator import OperatorProcess, wait_for
+
+SPEED = 20.0  # a virtual minute is 3 real seconds
+LEASE, RENEW, RETRY = 30.0, 20.0, 4.0  # virtual seconds (1.5 s / 1 s / 0.2 s real)
+START = datetime(2025, 3, 27, 0, 59, 50, tzinfo=UTC)
+JOB = "handover-20250327010000"
+USERS = {k: f"system:serviceaccount:dbbackup-system:replica-{k}" for k in "ab"}
+WATCH_LAG = 4.0  # real seconds the Job's watch events are held: longer than the takeover
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    yield from world_fixture(SPEED, START, lead=8.0)
+
+
+def replica(world: World, key: str, env: dict[str, str] | None = None) -> OperatorProcess:
+    return world.operator(
+        kubeconfig=world.identity(USERS[key], f"token-{key}"),
+        env=env,
+        extra_args=(
+            "--leader-elect",
+            "--lease-duration", str(LEASE),
+            "--renew-deadline", str(RENEW),
+            "--retry-period", str(RETRY),
+        ),
+    )  # fmt: skip
+
+
+@pytest.mark.timeout(90)
+def test_a_successor_with_a_lagging_cache_adopts_the_dead_leaders_job(world: World) -> None:
+    world.add_backup("handover")
+    completer = world.start_completer(run_for=3600, fails=lambda _name: False)
+    leader = replica(world, "a", env={"DBBACKUP_FAILPOINT": "after-create-job"})
+    leader.wait_ready()
+    wait_for(
+        lambda: any(r.resource == "leases" and r.code in (200, 201) and r.verb == "create"
+                    for r in world.records(USERS["a"])),
+        20, "replica a to take the Lease",
+    )  # fmt: skip
+    follower = replica(world, "b")
+    follower.wait_ready()
+    assert world.clock.now() < START, "the replicas came up after the slot"
+    # Both replicas' Job watches hold the slot's ADDED event past the takeover.
+    world.server.faults.delay_events(WATCH_LAG, "jobs", times=2)
+
+    assert leader.wait_exit(30) == 137, leader.logs()[-3000:]
+    assert world.job_names() == [JOB]
+    status = wait_for(
+        lambda: world.status("handover") if world.status("handover").get("activeJob") else None,
+        30, "the successor to adopt the Job into status",
+    )  # fmt: skip
+    assert status["activeJob"] == JOB
+    assert status["lastScheduleTime"] == "2025-03-27T01:00:00Z"
+    assert world.job_names() == [JOB]
+    assert completer.seen.get(JOB) is not None and len(completer.seen[JOB]) == 1
+    refused = [r for r in world.records(USERS["b"])
+               if r.resource == "jobs" and r.verb == "create" and r.code == 409]  # fmt: skip
+    assert refused, "the successor never met AlreadyExists: the scenario did not happen"
+    reasons = [e.get("reason") for e in world.events()]
+    assert "FailedCreate" not in reasons
+    assert follower.stop() == 0
