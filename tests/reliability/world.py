@@ -16,7 +16,6 @@ by :meth:`World.close`; nothing binds beyond 127.0.0.1. Non-goals: anything the 
 from __future__ import annotations
 
 import copy
-import tempfile
 import threading
 import time
 import zlib
@@ -37,7 +36,13 @@ from emulator.jobrunner import (
 )
 from emulator.server import ApiServer
 from manager.clock import ScaledClock
-from tests.support.operator import OPERATOR_USER, SAMPLES, OperatorProcess, setup_cluster
+from tests.support.operator import (
+    OPERATOR_USER,
+    SAMPLES,
+    OperatorProcess,
+    scratch_dir,
+    setup_cluster,
+)
 
 GROUP_VERSION = "dbbackup.io/v1alpha1"
 KIND = "DatabaseBackup"
@@ -85,7 +90,7 @@ class World:
     def identity(self, user: str, token: str) -> Path:
         """A kubeconfig for another operator identity (one per replica, for the audit log)."""
         self.server.add_user(token, user, SA_GROUPS)
-        path = Path(tempfile.mkdtemp(prefix="dbbackup-rel-")) / f"{token}.kubeconfig"
+        path = scratch_dir("dbbackup-rel-") / f"{token}.kubeconfig"
         return self.server.write_kubeconfig(path, token=token)
 
     def operator(

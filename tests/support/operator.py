@@ -7,7 +7,9 @@ stop it. Nothing here touches the operator's internals.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,6 +33,14 @@ OPERATOR_USER = "system:serviceaccount:dbbackup-system:dbbackup-operator"
 OPERATOR_TOKEN = "operator-token"
 
 T = TypeVar("T")
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A temporary directory removed when the test process exits (logs stay readable until
+    then, for a failing test's report)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def free_port() -> int:
@@ -81,7 +91,7 @@ def setup_cluster(server: ApiServer) -> Path:
         OPERATOR_USER,
         ["system:serviceaccounts", "system:serviceaccounts:dbbackup-system"],
     )
-    path = Path(tempfile.mkdtemp(prefix="dbbackup-test-")) / "operator.kubeconfig"
+    path = scratch_dir("dbbackup-test-") / "operator.kubeconfig"
     return server.write_kubeconfig(path, token=OPERATOR_TOKEN)
 
 
@@ -116,7 +126,7 @@ class OperatorProcess:
             args += ["--clock-origin", repr(clock_origin)]
         if clock_speed is not None:
             args += ["--clock-speed", str(clock_speed)]
-        self.log_path = Path(tempfile.mkstemp(prefix="operator-", suffix=".log")[1])
+        self.log_path = scratch_dir("operator-") / "operator.log"
         self._log = self.log_path.open("wb")
         full_env = {**os.environ, **(env or {})}
         full_env.pop("KUBECONFIG", None)
