@@ -141,10 +141,12 @@ class Host:
             def pin() -> None:
                 os.sched_setaffinity(0, {target})
 
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.emulator_host"], cwd=ROOT, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, preexec_fn=pin,
-        )  # fmt: skip
+        self.log_path = Path(tempfile.mkstemp(prefix="bench-emulator-", suffix=".log")[1])
+        with self.log_path.open("wb") as log:  # the server's own tracebacks (client hang-ups)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.emulator_host"], cwd=ROOT, stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=log, text=True, preexec_fn=pin,
+            )  # fmt: skip
         first = self._read()
         self.url = str(first["url"])
         self.pid = int(first["pid"])

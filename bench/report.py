@@ -250,7 +250,7 @@ def render(results: list[dict[str, Any]]) -> None:
         "speed is lower for large N because the cache sync timeout (2 min) runs on it too",
         "- workloads and method: `bench/workloads.py`'s docstring; the floor: `bench/floor.py`; "
         "the kopf peer: `bench/peers/kopf_peer.py`",
-        "- reproduce: `make bench` (N = 1,000 and 10,000; about 15 minutes) or "
+        "- reproduce: `make bench` (N = 1,000 and 10,000; about 25 minutes) or "
         "`make bench-quick` (N = 1,000, fails only on duplicates, missed runs or errors)",
         "",
     ]

@@ -69,7 +69,7 @@ class Plan:
         return self.cold_budget or 10.0 + self.n * 0.008
 
     def timeout(self) -> float:
-        return max(WAIT_MIN, self.n * WAIT_PER_OBJECT)
+        return max(WAIT_MIN, self.n * WAIT_PER_OBJECT, self.budget())
 
 
 def percentile(values: list[float], q: float) -> float:
