@@ -39,6 +39,7 @@ def _throttle_refresh(configuration: Configuration, clock: Clock) -> Configurati
         return configuration
     lock = threading.Lock()
     last = [float("-inf")]
+    current = [hook]
 
     def throttled(target: Any) -> None:
         now = clock.monotonic()
@@ -46,8 +47,14 @@ def _throttle_refresh(configuration: Configuration, clock: Clock) -> Configurati
             due = now - last[0] >= REFRESH_INTERVAL
             if due:
                 last[0] = now
-        if due:
-            hook(target)
+        if not due:
+            return
+        current[0](target)
+        # The client's hook re-installs itself on every run: keep it, and stay in front.
+        installed = target.refresh_api_key_hook
+        if installed is not throttled:
+            current[0] = installed
+            target.refresh_api_key_hook = throttled
 
     # The client annotates the attribute as None, yet calls whatever it holds.
     configuration.refresh_api_key_hook = throttled  # type: ignore[assignment]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -28,15 +29,21 @@ def test_a_static_token_still_authenticates(tmp_path: Path) -> None:
     assert configuration.get_api_key_with_prefix("BearerToken") == "Bearer secret-token"
 
 
-def test_the_hook_runs_once_per_interval(tmp_path: Path) -> None:
+def test_the_hook_runs_once_per_interval_even_when_it_reinstalls_itself(tmp_path: Path) -> None:
     configuration = load_configuration(str(_kubeconfig(tmp_path)))
     calls: list[object] = []
-    setattr(configuration, "refresh_api_key_hook", calls.append)  # noqa: B010 (typed as None)
+
+    def hook(target: Any) -> None:  # like the client's: records, then re-installs itself
+        calls.append(target)
+        setattr(target, "refresh_api_key_hook", hook)  # noqa: B010 (typed as None)
+
+    setattr(configuration, "refresh_api_key_hook", hook)  # noqa: B010 (typed as None)
     clock = FakeClock()
     _throttle_refresh(configuration, clock)
     for _ in range(100):
         configuration.get_api_key_with_prefix("BearerToken")
     assert len(calls) == 1
     clock.step(REFRESH_INTERVAL)
-    configuration.get_api_key_with_prefix("BearerToken")
+    for _ in range(100):
+        configuration.get_api_key_with_prefix("BearerToken")
     assert len(calls) == 2
