@@ -200,19 +200,21 @@ def chart(ops: list[dict[str, Any]], kopfs: list[dict[str, Any]]) -> bool:
         return False
     if not ops:
         return False
-    r = max(ops, key=lambda r: r["n"])
-    k = next((x for x in kopfs if x["n"] == r["n"]), None)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    series = [("operator", _get(r, "herd", "lags")), ("floor", _get(r, "floor", "lags")),
-              ("kopf peer", _get(k, "herd", "lags"))]  # fmt: skip
-    for label, lags in series:
-        if lags:
-            ax.plot(sorted(lags), [(i + 1) / len(lags) for i in range(len(lags))], label=label)
-    ax.set_xlabel("lag: scheduled time → Job POST received (s)")
-    ax.set_ylabel("fraction of the N Jobs")
-    ax.set_title(f"Herd of N = {r['n']:,} backups at one cron boundary")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    runs = sorted(ops, key=lambda r: r["n"])
+    fig, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), 4), squeeze=False)
+    for ax, r in zip(axes[0], runs, strict=True):
+        k = next((x for x in kopfs if x["n"] == r["n"]), None)
+        series = [("operator", _get(r, "herd", "lags")), ("floor", _get(r, "floor", "lags")),
+                  ("kopf peer", _get(k, "herd", "lags"))]  # fmt: skip
+        for label, lags in series:
+            if lags:
+                ax.plot(sorted(lags), [(i + 1) / len(lags) for i in range(len(lags))],
+                        label=label)  # fmt: skip
+        ax.set_xlabel("lag: scheduled time → Job POST received (s)")
+        ax.set_ylabel("fraction of the N Jobs")
+        ax.set_title(f"Herd of N = {r['n']:,} backups at one cron boundary")
+        ax.grid(alpha=0.3)
+        ax.legend()
     fig.tight_layout()
     fig.savefig(CHART, dpi=110)
     plt.close(fig)
@@ -257,7 +259,7 @@ def render(results: list[dict[str, Any]]) -> None:
     for r in results:
         if "error" in r:
             lines.append(f"- **{r['program']} at N={r['n']:,} failed**: {r['error']}")
-    lines += ["## Figures", ""]
+    lines += ["", "## Figures", ""]
     for n in sorted({r["n"] for r in ok}):
         op = next((r for r in ops if r["n"] == n), None)
         kopf = next((r for r in kopfs if r["n"] == n), None)
