@@ -93,8 +93,10 @@ def test_failover_mid_herd_and_a_partitioned_leader_never_double_run_a_slot() ->
         for name in BACKUPS:
             world.add_backup(name, schedule="* * * * *")
         completer = world.start_completer(10, lambda _job: False)
+        # Slow Job creates (0.25 s each, 4 workers: a 20-backup herd takes ~1.25 s real), so
+        # the kill after the 5th create lands mid-herd even on an idle machine.
         for key in "ab":
-            world.server.faults.delay(0.08, verb="create", resource="jobs", user=USERS[key])
+            world.server.faults.delay(0.25, verb="create", resource="jobs", user=USERS[key])
         procs = {"a": replica(world, "a")}
         first = wait_for(lambda: leader(world), 20, "a leader")
         assert first == "a"
