@@ -86,15 +86,20 @@ def main() -> int:
 
             wait_for(statuses_written, 300, "every status to show its active Job", interval=0.5)
 
-            def events_sent() -> bool:
-                sent: int = sum(
+            def event_creates() -> int:
+                return sum(
                     1 for r in server.audit.records
                     if r.user == OPERATOR_USER and r.resource == "events" and r.verb == "create"
                 )  # fmt: skip
-                return sent >= n
 
-            # The recorder sends asynchronously: the herd's SuccessfulCreate Events drain after.
-            wait_for(events_sent, 300, "the herd's Events to be sent", interval=0.5)
+            # The recorder sends asynchronously (and drops what overflows its 1,000-event
+            # queue, as client-go's broadcaster does): wait until it has drained.
+            def events_drained() -> bool:
+                before = event_creates()
+                time.sleep(2.0)
+                return event_creates() == before
+
+            wait_for(events_drained, 300, "the herd's Events to drain", interval=0.1)
             settle = clock.now() + timedelta(minutes=1)
             wait_for(lambda: clock.now() >= settle, 30, "the status writes to settle")
             quiet_from = clock.now()
