@@ -70,8 +70,8 @@ def test_stop_sends_sigterm_and_waits_for_a_graceful_exit() -> None:
     assert "killing" not in out.getvalue()
 
 
-def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout() -> None:
-    out = io.StringIO()
+def _started_stubborn_child(out: io.StringIO, prefix: str) -> ChildProcess:
+    """A started child that ignores SIGTERM (only SIGKILL stops it)."""
     child = ChildProcess(
         _script(
             f"""
@@ -83,10 +83,16 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout() -> None:
             """
         ),
         Console(out),
-        prefix="op | ",
+        prefix=prefix,
     )
     child.start()
     _wait_for(lambda: READY in out.getvalue())
+    return child
+
+
+def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout() -> None:
+    out = io.StringIO()
+    child = _started_stubborn_child(out, prefix="op | ")
     started = time.monotonic()
     assert child.stop(timeout=0.5) == -signal.SIGKILL
     assert 0.4 < time.monotonic() - started < 5
@@ -95,21 +101,7 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_timeout() -> None:
 
 def test_hurry_kills_without_waiting_the_full_timeout() -> None:
     out = io.StringIO()
-    child = ChildProcess(
-        _script(
-            f"""
-            import signal, time
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            print({READY!r})
-            while True:
-                time.sleep(0.05)
-            """
-        ),
-        Console(out),
-        prefix="",
-    )
-    child.start()
-    _wait_for(lambda: READY in out.getvalue())
+    child = _started_stubborn_child(out, prefix="")
     hurry = threading.Event()
     timer = threading.Timer(0.2, hurry.set)
     timer.start()
