@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         stats = pstats.Stats(profilers[0], stream=out)
         for extra in profilers[1:]:
             stats.add(extra)
-        stats.sort_stats("tottime").print_stats(PROFILE_TOP)
+        # File names without this machine's directories: the profile goes into a report.
+        stats.strip_dirs().sort_stats("tottime").print_stats(PROFILE_TOP)
         result["profile"] = out.getvalue()
     print(json.dumps(result), flush=True)
     return 0
