@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import ssl
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -164,7 +165,9 @@ class Handler(BaseHTTPRequestHandler):
         except ApiStatusError as err:
             code = err.code
             self._send(err.code, _json(err.body), err.headers)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            # The client went away mid-response (a killed process, a closed TLS stream):
+            # nothing can be sent any more, so record it as nginx's 499 and drop the connection.
             code = 499
             self.close_connection = True
         except Exception:  # a bug must become a 500, not a dead connection

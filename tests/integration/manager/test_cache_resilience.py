@@ -118,7 +118,7 @@ def test_server_errors_on_list_back_off_within_bounds_then_sync(api_server: ApiS
         wait_until(informer.has_synced, timeout=15)
         elapsed = time.monotonic() - started
         # Two backoffs: 0.8-1.6 s then 1.6-3.2 s (client-go's reflector backoff with jitter).
-        assert 2.4 <= elapsed <= 4.8 + 1.0, elapsed
+        assert 2.4 <= elapsed <= 4.8 + 2.0, elapsed  # +2 s: start-up and a loaded machine
         wait_until(converged(api_server, informer, mirror))
     codes = [r.code for r in api_server.audit.records if r.verb == "list"]
     assert codes[:3] == [503, 503, 200]
