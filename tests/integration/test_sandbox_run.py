@@ -145,7 +145,7 @@ def test_the_job_runner_writes_virtual_times(running: sandbox.Sandbox) -> None:
     # The sandbox's day, not the machine's, and the run lasted --job-duration virtual seconds.
     assert start.date() == VIRTUAL_START.date()
     assert VIRTUAL_START <= start <= running.clock.now()
-    assert 20 <= (done - start).total_seconds() <= 20 + 60  # 60 s = one real second of slack
+    assert 20 <= (done - start).total_seconds() <= 20 + 180  # 3 real seconds of slack (x60)
 
 
 def test_stop_ends_operator_then_runner_then_emulator(running: sandbox.Sandbox) -> None:
