@@ -19,6 +19,13 @@ Runnable) takes records off the queue and writes them:
 * transport errors, 429 and 5xx are retried a few times with a short backoff; other errors
   drop the event with a log line.
 
+Events are the background channel, so the sender yields to the foreground: given
+``defer_while`` (the Manager passes "a controller has work waiting"), it holds what it took
+off the queue while that is true — a herd's Job POSTs are not interleaved with its Events —
+but never longer than ``max_defer`` seconds after the oldest held event was recorded, and
+never once the queue is nine-tenths full (holding must not drop more than sending would).
+``eventTime`` is the time of the occurrence, so a held Event still says when it happened.
+
 Deviations from client-go: the aggregation key includes the message (client-go's omits the
 note), and every coalesced repeat is written at once rather than in a 30-minute heartbeat. An
 empty ``action`` becomes the reason (the API requires one). Events queued before ``start``
@@ -31,7 +38,7 @@ import logging
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -43,6 +50,7 @@ from manager.scheme import EVENTS
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
+    "MAX_DEFER",
     "MAX_NOTE_BYTES",
     "NORMAL",
     "SEND_ATTEMPTS",
@@ -66,6 +74,9 @@ SEND_ATTEMPTS = 3  # tries per write on retryable errors (client-go: 12 tries 10
 SEND_RETRY_DELAY = 0.5  # seconds before the first retry, doubling
 BATCH = 100  # records taken off the queue per round (repeats among them coalesce)
 QUEUE_POLL = 0.1  # seconds the sender waits on an empty queue before checking stop
+MAX_DEFER = 120.0  # seconds an event may be held while the foreground is busy
+DEFER_POLL = 0.1  # seconds between checks of the foreground while holding
+FLUSH_FRACTION = 0.9  # a queue this full is sent even while the foreground is busy
 
 
 class EventSink(Protocol):
@@ -125,8 +136,13 @@ class EventRecorder:
         instance: str,
         clock: Clock,
         queue_size: int = DEFAULT_QUEUE_SIZE,
+        defer_while: Callable[[], bool] | None = None,
+        max_defer: float = MAX_DEFER,
     ) -> None:
         self._rest = rest
+        self._defer_while = defer_while
+        self._max_defer = max_defer
+        self._flush_at = max(1, int(queue_size * FLUSH_FRACTION))
         self.component = component
         self.instance = instance
         self._clock = clock
@@ -178,6 +194,8 @@ class EventRecorder:
                 first = self._queue.get(timeout=QUEUE_POLL)
             except queue.Empty:
                 continue
+            if self._hold(first[1], stop):
+                return
             batch = [first]
             while len(batch) < BATCH:
                 try:
@@ -188,6 +206,20 @@ class EventRecorder:
                 self._process(batch, stop)
             except Exception:
                 log.exception("event sender failed")
+
+    def _hold(self, recorded_at: float, stop: threading.Event) -> bool:
+        """Wait while the foreground is busy (see the module docstring); True if stopped."""
+        busy = self._defer_while
+        if busy is None:
+            return False
+        while (
+            self._clock.monotonic() - recorded_at < self._max_defer
+            and self._queue.qsize() < self._flush_at
+            and _safe(busy)
+        ):
+            if self._clock.sleep(DEFER_POLL, stop):
+                return True
+        return False
 
     def needs_leader_election(self) -> bool:
         return False
@@ -273,3 +305,12 @@ class EventRecorder:
             except ApiError as err:
                 log.warning("event refused, dropping it", extra={"event": name, "error": err})
                 return
+
+
+def _safe(predicate: Callable[[], bool]) -> bool:
+    """A failing ``defer_while`` means "not busy": events must not stall on a bug."""
+    try:
+        return bool(predicate())
+    except Exception:
+        log.exception("event defer predicate failed")
+        return False

@@ -47,7 +47,7 @@ from manager.cache import Cache
 from manager.client import Client
 from manager.clock import Clock, RealClock
 from manager.controller import Controller
-from manager.events import EventRecorder
+from manager.events import DEFAULT_QUEUE_SIZE, EventRecorder
 from manager.handler import EnqueueRequestForObject, EnqueueRequestForOwner
 from manager.healthz import HealthProbes, serve_probes
 from manager.informer import Transform
@@ -220,6 +220,7 @@ class Manager:
         self._wake = threading.Event()
         self._mu = threading.Lock()
         self._started = False
+        self._controllers: list[Controller] = []
         self._shutting_down = False
         self._lost = False
         self._failed = False
@@ -269,10 +270,20 @@ class Manager:
     def add_readyz_check(self, name: str, check: HealthCheck) -> None:
         self.health.add_readyz_check(name, check)
 
-    def get_event_recorder(self, component: str) -> EventRecorder:
-        """An events.k8s.io/v1 recorder reporting as ``component`` from this instance."""
+    def get_event_recorder(
+        self, component: str, *, queue_size: int = DEFAULT_QUEUE_SIZE
+    ) -> EventRecorder:
+        """An events.k8s.io/v1 recorder reporting as ``component`` from this instance.
+
+        Its sender holds events while any controller of this Manager has work waiting (see
+        :mod:`manager.events`): Events are informational, the controllers' writes are not."""
         recorder = EventRecorder(
-            self.rest, component=component, instance=self.identity, clock=self.clock
+            self.rest,
+            component=component,
+            instance=self.identity,
+            clock=self.clock,
+            queue_size=queue_size,
+            defer_while=self._controllers_have_work,
         )
         with self._mu:
             self._caches.runnables.append(recorder)
@@ -314,7 +325,13 @@ class Manager:
                 predicates=predicates,
             )
         self.add(controller)
+        with self._mu:
+            self._controllers.append(controller)
         return controller
+
+    def _controllers_have_work(self) -> bool:
+        """Whether any controller's queue holds requests waiting for a worker."""
+        return any(len(c.queue) > 0 for c in tuple(self._controllers))
 
     # -- health ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from emulator.server import ApiServer
 from manager.manager import EXIT_FAILURE, EXIT_OK, Manager, ManagerOptions
+from manager.reconcile import Request
 from manager.rest import RestClient
 from manager.scheme import LEASES
 from tests.integration.manager.test_leader_managers import (
@@ -160,3 +161,32 @@ def test_a_failing_runnable_stops_the_manager_with_1(
         assert manager.start(stop) == EXIT_FAILURE
     finally:
         stop.set()
+
+
+def test_events_wait_for_the_controllers_waiting_work(
+    api_server: ApiServer, admin: RestClient
+) -> None:
+    """The Manager's recorder holds events while a controller has requests waiting (a herd's
+    Job POSTs first), and sends them once the queue is drained."""
+    ns = make_namespace(admin, "held-events")
+    manager = Manager(ManagerOptions(configuration=api_server.client_configuration()))
+    controller = manager.new_controller("copy", CopyReconciler(manager.rest), CONFIGMAPS)
+    recorder = manager.get_event_recorder("held")
+    stop = threading.Event()
+    sender = threading.Thread(target=recorder.start, args=(stop,), daemon=True)
+    sender.start()
+    events = f"/apis/events.k8s.io/v1/namespaces/{ns}/events"
+    try:
+        controller.queue.add(Request(ns, "in-x"))  # waiting work, and no worker to take it
+        recorder.event({"kind": "ConfigMap", "apiVersion": "v1",
+                        "metadata": {"namespace": ns, "name": "in-x", "uid": "u"}},
+                       "Normal", "Copied", "copied in-x")  # fmt: skip
+        threading.Event().wait(1.0)  # ten of the sender's checks
+        assert admin.get(events)["items"] == []
+        item, _ = controller.queue.get()
+        assert item is not None
+        controller.queue.done(item)
+        wait_until(lambda: len(admin.get(events)["items"]) == 1, 10, "the held event")
+    finally:
+        stop.set()
+        manager.rest.close()

@@ -11,7 +11,7 @@ import pytest
 
 from manager.clock import FakeClock
 from manager.errors import NotFound, ServerError
-from manager.events import MAX_NOTE_BYTES, EventRecorder, truncate_note
+from manager.events import MAX_DEFER, MAX_NOTE_BYTES, EventRecorder, micro_time, truncate_note
 from tests.unit.manager.reflectorfake import drive
 
 BACKUP = {
@@ -157,3 +157,85 @@ def test_empty_action_defaults_to_reason_and_cluster_scoped_goes_to_default(env:
     _, path, body = sink.wait_calls(1)[0]
     assert path == "/apis/events.k8s.io/v1/namespaces/default/events"
     assert body["action"] == "Ready"
+
+
+# -- holding events while the foreground is busy ---------------------------------------------
+
+
+def held_recorder(
+    busy: threading.Event, *, queue_size: int = 1000
+) -> tuple[FakeSink, FakeClock, EventRecorder]:
+    sink, clock = FakeSink(), FakeClock()
+    recorder = EventRecorder(
+        sink, component="c", instance="i", clock=clock, queue_size=queue_size,
+        defer_while=busy.is_set,
+    )  # fmt: skip
+    return sink, clock, recorder
+
+
+def test_events_wait_while_the_foreground_is_busy_then_keep_their_time() -> None:
+    busy = threading.Event()
+    busy.set()
+    sink, clock, recorder = held_recorder(busy)
+    stop = threading.Event()
+    run(recorder, stop)
+    try:
+        recorder.event(BACKUP, "Normal", "SuccessfulCreate", "Created job daily-1")
+        when = micro_time(clock.now())
+        for _ in range(20):  # fake time moves, the foreground stays busy: nothing is sent
+            clock.step(1.0)
+            threading.Event().wait(0.005)
+        assert sink.calls == []
+        busy.clear()
+        drive(clock, lambda: bool(sink.calls), step=0.1)
+        body = sink.calls[0][2]
+        assert body["reason"] == "SuccessfulCreate" and body["eventTime"] == when
+    finally:
+        stop.set()
+
+
+def test_a_held_event_is_sent_after_max_defer_even_if_the_foreground_stays_busy() -> None:
+    busy = threading.Event()
+    busy.set()
+    sink, clock, recorder = held_recorder(busy)
+    stop = threading.Event()
+    run(recorder, stop)
+    try:
+        started = clock.monotonic()
+        recorder.event(BACKUP, "Normal", "SuccessfulCreate", "Created job daily-1")
+        drive(clock, lambda: bool(sink.calls), step=5.0, limit=20)
+        waited = clock.monotonic() - started
+        assert MAX_DEFER <= waited <= MAX_DEFER + 10
+    finally:
+        stop.set()
+
+
+def test_a_nearly_full_queue_is_sent_while_busy_rather_than_dropping() -> None:
+    busy = threading.Event()
+    busy.set()
+    sink, _clock, recorder = held_recorder(busy, queue_size=10)
+    stop = threading.Event()
+    for i in range(10):  # queued before the sender runs: the queue is full
+        recorder.event(BACKUP, "Normal", "R", f"m{i}")
+    run(recorder, stop)
+    try:
+        sink.wait_calls(10)  # the fake clock never moves: only the fill level released them
+        assert recorder.dropped == 0
+    finally:
+        stop.set()
+
+
+def test_a_failing_busy_predicate_does_not_stall_events() -> None:
+    sink, clock = FakeSink(), FakeClock()
+
+    def broken() -> bool:
+        raise RuntimeError("bug")
+
+    recorder = EventRecorder(sink, component="c", instance="i", clock=clock, defer_while=broken)
+    stop = threading.Event()
+    run(recorder, stop)
+    try:
+        recorder.event(BACKUP, "Normal", "R", "m")
+        sink.wait_calls(1)
+    finally:
+        stop.set()
