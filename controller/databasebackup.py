@@ -346,7 +346,7 @@ class DatabaseBackupReconciler:
     def _create_job(self, backup: dict[str, Any], slot: datetime, outcome: _Outcome) -> None:
         meta = _meta(backup)
         namespace = str(meta.get("namespace", ""))
-        job = build_job(backup, slot)
+        job = build_job(backup, slot, validated=True)  # step 4 validated this very object
         try:
             created = self._client.create(JOBS, job)
         except AlreadyExists:

@@ -216,12 +216,17 @@ class DelayingQueue(Queue[T]):
             seq = next(self._seq)
             self._waiting[item] = (ready_at, seq)
             heapq.heappush(self._heap, (ready_at, seq, item))
+            # The loop sleeps until the heap's head is due: only a new head moves that moment.
+            # (A herd requeues thousands of items for tomorrow; waking the loop for each one
+            # costs a thread switch apiece and changes nothing.)
+            earliest = self._heap[0][1] == seq
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._waiting_loop, name=f"workqueue-delay-{self.name}", daemon=True
                 )
                 self._thread.start()
-        self._wake.set()
+        if earliest:
+            self._wake.set()
 
     def waiting(self) -> int:
         """Items waiting for their delay to pass (not yet in the queue)."""

@@ -267,9 +267,15 @@ def _pod_spec(b: DatabaseBackup, job: str, scheduled_time: datetime) -> dict[str
     return spec
 
 
-def build_job(backup: Mapping[str, Any], scheduled_time: datetime) -> dict[str, Any]:
-    """The Job for ``backup`` at ``scheduled_time`` (see module guarantees)."""
-    problems = validate(backup)
+def build_job(
+    backup: Mapping[str, Any], scheduled_time: datetime, *, validated: bool = False
+) -> dict[str, Any]:
+    """The Job for ``backup`` at ``scheduled_time`` (see module guarantees).
+
+    ``validated=True`` is for a caller that has just run :func:`validate` on this very
+    object and found no problem (the reconciler, in the same pass): it skips a second walk
+    of the schema, a tenth of the reconciler's CPU in a herd."""
+    problems = [] if validated else validate(backup)
     if problems:
         raise InvalidBackupError(problems)
     b = DatabaseBackup.from_dict(backup)

@@ -317,3 +317,10 @@ def test_pod_overrides_are_applied_and_cannot_replace_the_operator_labels() -> N
         "fsGroup": 2000,
     }
     assert pod["containers"][0]["resources"] == {"limits": {"cpu": 1, "memory": "1Gi"}}
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_a_prevalidated_build_is_the_same_job(name: str) -> None:
+    """The reconciler's path (``validated=True``, after its own validate) changes nothing."""
+    backup = sample(name)
+    assert build_job(backup, SLOT, validated=True) == build_job(backup, SLOT)

@@ -331,3 +331,18 @@ def test_add_after_with_a_real_clock_fires() -> None:
         assert time.monotonic() - start >= 0.0199
     finally:
         q.shut_down()
+
+
+def test_a_new_earliest_deadline_wakes_a_loop_sleeping_for_a_later_one() -> None:
+    q: DelayingQueue[str] = DelayingQueue(RealClock())
+    try:
+        q.add_after("tomorrow", 3600)
+        time.sleep(0.05)  # the loop now sleeps towards the heap's head (bounded by MAX_WAIT)
+        q.add_after("day-after", 7200)  # not a new head: the loop is left asleep
+        start = time.monotonic()
+        q.add_after("soon", 0.05)  # a new head: the loop must wake for it
+        assert take(q) == "soon"
+        assert time.monotonic() - start < MAX_WAIT / 2
+        assert q.waiting() == 2
+    finally:
+        q.shut_down()
