@@ -167,6 +167,8 @@ class DatabaseBackupReconciler:
         self._metrics = metrics
         self._failpoint = failpoint
         self._known_slots = KnownSlots()
+        # (namespace, name) → (uid, generation) last found valid: see _validate.
+        self._valid: dict[tuple[str, str], tuple[str, int]] = {}
 
     # -- the steps -------------------------------------------------------------------------
 
@@ -176,6 +178,7 @@ class DatabaseBackupReconciler:
         if backup is None:
             self._metrics.forget(request.namespace, request.name)
             self._known_slots.forget(request.namespace, request.name)
+            self._valid.pop((request.namespace, request.name), None)
             return Result()
         if _meta(backup).get("deletionTimestamp"):
             return Result()
@@ -190,7 +193,7 @@ class DatabaseBackupReconciler:
         outcome.missing = self._find_missing(backup, jobs)
 
         # 4: validate.
-        problems = validate(backup)
+        problems = self._validate(backup)
         if problems:
             message = "; ".join(f"{p.path}: {p.message}" for p in problems)
             outcome.invalid = (_invalid_reason(problems), message)
@@ -272,6 +275,26 @@ class DatabaseBackupReconciler:
         return Result(requeue_after=max(delay, REQUEUE_SLACK))
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _validate(self, backup: dict[str, Any]) -> list[Any]:
+        """``validate``, skipped for a generation already found valid. The verdict reads only
+        the spec and the immutable name and namespace, and the API server increments
+        ``metadata.generation`` on every change outside metadata and status: an unchanged
+        (uid, generation) is an unchanged verdict. A herd's passes (the fire, then the status
+        after it) and every status-only update reuse it instead of walking the schema again."""
+        meta = _meta(backup)
+        key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
+        uid, generation = str(meta.get("uid") or ""), meta.get("generation")
+        if not uid or not isinstance(generation, int) or generation <= 0:
+            return validate(backup)  # not from an API server: nothing to key the verdict on
+        if self._valid.get(key) == (uid, generation):
+            return []
+        problems = validate(backup)
+        if problems:
+            self._valid.pop(key, None)
+        else:
+            self._valid[key] = (uid, generation)
+        return problems
 
     def _owned_jobs(self, backup: dict[str, Any]) -> list[dict[str, Any]]:
         meta = _meta(backup)

@@ -167,61 +167,119 @@ def decode(cls: type[T], data: Mapping[str, Any] | None, path: str) -> T:
         data = {}
     if not isinstance(data, Mapping):
         raise DecodeError(path, f"must be an object, not {type(data).__name__}")
-    hints = _type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        marker = marker_of(f)
-        key = json_name(f)
-        where = f"{path}.{key}" if path else key
+    for attr, key, default, required, convert in _plan(cls):
         raw = data.get(key)
+        where = f"{path}.{key}" if path else key
         if raw is None:
-            if marker.default is not UNSET:
-                raw = copy.deepcopy(marker.default)
-            elif marker.required:
+            if default is not UNSET:
+                raw = copy.deepcopy(default)
+            elif required:
                 raise DecodeError(where, "is required")
             else:
                 continue  # the dataclass default (None or an empty collection)
-        kwargs[f.name] = _convert(hints[f.name], raw, where)
+        kwargs[attr] = convert(raw, where)
     return cls(**kwargs)
 
 
-def _convert(tp: Any, raw: Any, path: str) -> Any:
+# -- decoding plans: the reflection done once per class and per type ------------------------
+# A herd decodes one backup per fire; walking ``dataclasses.fields``, markers and
+# ``typing.get_origin`` on every call made that 0.4 ms of the reconciler's 1.1 ms per fire.
+
+_Converter = Callable[[Any, str], Any]
+_Field = tuple[str, str, Any, bool, _Converter]  # attribute, JSON key, default, required, convert
+_PLANS: dict[type, tuple[_Field, ...]] = {}  # a race only recomputes
+_CONVERTERS: dict[Any, _Converter] = {}
+
+
+def _plan(cls: type) -> tuple[_Field, ...]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = _type_hints(cls)
+        plan = _PLANS[cls] = tuple(
+            (f.name, json_name(f), marker_of(f).default, marker_of(f).required,
+             _converter(hints[f.name]))
+            for f in dataclasses.fields(cls)
+        )  # fmt: skip
+    return plan
+
+
+def _converter(tp: Any) -> _Converter:
+    """The function that checks and converts one JSON value to ``tp`` (memoized per type)."""
+    found = _CONVERTERS.get(tp)
+    if found is None:
+        found = _CONVERTERS[tp] = _build_converter(tp)
+    return found
+
+
+def _build_converter(tp: Any) -> _Converter:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in args if a is not type(None)]
         if len(options) == 1:
-            return _convert(options[0], raw, path)
+            return _converter(options[0])
         if set(options) == {int, str}:
-            if isinstance(raw, bool) or not isinstance(raw, int | str):
-                raise DecodeError(path, "must be an integer or a string")
-            return raw
+            return _int_or_string
         raise TypeError(f"unsupported union {tp!r}")
     if tp is Any:
-        return copy.deepcopy(raw)
+        return lambda raw, _path: copy.deepcopy(raw)
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return decode(tp, raw, path)
+        cls = tp
+        return lambda raw, path: decode(cls, raw, path)
     if origin is tuple:
+        return _tuple_of(_converter(args[0]))
+    if origin in (Mapping, dict, typing.Mapping):
+        return _mapping_of(_converter(args[1]))
+    if tp is bool:
+        return _boolean
+    if tp is int:
+        return _integer
+    if tp is str:
+        return _string
+    raise TypeError(f"unsupported field type {tp!r}")
+
+
+def _tuple_of(item: _Converter) -> _Converter:
+    def convert(raw: Any, path: str) -> Any:
         if not isinstance(raw, list | tuple):
             raise DecodeError(path, "must be a list")
-        return tuple(_convert(args[0], item, f"{path}[{i}]") for i, item in enumerate(raw))
-    if origin in (Mapping, dict, typing.Mapping):
+        return tuple(item(v, f"{path}[{i}]") for i, v in enumerate(raw))
+
+    return convert
+
+
+def _mapping_of(value: _Converter) -> _Converter:
+    def convert(raw: Any, path: str) -> Any:
         if not isinstance(raw, Mapping):
             raise DecodeError(path, "must be an object")
-        return {str(k): _convert(args[1], v, f"{path}[{k}]") for k, v in raw.items()}
-    if tp is bool:
-        if not isinstance(raw, bool):
-            raise DecodeError(path, "must be a boolean")
-        return raw
-    if tp is int:
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            raise DecodeError(path, "must be an integer")
-        return raw
-    if tp is str:
-        if not isinstance(raw, str):
-            raise DecodeError(path, "must be a string")
-        return raw
-    raise TypeError(f"unsupported field type {tp!r} at {path}")
+        return {str(k): value(v, f"{path}[{k}]") for k, v in raw.items()}
+
+    return convert
+
+
+def _int_or_string(raw: Any, path: str) -> Any:
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise DecodeError(path, "must be an integer or a string")
+    return raw
+
+
+def _boolean(raw: Any, path: str) -> Any:
+    if not isinstance(raw, bool):
+        raise DecodeError(path, "must be a boolean")
+    return raw
+
+
+def _integer(raw: Any, path: str) -> Any:
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise DecodeError(path, "must be an integer")
+    return raw
+
+
+def _string(raw: Any, path: str) -> Any:
+    if not isinstance(raw, str):
+        raise DecodeError(path, "must be a string")
+    return raw
 
 
 def encode(value: Any) -> Any:

@@ -104,9 +104,34 @@ def _default(value: Any, node: Mapping[str, Any]) -> None:
             _default(item, node["items"])
 
 
+def _defaulted(value: Any, node: Mapping[str, Any]) -> Any:
+    """``value`` with the defaults filled in, sharing every part that needed none: the
+    read-only view :func:`validate` checks. (A deep copy of each backup was a quarter of
+    the reconciler's CPU per fire in a herd.) Never mutates ``value``."""
+    if isinstance(value, dict) and "properties" in node:
+        out: dict[str, Any] | None = None
+        for key, child in node["properties"].items():
+            if key in value:
+                got = _defaulted(value[key], child)
+                if got is value[key]:
+                    continue
+            elif "default" in child:
+                got = _defaulted(copy.deepcopy(child["default"]), child)
+            else:
+                continue
+            if out is None:
+                out = dict(value)
+            out[key] = got
+        return value if out is None else out
+    if isinstance(value, list) and "items" in node:
+        items = [_defaulted(item, node["items"]) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
 def validate(obj: Mapping[str, Any]) -> list[FieldProblem]:
     """Every problem of a DatabaseBackup object (empty when it is fine); see module doc."""
-    full = apply_defaults(obj)
+    full = _defaulted(obj if isinstance(obj, dict) else dict(obj), _schema())
     problems: list[FieldProblem] = []
     _check(full, _schema(), "", problems, schema_path="")
     problems = _semantic(full, problems)

@@ -388,3 +388,20 @@ def test_samples_are_valid() -> None:
     assert len(samples) == 3
     for path in samples:
         assert validate(yaml.safe_load(path.read_text())) == [], path.name
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [c[1] for c in SCHEMA_CASES + SEMANTIC_CASES],
+    ids=[c[0] for c in SCHEMA_CASES + SEMANTIC_CASES],
+)
+def test_validate_sees_the_defaults_without_copying_or_mutating(
+    mutate: Callable[[Obj], None],
+) -> None:
+    """validate() checks a copy-on-write defaulted view: the same verdict as on the object
+    the API server stores (defaults applied), and the caller's object is left as it was."""
+    obj = base()
+    mutate(obj)
+    before = copy.deepcopy(obj)
+    assert validate(obj) == validate(apply_defaults(obj))
+    assert obj == before

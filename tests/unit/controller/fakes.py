@@ -59,11 +59,19 @@ class FakeCluster:
         """Store an object on the server (as another actor would) and sync the cache."""
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
+        key = (rt.plural, meta.get("namespace", ""), meta["name"])
+        previous = self.server.get(key)
+        if previous is not None:  # an update: the server keeps uid and bumps generation on spec
+            meta.setdefault("uid", previous["metadata"]["uid"])
+            generation = int(previous["metadata"].get("generation") or 1)
+            if "generation" not in meta or meta["generation"] == generation:
+                bump = obj.get("spec") != previous.get("spec")
+                meta["generation"] = generation + 1 if bump else generation
         meta.setdefault("uid", str(uuid.uuid4()))
         meta.setdefault("generation", 1)
         meta.setdefault("creationTimestamp", self.now.strftime("%Y-%m-%dT%H:%M:%SZ"))
         meta["resourceVersion"] = str(next(self._rv))
-        self.server[(rt.plural, meta.get("namespace", ""), meta["name"])] = obj
+        self.server[key] = obj
         self.sync()
         return copy.deepcopy(obj)
 

@@ -419,6 +419,35 @@ def test_fixing_the_spec_recovers_and_updates_observed_generation(world: World) 
     assert status["nextScheduledBackup"] == "2025-03-27T01:00:00Z"
 
 
+def test_a_spec_broken_later_is_caught_though_the_old_generation_was_valid(
+    world: World,
+) -> None:
+    """The reconciler remembers a valid verdict per (uid, generation): a spec change (a new
+    generation) or a recreated backup (a new uid, generation 1 again) is validated afresh."""
+    world.backup(schedule="0 1 * * *")
+    world.reconcile()
+    world.reconcile()  # the remembered verdict
+    backup = world.cluster.get_live(BACKUPS, NS, NAME)
+    backup["spec"]["schedule"] = "bad"
+    world.cluster.put(BACKUPS, backup)  # the server bumps the generation
+    world.reconcile()
+    assert world.status()["conditions"][0]["reason"] == "InvalidSchedule"
+    recreated = world.cluster.get_live(BACKUPS, NS, NAME)
+    recreated["spec"]["schedule"] = "0 1 * * *"
+    recreated["metadata"].update(uid="recreated", generation=1)
+    world.cluster.delete_now(BACKUPS, NS, NAME)
+    world.cluster.put(BACKUPS, recreated)
+    world.reconcile()
+    assert world.status()["conditions"][0]["reason"] == "Scheduled"
+    broken = world.cluster.get_live(BACKUPS, NS, NAME)
+    broken["spec"]["timeZone"] = "Mars/Olympus_Mons"
+    broken["metadata"].update(uid="recreated-again", generation=1)
+    world.cluster.delete_now(BACKUPS, NS, NAME)
+    world.cluster.put(BACKUPS, broken)
+    world.reconcile()
+    assert world.status()["conditions"][0]["reason"] == "UnknownTimeZone"
+
+
 def test_status_is_written_only_when_it_changed(world: World) -> None:
     world.backup()
     world.reconcile()
