@@ -15,9 +15,11 @@ import pytest
 
 from tests.deploy.manifests import METRICS_SERVICE, of_kind, only, render
 
-# The operator's per-backup series (labels namespace, name), as controller/ exports them.
+# The operator's series (per backup, labels namespace, name; the two histograms fleet-wide),
+# as controller/ exports them.
 OPERATOR_METRICS = {
     "dbbackup_last_success_timestamp_seconds",
+    "dbbackup_last_run_duration_seconds",
     "dbbackup_next_schedule_timestamp_seconds",
     "dbbackup_expected_interval_seconds",
     "dbbackup_last_run_status",

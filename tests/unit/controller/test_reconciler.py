@@ -121,13 +121,17 @@ def test_at_the_slot_a_job_is_created_and_status_is_running(world: World) -> Non
     job = world.cluster.get_live(JOBS, NS, "postgres-daily-backup-20250327010000")
     owner = job["metadata"]["ownerReferences"][0]
     assert owner["controller"] is True and owner["kind"] == "DatabaseBackup"
-    assert world.metric("dbbackup_job_creation_skew_seconds_count") == 1
+    # The skew histogram is fleet-wide (no per-backup labels): one observation, 1 s late.
+    assert world.registry.get_sample_value("dbbackup_job_creation_skew_seconds_count") == 1
+    assert world.registry.get_sample_value("dbbackup_job_creation_skew_seconds_sum") == 1.0
 
 
 def test_completed_job_makes_the_backup_succeeded(world: World) -> None:
     world.backup()
     world.set_time(at(27, 1, 0, 1))
     world.reconcile()
+    job = world.cluster.server[(JOBS.plural, NS, "postgres-daily-backup-20250327010000")]
+    job["status"] = {"startTime": "2025-03-27T01:00:05Z"}  # the Pod started 4 s after creation
     world.cluster.finish_job(
         NS, "postgres-daily-backup-20250327010000", succeeded=True, at=at(27, 1, 4)
     )
@@ -144,6 +148,8 @@ def test_completed_job_makes_the_backup_succeeded(world: World) -> None:
     assert world.metric("dbbackup_runs_total", result="succeeded") == 1
     assert world.metric("dbbackup_last_run_status") == 1
     assert world.metric("dbbackup_last_success_timestamp_seconds") == at(27, 1, 4).timestamp()
+    assert world.metric("dbbackup_last_run_duration_seconds") == 235  # 01:00:05 → 01:04:00
+    assert world.registry.get_sample_value("dbbackup_run_duration_seconds_count") == 1
 
 
 def test_failed_job_makes_the_backup_failed_with_its_reason(world: World) -> None:
