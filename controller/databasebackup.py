@@ -27,8 +27,6 @@ seen an event. It never reads Secrets.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,7 +65,6 @@ __all__ = ["DatabaseBackupReconciler", "ReconcilerClient", "Recorder"]
 log = logging.getLogger(__name__)
 
 STATUS_WRITE_ATTEMPTS = 3  # a 409 re-reads live and retries; more means a writer is fighting us
-LOCATION_CACHE_SIZE = 65_536  # storage locations by spec content (one per backup, ~1 KiB each)
 REQUEUE_SLACK = 0.1  # seconds after the slot, so a wake-up is never a hair early (upstream: 100 ms)
 BACKGROUND = "Background"
 
@@ -124,18 +121,6 @@ def _meta(obj: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-@functools.lru_cache(maxsize=LOCATION_CACHE_SIZE)
-def _location_of(name: str, spec_json: str) -> str:
-    return storage_location({"metadata": {"name": name}, "spec": json.loads(spec_json)})
-
-
-def _storage_location(backup: dict[str, Any]) -> str:
-    """``storage_location``, memoized on the spec's content (decoding a backup costs ~0.1 ms,
-    and each pass needs the location twice)."""
-    spec = json.dumps(backup.get("spec"), sort_keys=True, default=str)
-    return _location_of(str(_meta(backup).get("name", "")), spec)
-
-
 def _invalid_reason(problems: list[Any]) -> str:
     paths = {str(getattr(p, "path", "")) for p in problems}
     if any(p.startswith("spec.schedule") for p in paths):
@@ -169,6 +154,8 @@ class DatabaseBackupReconciler:
         self._known_slots = KnownSlots()
         # (namespace, name) → (uid, generation) last found valid: see _validate.
         self._valid: dict[tuple[str, str], tuple[str, int]] = {}
+        # (namespace, name) → (uid, generation, storage location): see _storage_location.
+        self._locations: dict[tuple[str, str], tuple[str, int, str]] = {}
 
     # -- the steps -------------------------------------------------------------------------
 
@@ -179,6 +166,7 @@ class DatabaseBackupReconciler:
             self._metrics.forget(request.namespace, request.name)
             self._known_slots.forget(request.namespace, request.name)
             self._valid.pop((request.namespace, request.name), None)
+            self._locations.pop((request.namespace, request.name), None)
             return Result()
         if _meta(backup).get("deletionTimestamp"):
             return Result()
@@ -209,7 +197,7 @@ class DatabaseBackupReconciler:
 
         # 5: suspended, or when is the next slot?
         status = backup.get("status") or {}
-        history = merge_history(status.get("history") or (), jobs, _storage_location(backup))
+        history = merge_history(status.get("history") or (), jobs, self._storage_location(backup))
         for name in outcome.missing:
             mark_missing(history, name, now)
         uid = str(_meta(backup).get("uid", ""))
@@ -295,6 +283,22 @@ class DatabaseBackupReconciler:
         else:
             self._valid[key] = (uid, generation)
         return problems
+
+    def _storage_location(self, backup: dict[str, Any]) -> str:
+        """``storage_location``, computed once per (uid, generation) like the verdict of
+        :meth:`_validate` (it reads only the spec and the name); decoding a backup costs
+        ~0.1 ms and each pass needs the location twice."""
+        meta = _meta(backup)
+        key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
+        uid, generation = str(meta.get("uid") or ""), meta.get("generation")
+        if not uid or not isinstance(generation, int) or generation <= 0:
+            return storage_location(backup)
+        known = self._locations.get(key)
+        if known is not None and known[0] == uid and known[1] == generation:
+            return known[2]
+        location = storage_location(backup)
+        self._locations[key] = (uid, generation, location)
+        return location
 
     def _owned_jobs(self, backup: dict[str, Any]) -> list[dict[str, Any]]:
         meta = _meta(backup)
@@ -405,7 +409,9 @@ class DatabaseBackupReconciler:
         all_jobs = list(jobs)
         if outcome.created is not None:
             all_jobs.append(outcome.created)
-        history = merge_history(previous.get("history") or (), all_jobs, _storage_location(backup))
+        history = merge_history(
+            previous.get("history") or (), all_jobs, self._storage_location(backup)
+        )
         for name in outcome.missing:
             mark_missing(history, name, now)
         status = summarize(previous, history)

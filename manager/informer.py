@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from manager.clock import Clock
+from manager.compact import share_strings
 from manager.reflector import ListWatcher, Reflector, ReflectorOptions
 from manager.runnable import ResourceEventHandler
 from manager.scheme import ResourceType
@@ -244,7 +245,8 @@ class SharedInformer:
             )
 
     def apply(self, type_: str, obj: dict[str, Any]) -> None:
-        obj = self._prepare(obj)
+        # A watch event's object shares no string with the cache: see manager.compact.
+        obj = share_strings(self._prepare(obj))
         with self._mu:
             if type_ == "DELETED":
                 self.store.delete(obj)

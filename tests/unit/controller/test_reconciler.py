@@ -454,6 +454,29 @@ def test_a_spec_broken_later_is_caught_though_the_old_generation_was_valid(
     assert world.status()["conditions"][0]["reason"] == "UnknownTimeZone"
 
 
+def test_a_new_storage_spec_shows_in_the_next_runs_location(world: World) -> None:
+    """The storage location is remembered per generation, like the validity verdict: a
+    changed bucket (a new generation) is where the next run's history says it wrote."""
+    world.backup()
+    world.reconcile()
+    world.set_time(at(27, 1, 0, 1))
+    world.reconcile()
+    world.cluster.finish_job(
+        NS, "postgres-daily-backup-20250327010000", succeeded=True, at=at(27, 1, 4)
+    )
+    world.cluster.sync()
+    world.set_time(at(27, 1, 4, 1))
+    world.reconcile()
+    backup = world.cluster.get_live(BACKUPS, NS, NAME)
+    backup["spec"]["storage"] = {"s3": {"bucket": "moved", "prefix": "pg"}}
+    world.cluster.put(BACKUPS, backup)
+    world.set_time(at(28, 1, 0, 1))
+    world.reconcile()
+    locations = [e["location"] for e in world.status()["history"]]
+    assert locations[0].startswith("s3://my-database-backups/")
+    assert locations[-1] == "s3://moved/pg"
+
+
 def test_status_is_written_only_when_it_changed(world: World) -> None:
     world.backup()
     world.reconcile()
