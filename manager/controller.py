@@ -60,7 +60,7 @@ from manager.metrics import (
 from manager.predicate import Predicate
 from manager.ratelimit import RateLimiter, default_controller_rate_limiter
 from manager.reconcile import Reconciler, Request, Result, TerminalError
-from manager.runnable import ResourceEventHandler
+from manager.runnable import ResourceEventHandler, when_set
 from manager.workqueue import RateLimitingQueue
 
 __all__ = [
@@ -80,6 +80,7 @@ DEFAULT_MAX_CONCURRENT_RECONCILES = 1  # controller-runtime default
 DEFAULT_CACHE_SYNC_TIMEOUT = 120.0  # seconds; controller-runtime CacheSyncTimeout default (2 min)
 DEFAULT_GRACEFUL_TIMEOUT = 30.0  # seconds; controller-runtime's GracefulShutdownTimeout default
 SYNC_POLL_INTERVAL = 0.1  # seconds; client-go WaitForCacheSync polls every 100 ms
+IDLE_WAKE = 5.0  # seconds; a safety net: stop and crashes wake start() directly
 
 _reconcile_id: contextvars.ContextVar[str] = contextvars.ContextVar("reconcile_id", default="")
 
@@ -143,6 +144,7 @@ class Controller:
         self._lock = threading.Lock()
         self._started = False
         self._crashed = threading.Event()
+        self._wake = threading.Event()  # set on a crash or on stop: ends start()'s idle wait
         self._crash: BaseException | None = None
         self._log_base: dict[str, Any] = {"controller": name}
 
@@ -191,8 +193,9 @@ class Controller:
             ]
             for thread in threads:
                 thread.start()
+            when_set(stop, self._wake.set, f"{self.name}-stop")
             while not stop.is_set() and not self._crashed.is_set():
-                stop.wait(SYNC_POLL_INTERVAL)
+                self._wake.wait(IDLE_WAKE)
             log.info(
                 "Shutdown signal received, waiting for all workers to finish", extra=self._log_base
             )
@@ -241,6 +244,7 @@ class Controller:
         except _Unrecovered as crash:  # recover_panic=False: stop everything, re-raise in start
             self._crash = crash.exc
             self._crashed.set()
+            self._wake.set()
 
     def _process_next_work_item(self, stop: threading.Event) -> bool:
         request, shutdown = self.queue.get()

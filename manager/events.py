@@ -34,6 +34,7 @@ are sent once it runs. Non-goals: ``related`` objects, the core/v1 Event API, ra
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -46,6 +47,7 @@ from typing import Any, Protocol
 from manager.clock import Clock
 from manager.errors import ApiError, NotFound, ServerError, TooManyRequests, TransportError
 from manager.rest import MERGE_PATCH
+from manager.runnable import when_set
 from manager.scheme import EVENTS
 
 __all__ = [
@@ -73,7 +75,7 @@ MAX_CACHED_SERIES = 4096  # events remembered for aggregation; the oldest are fo
 SEND_ATTEMPTS = 3  # tries per write on retryable errors (client-go: 12 tries 10 s apart)
 SEND_RETRY_DELAY = 0.5  # seconds before the first retry, doubling
 BATCH = 100  # records taken off the queue per round (repeats among them coalesce)
-QUEUE_POLL = 0.1  # seconds the sender waits on an empty queue before checking stop
+QUEUE_POLL = 5.0  # seconds; a safety net: stop wakes the sender through when_set
 MAX_DEFER = 120.0  # seconds an event may be held while the foreground is busy
 DEFER_POLL = 0.1  # seconds between checks of the foreground while holding
 FLUSH_FRACTION = 0.9  # a queue this full is sent even while the foreground is busy
@@ -146,7 +148,8 @@ class EventRecorder:
         self.component = component
         self.instance = instance
         self._clock = clock
-        self._queue: queue.Queue[tuple[_Record, float]] = queue.Queue(maxsize=queue_size)
+        # None is the stop wake-up, not an event.
+        self._queue: queue.Queue[tuple[_Record, float] | None] = queue.Queue(maxsize=queue_size)
         self._series: OrderedDict[tuple[Any, ...], _Series] = OrderedDict()  # sender thread only
         self.dropped = 0  # events dropped because the queue was full
 
@@ -189,23 +192,33 @@ class EventRecorder:
 
     def start(self, stop: threading.Event) -> None:
         """Send queued events until ``stop`` is set (a Runnable without leader election)."""
+        when_set(stop, self._wake_sender, "event-sender-stop")
         while not stop.is_set():
             try:
                 first = self._queue.get(timeout=QUEUE_POLL)
             except queue.Empty:
+                continue
+            if first is None:  # the stop wake-up (see _wake_sender)
                 continue
             if self._hold(first[1], stop):
                 return
             batch = [first]
             while len(batch) < BATCH:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if item is not None:
+                    batch.append(item)
             try:
                 self._process(batch, stop)
             except Exception:
                 log.exception("event sender failed")
+
+    def _wake_sender(self) -> None:
+        """Unblock the sender's ``get`` when stop is set (a full queue needs no wake-up)."""
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
 
     def _hold(self, recorded_at: float, stop: threading.Event) -> bool:
         """Wait while the foreground is busy (see the module docstring); True if stopped."""

@@ -20,6 +20,7 @@ general web framework: GET/HEAD only, no TLS, no authentication.
 from __future__ import annotations
 
 import logging
+import selectors
 import socket
 import threading
 import urllib.parse
@@ -134,15 +135,24 @@ class BackgroundHTTPServer:
 
     def __init__(self, address: tuple[str, int], route: Route, *, name: str = "http") -> None:
         self._server = _Server(address, route)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"{name}-server",
-            daemon=True,
-        )
+        self._server.timeout = 0  # handle_request() after select said ready: never waits
+        # The serving loop sleeps in select() until a request or a byte on this pair: no
+        # polling while idle (serve_forever wakes every poll_interval to look for shutdown).
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._thread = threading.Thread(target=self._serve, name=f"{name}-server", daemon=True)
         self._closed = False
         self._lock = threading.Lock()
         self._thread.start()
+
+    def _serve(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._server, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while not self._closed:
+                ready = {key.fileobj for key, _ in selector.select()}
+                if self._wake_reader in ready or self._closed:
+                    return
+                self._server.handle_request()
 
     @property
     def host(self) -> str:
@@ -172,9 +182,11 @@ class BackgroundHTTPServer:
             if self._closed:
                 return
             self._closed = True
-        self._server.shutdown()
-        self._server.server_close()
+        self._wake_writer.send(b"x")
         self._thread.join(timeout=5.0)
+        self._server.server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
 
 
 def start_http_server(bind_address: str, route: Route, *, name: str) -> BackgroundHTTPServer | None:

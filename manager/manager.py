@@ -65,7 +65,7 @@ from manager.metrics import Metrics, rest_client_observer, serve_metrics
 from manager.predicate import Predicate
 from manager.reconcile import Reconciler
 from manager.rest import RestClient
-from manager.runnable import Runnable
+from manager.runnable import Runnable, when_set
 from manager.scheme import ResourceType, Scheme
 
 __all__ = [
@@ -100,7 +100,7 @@ _ELECTOR_JOIN_MARGIN = 5.0  # seconds beyond renew_deadline to wait for the rele
 _RUNNABLE_JOIN_TIMEOUT = 10.0  # seconds to wait for caches and servers to stop
 _CONTROLLER_GRACE_SLACK = 3600.0  # seconds a controller waits beyond the Manager's bound
 _JOIN_POLL = 0.02  # real seconds between checks of a joining thread's deadline
-_WAKE_POLL = 0.05  # seconds between checks of ``stop`` while idle (an Event cannot be selected)
+_WAKE_POLL = 1.0  # seconds; a safety net: ``stop`` wakes the main loop through when_set
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -426,6 +426,7 @@ class Manager:
                 self.elected.set()
                 with self._mu:
                     self._leader.start_all(self._on_runnable_error)
+            when_set(stop, self._wake.set, "manager-stop")
             while not stop.is_set() and not self._wake.is_set():
                 self._wake.wait(_WAKE_POLL)
             with self._mu:

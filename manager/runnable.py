@@ -9,9 +9,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
-__all__ = ["LeaderElectionRunnable", "ResourceEventHandler", "Runnable"]
+__all__ = ["LeaderElectionRunnable", "ResourceEventHandler", "Runnable", "when_set"]
 
 
 class Runnable(Protocol):
@@ -38,3 +39,20 @@ class ResourceEventHandler(Protocol):
     def on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None: ...
 
     def on_delete(self, obj: dict[str, Any]) -> None: ...
+
+
+def when_set(event: threading.Event, action: Callable[[], None], name: str) -> threading.Thread:
+    """Run ``action`` on a daemon thread once ``event`` is set.
+
+    A stop Event cannot be waited on together with a queue or another Event, so a loop that
+    must notice it would otherwise wake every few milliseconds to look. This thread sleeps in
+    ``event.wait()`` instead and wakes the loop once, when it matters (idle CPU, issue 9).
+    """
+
+    def run() -> None:
+        event.wait()
+        action()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
