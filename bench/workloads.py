@@ -282,9 +282,10 @@ def _launch_operator(session: Session) -> tuple[Proc, str, str]:
 
 def run_operator(plan: Plan) -> dict[str, Any]:
     """Workloads 1-6 for the operator, then the floor on the same emulator."""
+    empty = _empty_start(plan)
     session = Session(plan, "dbbackup-operator", "operator-token")
     result: dict[str, Any] = {"program": "operator", "n": plan.n, "speed": plan.speed,
-                              "seed_s": session.seed_seconds}  # fmt: skip
+                              "seed_s": session.seed_seconds, "empty": empty}  # fmt: skip
     proc, ready, _ = _launch_operator(session)
     try:
         result["cold_start"] = session.cold_start(proc, ready)
@@ -299,6 +300,24 @@ def run_operator(plan: Plan) -> dict[str, Any]:
             proc.stop()
         session.close()
     return result
+
+
+def _empty_start(plan: Plan) -> dict[str, Any]:
+    """The operator's memory "at start": an empty cluster, caches synced, settled for a few
+    seconds (what the process costs before it caches a single backup)."""
+    session = Session(Plan(n=0, speed=plan.speed, idle=plan.idle), "dbbackup-operator",
+                      "operator-token")  # fmt: skip
+    proc, ready, _ = _launch_operator(session)
+    try:
+        synced = poll(lambda: http_status(ready) == 200, session.plan.timeout(), "ready (empty)")
+        time.sleep(3 * SETTLE)
+        stats = proc.stats()
+        return {"synced_s": synced - proc.started, "rss_bytes": stats.rss_bytes,
+                "exit_code": proc.stop()}  # fmt: skip
+    finally:
+        if proc.alive():
+            proc.stop()
+        session.close()
 
 
 def _restart(session: Session) -> dict[str, Any]:

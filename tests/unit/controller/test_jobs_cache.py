@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,3 +52,19 @@ def test_drops_the_pod_template_and_bulky_metadata_only() -> None:
 
 def test_tolerates_a_job_without_spec() -> None:
     assert cache_job({"metadata": {"name": "x"}}) == {"metadata": {"name": "x"}}
+
+
+def test_cached_jobs_share_their_strings() -> None:
+    """Two Jobs decoded separately keep one copy of each repeated key and short value."""
+
+    first, second = (
+        cache_job(json.loads(json.dumps(build_job(_backup(), SLOT)))) for _ in range(2)
+    )
+    assert first == second
+    assert first["metadata"]["namespace"] is second["metadata"]["namespace"]
+    owner_a, owner_b = (
+        first["metadata"]["ownerReferences"][0],
+        second["metadata"]["ownerReferences"][0],
+    )
+    assert owner_a["kind"] is owner_b["kind"]
+    assert next(iter(owner_a)) is next(iter(owner_b))
