@@ -228,9 +228,9 @@ def chart(ops: list[dict[str, Any]], kopfs: list[dict[str, Any]]) -> bool:
 
 
 def render(results: list[dict[str, Any]]) -> None:
-    ok = [r for r in results if "error" not in r]
-    ops = [r for r in ok if r["program"] == "operator"]
-    kopfs = [r for r in ok if r["program"] == "kopf"]
+    ops = [r for r in results if r["program"] == "operator" and "error" not in r]
+    # A peer's run that failed a phase keeps the figures of the phases before it.
+    kopfs = [r for r in results if r["program"] == "kopf"]
     first = results[0] if results else {}
     m = first.get("machine", {})
     lines = [
@@ -266,7 +266,7 @@ def render(results: list[dict[str, Any]]) -> None:
         if "error" in r:
             lines.append(f"- **{r['program']} at N={r['n']:,} failed**: {r['error']}")
     lines += ["", "## Figures", ""]
-    for n in sorted({r["n"] for r in ok}):
+    for n in sorted({r["n"] for r in [*ops, *kopfs]}):
         op = next((r for r in ops if r["n"] == n), None)
         kopf = next((r for r in kopfs if r["n"] == n), None)
         lines += _table(n, op, kopf)

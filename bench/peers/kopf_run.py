@@ -29,10 +29,19 @@ def run_kopf(plan: Plan) -> dict[str, Any]:
                               "seed_s": session.seed_seconds}  # fmt: skip
     proc = Proc(args, cpu=session.cpu_program, env=env)
     try:
-        result["cold_start"] = session.cold_start(proc, liveness)
-        result["idle"] = session.idle(proc)
-        result["herd"] = session.herd(proc)
-        result["storm"] = session.completion_storm()
+        # A phase the peer does not finish ends the run, but the phases before it are figures
+        # too: they are kept, with the error (the report shows both).
+        phase = "cold start"
+        try:
+            result["cold_start"] = session.cold_start(proc, liveness)
+            phase = "idle"
+            result["idle"] = session.idle(proc)
+            phase = "herd"
+            result["herd"] = session.herd(proc)
+            phase = "completion storm"
+            result["storm"] = session.completion_storm()
+        except Exception as exc:
+            result["error"] = f"{phase}: {type(exc).__name__}: {exc}"
         result["peak_rss_bytes"] = proc.stats().peak_rss_bytes
         result["exit_code"] = proc.stop()
     finally:
