@@ -219,6 +219,9 @@ class SharedInformer:
 
     # -- ReflectorSink -----------------------------------------------------------------------
 
+    def prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return self._prepare(obj)
+
     def _prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
         # List items may come without apiVersion/kind; handlers and the scheme want them.
         obj.setdefault("apiVersion", self.resource_type.api_version)
@@ -229,16 +232,22 @@ class SharedInformer:
         for listener in self._listeners:
             listener.push(note)
 
-    def replace(self, objs: list[dict[str, Any]], resource_version: str) -> None:
-        prepared = [self._prepare(obj) for obj in objs]
+    def replace(
+        self, objs: list[dict[str, Any]], resource_version: str, *, prepared: bool = False
+    ) -> None:
+        """A relist's result; ``prepared`` when the reflector already ran :meth:`prepare` on
+        each object (page by page, so full objects never pile up)."""
+        prepared_objs = objs if prepared else [self._prepare(obj) for obj in objs]
         with self._mu:
-            changes = self.store.replace(prepared, resource_version)
+            changes = self.store.replace(prepared_objs, resource_version)
             for change in changes:
                 self._distribute(_note(change))
             first = not self._synced.is_set()
             self._synced.set()
         if first:
-            log.info("informer synced", extra={"informer": self.name, "objects": len(prepared)})
+            log.info(
+                "informer synced", extra={"informer": self.name, "objects": len(prepared_objs)}
+            )
         elif changes:
             log.info(
                 "relist delivered changes", extra={"informer": self.name, "changes": len(changes)}

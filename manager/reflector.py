@@ -94,7 +94,14 @@ class ListWatcher(Protocol):
 class ReflectorSink(Protocol):
     """Where the reflector puts what it sees (an informer: store plus handlers)."""
 
-    def replace(self, objs: list[dict[str, Any]], resource_version: str) -> None: ...
+    def prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """What the sink keeps of a listed object; the reflector calls it page by page, so a
+        page's full objects are freed before the next page is decoded (peak memory)."""
+        ...
+
+    def replace(
+        self, objs: list[dict[str, Any]], resource_version: str, *, prepared: bool = False
+    ) -> None: ...
 
     def apply(self, type_: str, obj: dict[str, Any]) -> None:
         """One watch event: ``type_`` is ``ADDED``, ``MODIFIED`` or ``DELETED``."""
@@ -241,7 +248,7 @@ class Reflector:
                 )
                 items = []
                 page = self._rest.request("GET", self._path, query=self._base_query())
-            items.extend(page.get("items") or ())
+            items.extend(self._sink.prepare(obj) for obj in page.pop("items", None) or ())
             meta = page.get("metadata") or {}
             rv = str(meta.get("resourceVersion") or "")
             token = str(meta.get("continue") or "")
@@ -249,7 +256,7 @@ class Reflector:
                 break
         if stop.is_set():
             return
-        self._sink.replace(items, rv)
+        self._sink.replace(items, rv, prepared=True)
         self._set_rv(rv)
         self.lists += 1
 

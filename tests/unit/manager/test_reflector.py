@@ -27,7 +27,12 @@ class RecordingSink:
         self.log: list[tuple[str, str]] = []
         self.lock = threading.Lock()
 
-    def replace(self, objs: list[dict[str, Any]], resource_version: str) -> None:
+    def prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return obj
+
+    def replace(
+        self, objs: list[dict[str, Any]], resource_version: str, *, prepared: bool = False
+    ) -> None:
         with self.lock:
             for change in self.store.replace(objs, resource_version):
                 self.log.append((change.kind, key_of(change.new or change.old or {})))
@@ -104,6 +109,43 @@ def test_paginated_list_is_stitched_together(env: Any) -> None:
     assert fake.list_queries[1] == {"limit": DEFAULT_PAGE_SIZE, "continue": "tok"}
     assert sorted(sink.store.keys()) == ["ns/a", "ns/b"]
     assert sink.log == [("add", "ns/a"), ("add", "ns/b")]  # replaced once, with both pages
+
+
+def test_each_page_is_prepared_before_the_next_is_fetched() -> None:
+    """The sink trims a page's objects (``prepare``) before the next page is decoded, so a
+    list of 10,000 full Jobs never lives in memory at once; ``replace`` is told so."""
+    fake, clock = FakeListWatcher(), RecordingClock()
+    prepared_when: list[tuple[str, int]] = []
+    replaced: list[bool] = []
+
+    class PagingSink(RecordingSink):
+        def prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
+            prepared_when.append((obj["metadata"]["name"], len(fake.list_queries)))
+            return obj
+
+        def replace(
+            self, objs: list[dict[str, Any]], resource_version: str, *, prepared: bool = False
+        ) -> None:
+            replaced.append(prepared)
+            super().replace(objs, resource_version, prepared=prepared)
+
+    sink = PagingSink()
+    fake.lists.append(page([item("a", "3"), item("b", "4")], "10", cont="tok"))
+    fake.lists.append(page([item("c", "5")], "10"))
+    reflector = Reflector(fake, "/apis/batch/v1/jobs", sink, clock=clock,
+                          options=ReflectorOptions(rng=random.Random(7)))  # fmt: skip
+    stop = threading.Event()
+    thread = threading.Thread(target=reflector.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        drive(clock, lambda: len(fake.watch_queries) == 1, step=0)
+    finally:
+        stop.set()
+        reflector.abort()
+        thread.join(10)
+    assert prepared_when == [("a", 1), ("b", 1), ("c", 2)]
+    assert replaced == [True]
+    assert sorted(sink.store.keys()) == ["ns/a", "ns/b", "ns/c"]
 
 
 def test_expired_continue_token_falls_back_to_a_full_list(env: Any) -> None:
