@@ -32,7 +32,7 @@ import heapq
 import itertools
 import threading
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Generic, Protocol, TypeVar
 
 from manager.clock import Clock
@@ -113,14 +113,28 @@ class Queue(Generic[T]):
     def add(self, item: T) -> None:
         """Mark ``item`` as needing processing (ignored after shutdown)."""
         with self._lock:
-            if self._shutting_down or item in self._dirty:
-                return
-            self._metrics.add(item)
-            self._dirty.add(item)
-            if item in self._processing:
-                return
-            self._queue.append(item)
-            self._item_ready.notify()
+            if self._add_locked(item):
+                self._item_ready.notify()
+
+    def add_all(self, items: Iterable[T]) -> None:
+        """``add`` each item, in order, under one hold of the lock: nothing added meanwhile by
+        another thread lands between them. (A herd's due items are queued by the delay loop
+        at once; the watch events of the first Jobs must queue behind all of them.)"""
+        with self._lock:
+            added = sum(self._add_locked(item) for item in items)
+            if added:
+                self._item_ready.notify(added)
+
+    def _add_locked(self, item: T) -> bool:
+        """The add itself, lock held; True when the item was queued for a worker."""
+        if self._shutting_down or item in self._dirty:
+            return False
+        self._metrics.add(item)
+        self._dirty.add(item)
+        if item in self._processing:
+            return False
+        self._queue.append(item)
+        return True
 
     def __len__(self) -> int:
         """Items waiting to be handed out (informational only: never gate on it)."""
@@ -265,8 +279,7 @@ class DelayingQueue(Queue[T]):
                         del self._waiting[item]
                         ready.append(item)
                 next_ready = self._heap[0][0] if self._heap else now + MAX_WAIT
-            for item in ready:
-                self.add(item)
+            self.add_all(ready)
             # The clock's sleep is relative: read the time again just before it, so time that
             # passed while adding does not stretch the wait.
             wait = min(next_ready - self._clock.monotonic(), MAX_WAIT)

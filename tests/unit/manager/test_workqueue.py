@@ -346,3 +346,30 @@ def test_a_new_earliest_deadline_wakes_a_loop_sleeping_for_a_later_one() -> None
         assert q.waiting() == 2
     finally:
         q.shut_down()
+
+
+def test_add_all_queues_in_order_dedupes_and_replays_items_being_processed() -> None:
+    q: Queue[str] = Queue(FakeClock())
+    q.add("busy")
+    assert take(q) == "busy"  # a worker holds it
+    q.add_all(["a", "b", "a", "busy", "c"])
+    assert [take(q), take(q), take(q)] == ["a", "b", "c"]
+    assert len(q) == 0
+    q.done("busy")  # re-added while processing: queued again after done, as with add
+    assert take(q) == "busy"
+
+
+def test_due_items_are_queued_together_ahead_of_later_adds(clock: FakeClock) -> None:
+    """The delay loop queues everything due at once: an add that races with it lands after."""
+    q: DelayingQueue[str] = DelayingQueue(clock)
+    try:
+        for i in range(200):
+            q.add_after(f"due-{i:03d}", 10)
+        step(clock, 10)
+        wait_for(lambda: len(q) > 0)
+        q.add("late")
+        order = [take(q) for _ in range(201)]
+        assert order[-1] == "late"
+        assert order[:-1] == [f"due-{i:03d}" for i in range(200)]
+    finally:
+        q.shut_down()
