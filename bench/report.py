@@ -259,7 +259,9 @@ def render(results: list[dict[str, Any]]) -> None:
         "- workloads and method: `bench/workloads.py`'s docstring; the floor: `bench/floor.py`; "
         "the kopf peer: `bench/peers/kopf_peer.py`",
         "- reproduce: `make bench` (N = 1,000 and 10,000; about 25 minutes) or "
-        "`make bench-quick` (N = 1,000, fails only on duplicates, missed runs or errors)",
+        "`make bench-quick` (N = 1,000, fails only on duplicates, missed runs or errors); "
+        "N = 50,000: `.venv/bin/python -m bench.run --n 50000 --no-kopf --check` (about 25 "
+        "minutes, most of it seeding the emulator)",
         "",
     ]
     for r in results:
