@@ -258,28 +258,25 @@ def _mapping_of(value: _Converter) -> _Converter:
     return convert
 
 
-def _int_or_string(raw: Any, path: str) -> Any:
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise DecodeError(path, "must be an integer or a string")
-    return raw
+def _checked(accepts: Callable[[Any], bool], message: str) -> _Converter:
+    """A converter for a JSON scalar: ``raw`` itself when ``accepts(raw)``, else ``message``
+    at the field's path."""
+
+    def convert(raw: Any, path: str) -> Any:
+        if not accepts(raw):
+            raise DecodeError(path, message)
+        return raw
+
+    return convert
 
 
-def _boolean(raw: Any, path: str) -> Any:
-    if not isinstance(raw, bool):
-        raise DecodeError(path, "must be a boolean")
-    return raw
-
-
-def _integer(raw: Any, path: str) -> Any:
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        raise DecodeError(path, "must be an integer")
-    return raw
-
-
-def _string(raw: Any, path: str) -> Any:
-    if not isinstance(raw, str):
-        raise DecodeError(path, "must be a string")
-    return raw
+# ``bool`` is a subclass of ``int`` in Python, never a JSON integer.
+_int_or_string = _checked(
+    lambda v: not isinstance(v, bool) and isinstance(v, int | str), "must be an integer or a string"
+)
+_boolean = _checked(lambda v: isinstance(v, bool), "must be a boolean")
+_integer = _checked(lambda v: not isinstance(v, bool) and isinstance(v, int), "must be an integer")
+_string = _checked(lambda v: isinstance(v, str), "must be a string")
 
 
 def encode(value: Any) -> Any:

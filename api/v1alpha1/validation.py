@@ -87,21 +87,8 @@ def _schedule_error(schedule: str, zone: str, seed: str) -> str | None:
 
 def apply_defaults(obj: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``obj`` with the CRD's defaults filled in, as the API server stores it."""
-    out = copy.deepcopy(dict(obj))
-    _default(out, _schema())
-    return out
-
-
-def _default(value: Any, node: Mapping[str, Any]) -> None:
-    if isinstance(value, dict) and "properties" in node:
-        for key, child in node["properties"].items():
-            if key not in value and "default" in child:
-                value[key] = copy.deepcopy(child["default"])
-            if key in value:
-                _default(value[key], child)
-    elif isinstance(value, list) and "items" in node:
-        for item in value:
-            _default(item, node["items"])
+    defaulted: dict[str, Any] = copy.deepcopy(_defaulted(dict(obj), _schema()))
+    return defaulted
 
 
 def _defaulted(value: Any, node: Mapping[str, Any]) -> Any:
