@@ -28,7 +28,7 @@ seen an event. It never reads Secrets.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -42,6 +42,7 @@ from api.v1alpha1 import (
     validate,
 )
 from controller.jobs import format_time, is_controlled_by, job_outcome, parse_time
+from controller.memo import GenerationMemo
 from controller.metrics import BackupMetrics
 from controller.schedule import decide, next_after, parse_cached
 from controller.slots import KnownSlots
@@ -121,7 +122,7 @@ def _meta(obj: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def _invalid_reason(problems: list[Any]) -> str:
+def _invalid_reason(problems: Sequence[Any]) -> str:
     paths = {str(getattr(p, "path", "")) for p in problems}
     if any(p.startswith("spec.schedule") for p in paths):
         return "InvalidSchedule"
@@ -152,10 +153,10 @@ class DatabaseBackupReconciler:
         self._metrics = metrics
         self._failpoint = failpoint
         self._known_slots = KnownSlots()
-        # (namespace, name) → (uid, generation) last found valid: see _validate.
-        self._valid: dict[tuple[str, str], tuple[str, int]] = {}
-        # (namespace, name) → (uid, generation, storage location): see _storage_location.
-        self._locations: dict[tuple[str, str], tuple[str, int, str]] = {}
+        # Spec-derived values, once per (uid, generation): see controller.memo. The verdict is
+        # kept as a tuple so no caller can change what the next pass reads.
+        self._problems = GenerationMemo(lambda backup: tuple(validate(backup)))
+        self._locations = GenerationMemo(storage_location)
 
     # -- the steps -------------------------------------------------------------------------
 
@@ -165,8 +166,8 @@ class DatabaseBackupReconciler:
         if backup is None:
             self._metrics.forget(request.namespace, request.name)
             self._known_slots.forget(request.namespace, request.name)
-            self._valid.pop((request.namespace, request.name), None)
-            self._locations.pop((request.namespace, request.name), None)
+            self._problems.forget(request.namespace, request.name)
+            self._locations.forget(request.namespace, request.name)
             return Result()
         if _meta(backup).get("deletionTimestamp"):
             return Result()
@@ -181,7 +182,7 @@ class DatabaseBackupReconciler:
         outcome.missing = self._find_missing(backup, jobs)
 
         # 4: validate.
-        problems = self._validate(backup)
+        problems = self._problems.get(backup)
         if problems:
             message = "; ".join(f"{p.path}: {p.message}" for p in problems)
             outcome.invalid = (_invalid_reason(problems), message)
@@ -197,7 +198,7 @@ class DatabaseBackupReconciler:
 
         # 5: suspended, or when is the next slot?
         status = backup.get("status") or {}
-        history = merge_history(status.get("history") or (), jobs, self._storage_location(backup))
+        history = merge_history(status.get("history") or (), jobs, self._locations.get(backup))
         for name in outcome.missing:
             mark_missing(history, name, now)
         uid = str(_meta(backup).get("uid", ""))
@@ -263,42 +264,6 @@ class DatabaseBackupReconciler:
         return Result(requeue_after=max(delay, REQUEUE_SLACK))
 
     # -- helpers ---------------------------------------------------------------------------
-
-    def _validate(self, backup: dict[str, Any]) -> list[Any]:
-        """``validate``, skipped for a generation already found valid. The verdict reads only
-        the spec and the immutable name and namespace, and the API server increments
-        ``metadata.generation`` on every change outside metadata and status: an unchanged
-        (uid, generation) is an unchanged verdict. A herd's passes (the fire, then the status
-        after it) and every status-only update reuse it instead of walking the schema again."""
-        meta = _meta(backup)
-        key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
-        uid, generation = str(meta.get("uid") or ""), meta.get("generation")
-        if not uid or not isinstance(generation, int) or generation <= 0:
-            return validate(backup)  # not from an API server: nothing to key the verdict on
-        if self._valid.get(key) == (uid, generation):
-            return []
-        problems = validate(backup)
-        if problems:
-            self._valid.pop(key, None)
-        else:
-            self._valid[key] = (uid, generation)
-        return problems
-
-    def _storage_location(self, backup: dict[str, Any]) -> str:
-        """``storage_location``, computed once per (uid, generation) like the verdict of
-        :meth:`_validate` (it reads only the spec and the name); decoding a backup costs
-        ~0.1 ms and each pass needs the location twice."""
-        meta = _meta(backup)
-        key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
-        uid, generation = str(meta.get("uid") or ""), meta.get("generation")
-        if not uid or not isinstance(generation, int) or generation <= 0:
-            return storage_location(backup)
-        known = self._locations.get(key)
-        if known is not None and known[0] == uid and known[1] == generation:
-            return known[2]
-        location = storage_location(backup)
-        self._locations[key] = (uid, generation, location)
-        return location
 
     def _owned_jobs(self, backup: dict[str, Any]) -> list[dict[str, Any]]:
         meta = _meta(backup)
@@ -410,7 +375,7 @@ class DatabaseBackupReconciler:
         if outcome.created is not None:
             all_jobs.append(outcome.created)
         history = merge_history(
-            previous.get("history") or (), all_jobs, self._storage_location(backup)
+            previous.get("history") or (), all_jobs, self._locations.get(backup)
         )
         for name in outcome.missing:
             mark_missing(history, name, now)
