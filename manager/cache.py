@@ -10,7 +10,9 @@ with every reader — copy before editing.
 Guarantees: ``has_synced()`` is true once every informer has delivered its first list;
 ``wait_for_sync`` waits for that with a deadline on the injected clock. ``transforms`` gives a
 resource type its own transform instead of ``transform`` (controller-runtime's per-object
-``Transform``), e.g. to drop fields nobody reads from a large kind. Non-goals: blocking reads
+``Transform``), e.g. to drop fields nobody reads from a large kind; such a transform also owns
+sharing its objects' strings (the informer does it for the default transform's watch events).
+Non-goals: blocking reads
 until a new informer syncs, field selectors.
 """
 
@@ -80,6 +82,9 @@ class Cache:
                 clock=self._clock,
                 transform=self._transforms.get(rt, self._transform),
                 options=self._options,
+                # A per-type transform owns its objects' final form, strings included
+                # (controller.jobs.cache_job shares a Job's, listed or watched).
+                share_watched=rt not in self._transforms,
             )
             self._informers[rt] = informer
             if self._stop is not None:

@@ -137,11 +137,15 @@ class SharedInformer:
         transform: Transform | None = strip_bulky_fields,
         indexers: dict[str, IndexFunc] | None = None,
         options: ReflectorOptions | None = None,
+        share_watched: bool = True,
     ) -> None:
         self.resource_type = resource_type
         self.namespace = namespace
         self.store = Store(indexers)
         self._transform = transform
+        # Watch events' objects get their strings shared (manager.compact), unless the
+        # transform already does it (then a second walk would only repeat the work).
+        self._share_watched = share_watched
         self.name = f"{resource_type.group_resource}" + (f"/{namespace}" if namespace else "")
         self.reflector = Reflector(
             rest,
@@ -255,7 +259,9 @@ class SharedInformer:
 
     def apply(self, type_: str, obj: dict[str, Any]) -> None:
         # A watch event's object shares no string with the cache: see manager.compact.
-        obj = share_strings(self._prepare(obj))
+        obj = self._prepare(obj)
+        if self._share_watched:
+            obj = share_strings(obj)
         with self._mu:
             if type_ == "DELETED":
                 self.store.delete(obj)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -158,3 +159,26 @@ def test_handler_exception_is_logged_and_dispatch_continues() -> None:
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_watched_objects_share_strings_unless_the_transform_owns_that() -> None:
+    """By default a watch event's object is rebuilt with shared strings; an informer whose
+    transform already shares them (``share_watched=False``) stores the transform's result."""
+    shared = informer(FakeListWatcher())
+    # Decoded separately, as two watch lines are: equal strings, distinct objects.
+    shared.apply("ADDED", json.loads(json.dumps(item("a", "1"))))
+    shared.apply("ADDED", json.loads(json.dumps(item("b", "1"))))
+    a, b = shared.store.get("ns/a"), shared.store.get("ns/b")
+    assert a is not None and b is not None
+    assert a["metadata"]["namespace"] is b["metadata"]["namespace"]
+
+    produced: list[dict[str, Any]] = []
+
+    def own_transform(obj: dict[str, Any]) -> dict[str, Any]:
+        produced.append(obj)
+        return obj
+
+    owned = SharedInformer(FakeListWatcher(), JOBS, clock=FakeClock(), transform=own_transform,
+                           share_watched=False)  # fmt: skip
+    owned.apply("ADDED", item("c", "1"))
+    assert owned.store.get("ns/c") is produced[0]
