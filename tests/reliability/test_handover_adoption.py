@@ -15,33 +15,19 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.reliability.replicas import USERS, replica
 from tests.reliability.world import World, world_fixture
-from tests.support.operator import OperatorProcess, wait_for
+from tests.support.operator import wait_for
 
 SPEED = 20.0  # a virtual minute is 3 real seconds
-LEASE, RENEW, RETRY = 30.0, 20.0, 4.0  # virtual seconds (1.5 s / 1 s / 0.2 s real)
 START = datetime(2025, 3, 27, 0, 59, 50, tzinfo=UTC)
 JOB = "handover-20250327010000"
-USERS = {k: f"system:serviceaccount:dbbackup-system:replica-{k}" for k in "ab"}
 WATCH_LAG = 4.0  # real seconds the Job's watch events are held: longer than the takeover
 
 
 @pytest.fixture
 def world() -> Iterator[World]:
     yield from world_fixture(SPEED, START, lead=8.0)
-
-
-def replica(world: World, key: str, env: dict[str, str] | None = None) -> OperatorProcess:
-    return world.operator(
-        kubeconfig=world.identity(USERS[key], f"token-{key}"),
-        env=env,
-        extra_args=(
-            "--leader-elect",
-            "--lease-duration", str(LEASE),
-            "--renew-deadline", str(RENEW),
-            "--retry-period", str(RETRY),
-        ),
-    )  # fmt: skip
 
 
 @pytest.mark.timeout(90)

@@ -26,11 +26,11 @@ import pytest
 
 from emulator.audit import AuditRecord
 from manager.leaderelection import JITTER_FACTOR
+from tests.reliability.replicas import LEASE, RETRY, USERS, replica
 from tests.reliability.world import World, minute
-from tests.support.operator import OperatorProcess, wait_for
+from tests.support.operator import wait_for
 
 SPEED = 20.0  # a virtual minute is 3 real seconds
-LEASE, RENEW, RETRY = 30.0, 20.0, 4.0  # virtual seconds (1.5 s / 1 s / 0.2 s real)
 # The follower's worst case, as client-go's elector works: it notices the dead leader's last
 # renewal up to one jittered retry period (RETRY * (1 + JITTER_FACTOR)) after it was written,
 # counts LEASE from that moment, then acquires on its next jittered retry tick. The kill comes
@@ -41,24 +41,10 @@ TAKEOVER_BOUND = timedelta(seconds=LEASE + 2 * RETRY * (1 + JITTER_FACTOR) + SPE
 START = datetime(2025, 3, 27, 0, 59, 30, tzinfo=UTC)
 FIRST = datetime(2025, 3, 27, 1, 0, 0, tzinfo=UTC)
 BACKUPS = [f"herd-{i:02d}" for i in range(20)]
-USERS = {k: f"system:serviceaccount:dbbackup-system:replica-{k}" for k in "abc"}
 
 
 def job(name: str, slot: datetime) -> str:
     return f"{name}-{slot.strftime('%Y%m%d%H%M%S')}"
-
-
-def replica(world: World, key: str) -> OperatorProcess:
-    kubeconfig = world.identity(USERS[key], f"token-{key}")
-    return world.operator(
-        kubeconfig=kubeconfig,
-        extra_args=(
-            "--leader-elect",
-            "--lease-duration", str(LEASE),
-            "--renew-deadline", str(RENEW),
-            "--retry-period", str(RETRY),
-        ),
-    )  # fmt: skip
 
 
 def lease_writes(world: World, key: str) -> list[AuditRecord]:
