@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from api.v1alpha1 import CronSchedule as ApiCronSchedule
-from api.v1alpha1 import parse_schedule
+from api.v1alpha1 import hash_seed, parse_schedule
 
 __all__ = [
     "FIRE_TIME_CACHE_SIZE",
@@ -45,7 +45,7 @@ __all__ = [
 
 TOO_MANY_MISSED = 100  # upstream's threshold for the TooManyMissedTimes warning
 FIRE_TIME_CACHE_SIZE = 65_536  # memoized answers (~200 B each); a herd needs a handful
-SCHEDULE_CACHE_SIZE = 65_536  # parsed schedules, one per (expression, zone, backup)
+SCHEDULE_CACHE_SIZE = 65_536  # parsed schedules, one per (expression, zone, seed)
 
 
 class CronSchedule(Protocol):
@@ -77,11 +77,16 @@ class ScheduleDecision:
         return self.missed > TOO_MANY_MISSED
 
 
-@functools.lru_cache(maxsize=SCHEDULE_CACHE_SIZE)
 def parse_cached(expression: str, time_zone: str, hash_id: str) -> ApiCronSchedule:
-    """``api.v1alpha1.parse_schedule``, parsed once per arguments (a ``CronSchedule`` is
-    immutable; an invalid schedule raises every time, errors are not cached)."""
-    return parse_schedule(expression, time_zone, hash_id)
+    """``api.v1alpha1.parse_schedule``, parsed once per (expression, zone, seed): a
+    ``CronSchedule`` is immutable, and an unhashed expression is one parse for every backup
+    (``hash_seed``). An invalid schedule raises every time (errors are not cached)."""
+    return _parse_once(expression, time_zone, hash_seed(expression, hash_id))
+
+
+@functools.lru_cache(maxsize=SCHEDULE_CACHE_SIZE)
+def _parse_once(expression: str, time_zone: str, seed: str) -> ApiCronSchedule:
+    return parse_schedule(expression, time_zone, seed)
 
 
 _MISS = object()
@@ -97,7 +102,7 @@ def _memoized(
 ) -> datetime | None:
     if not isinstance(schedule, ApiCronSchedule):
         return compute(when)
-    hashed = schedule.hash_id if "H" in schedule.expression else ""
+    hashed = hash_seed(schedule.expression, schedule.hash_id)
     minute = when.astimezone(UTC).replace(second=0, microsecond=0)
     key = (kind, schedule.expression, str(schedule.zone), hashed, minute)
     with _memo_lock:

@@ -37,7 +37,7 @@ from api.v1alpha1.job import (
     storage_location,
 )
 from api.v1alpha1.markers import DecodeError
-from api.v1alpha1.schedule import CronSchedule, ScheduleError, parse_schedule
+from api.v1alpha1.schedule import CronSchedule, ScheduleError, hash_seed, parse_schedule
 from api.v1alpha1.types import DatabaseBackup, DatabaseBackupSpec, DatabaseBackupStatus
 from api.v1alpha1.validation import FieldProblem, apply_defaults, parse_duration, validate
 
@@ -68,6 +68,7 @@ __all__ = [
     "build_job",
     "escape_value",
     "format_time",
+    "hash_seed",
     "job_labels",
     "job_name",
     "parse_duration",

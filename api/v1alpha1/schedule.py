@@ -30,7 +30,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, CroniterError, croniter
 
-__all__ = ["MACROS", "CronSchedule", "ScheduleError", "load_time_zone", "parse_schedule"]
+__all__ = [
+    "MACROS",
+    "CronSchedule",
+    "ScheduleError",
+    "hash_seed",
+    "load_time_zone",
+    "parse_schedule",
+]
 
 MACROS: dict[str, str] = {
     "@yearly": "0 0 1 1 *",
@@ -125,6 +132,14 @@ def _floor_minute(when: datetime) -> datetime:
     if when.tzinfo is None:
         raise ValueError("schedule queries need an aware datetime")
     return when.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def hash_seed(expression: str, hash_id: str) -> str:
+    """The seed ``expression``'s fire times depend on: ``hash_id`` for the hashed form (``H``
+    or ``h``, both of which croniter hashes), else ``""`` -- every unhashed expression fires at
+    the same times whatever the backup, so callers may share one parse or one answer. A day
+    name with an H in it (``THU``) counts as hashed: that only costs sharing, never a time."""
+    return hash_id if "H" in expression.upper() else ""
 
 
 def parse_schedule(expression: str, time_zone: str, hash_id: str) -> CronSchedule:

@@ -27,7 +27,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from api.v1alpha1.openapi import openapi_schema, rules_by_path
-from api.v1alpha1.schedule import ScheduleError, load_time_zone, parse_schedule
+from api.v1alpha1.schedule import ScheduleError, hash_seed, load_time_zone, parse_schedule
 from api.v1alpha1.types import DEFAULT_TIME_ZONE
 
 __all__ = [
@@ -295,7 +295,7 @@ def _semantic(full: Mapping[str, Any], problems: list[FieldProblem]) -> list[Fie
     if isinstance(schedule, str) and len(schedule) <= 256:
         # Only the hashed form depends on the seed (``H`` in February's day-of-month may land
         # on a day that never comes): every other expression shares one verdict per zone.
-        seed = hash_id if "H" in schedule.upper() else ""
+        seed = hash_seed(schedule, hash_id)
         error = _schedule_error(schedule, zone if zone_ok else DEFAULT_TIME_ZONE, seed)
         if error is not None:
             # The parser's message says more than the schema's pattern: it replaces it.

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.v1alpha1 import parse_schedule
-from controller.schedule import TOO_MANY_MISSED, decide
+from controller.schedule import TOO_MANY_MISSED, decide, next_after, parse_cached
 
 T1 = datetime(2016, 5, 19, 10, 0, tzinfo=UTC)  # a Thursday, as upstream's tests use
 
@@ -123,3 +123,24 @@ def test_missed_counting_is_bounded_for_a_decade_of_minutes() -> None:
     )  # fmt: skip
     assert got.missed == TOO_MANY_MISSED + 1
     assert got.most_recent == T1
+
+
+@pytest.mark.parametrize("expression", ["H 1 * * *", "h 1 * * *"])
+def test_memoized_fire_times_keep_each_backups_hashed_minute(expression: str) -> None:
+    """croniter hashes ``H`` and ``h`` alike: the memoized answers must stay per backup, or a
+    thousand hashed backups would all fire at the first one's minute."""
+    when = datetime(2025, 3, 27, tzinfo=UTC)
+    first, second = (parse_cached(expression, "UTC", f"default/{n}") for n in ("a", "zz"))
+    assert next_after(first, when) == parse_schedule(expression, "UTC", "default/a").next_after(
+        when
+    )
+    assert next_after(second, when) == parse_schedule(expression, "UTC", "default/zz").next_after(
+        when
+    )
+    assert next_after(first, when) != next_after(second, when)
+
+
+def test_an_unhashed_schedule_is_parsed_once_for_every_backup() -> None:
+    assert parse_cached("0 1 * * *", "UTC", "default/a") is parse_cached(
+        "0 1 * * *", "UTC", "default/b"
+    )
