@@ -147,6 +147,18 @@ def _wait_for_backup(
     raise AssertionError(f"no completed backup within {DEADLINE} s:\n{output.text()}")
 
 
+def _wait_for_line(output: Output, needle: str) -> str:
+    """The output once it holds ``needle``: the phase feed polls, so it may print a moment after
+    the status a test has just read says the same."""
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        text = output.text()
+        if needle in text:
+            return text
+        threading.Event().wait(0.2)
+    raise AssertionError(f"{needle!r} not printed within {DEADLINE} s:\n{output.text()}")
+
+
 def test_sandbox_runs_the_samples_end_to_end(
     sandbox_cmd: tuple[subprocess.Popen[str], Output, dict[str, Any]],
 ) -> None:
@@ -162,7 +174,7 @@ def test_sandbox_runs_the_samples_end_to_end(
     ready = [c for c in status.get("conditions") or [] if c["type"] == "Ready"]
     assert ready and ready[0]["status"] == "True"
 
-    text = output.text()
+    text = _wait_for_line(output, f"default/{SAMPLE}: Succeeded")  # the phase feed
     # What runs where, in plain words.
     assert f"KUBECONFIG={kubeconfig} kubectl get dbbackup -w" in text
     assert f"http://127.0.0.1:{info['metrics']}/metrics" in text
@@ -170,7 +182,6 @@ def test_sandbox_runs_the_samples_end_to_end(
     assert f"http://127.0.0.1:{info['health']}/readyz" in text
     assert "00:59:30 UTC, running at 60x real time" in text
     assert "operator | " in text  # the operator's own logs are streamed
-    assert f"default/{SAMPLE}: Succeeded" in text  # the phase feed
 
     url = f"http://127.0.0.1:{info['metrics']}/metrics"
     with urllib.request.urlopen(url, timeout=5) as response:
