@@ -47,6 +47,11 @@ manifests: ## Generate the CRD and the backup-image contract (api/v1alpha1/CONTR
 	$(BIN)/python -m api.v1alpha1.crdgen --output config/crd/bases/dbbackup.io_databasebackups.yaml --contract api/v1alpha1/CONTRACT.md
 	$(BIN)/python hack/sync_readme_contract.py
 
+.PHONY: conformance
+conformance: ## The server-facing emulator tests; KUBECONFIG=PATH runs them against that real API server instead.
+	@test -x $(BIN)/pytest || $(MAKE) install
+	DBBACKUP_CONFORMANCE_KUBECONFIG='$(KUBECONFIG)' $(BIN)/pytest tests/emulator $(ARGS)
+
 .PHONY: bench
 bench: ## Benchmarks at N = 1,000 and 10,000 (operator, floor, kopf peer); renders docs/performance.md.
 	@$(BIN)/python -c "import kopf, matplotlib" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[test,bench]'

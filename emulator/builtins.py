@@ -38,7 +38,8 @@ JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 PATH_SEGMENT_NAMES = frozenset({"roles", "clusterroles", "rolebindings", "clusterrolebindings"})
 
 
-def _invalid(field: str, value: Any, why: str) -> Cause:
+def invalid(field: str, value: Any, why: str) -> Cause:
+    """``field.Invalid``: the value (JSON-quoted as upstream prints it) and why it is wrong."""
     return Cause(
         field=field,
         reason="FieldValueInvalid",
@@ -46,7 +47,8 @@ def _invalid(field: str, value: Any, why: str) -> Cause:
     )
 
 
-def _required(field: str) -> Cause:
+def required(field: str) -> Cause:
+    """``field.Required`` with no detail."""
     return Cause(field=field, reason="FieldValueRequired", message="Required value")
 
 
@@ -63,15 +65,15 @@ def validate_metadata(info: ResourceInfo, obj: dict[str, Any]) -> list[Cause]:
     """Name rules of ``ValidateObjectMeta`` (after ``generateName`` was expanded)."""
     name = obj.get("metadata", {}).get("name", "")
     if not name:
-        return [_required("metadata.name")]
+        return [required("metadata.name")]
     if info.plural in PATH_SEGMENT_NAMES:
         if name in (".", "..") or "/" in name or "%" in name:
-            return [_invalid("metadata.name", name, 'may not contain "/" or "%"')]
+            return [invalid("metadata.name", name, 'may not contain "/" or "%"')]
         return []
     if info.storage_key == ("", "namespaces"):
         if len(name) > 63 or not DNS1123_LABEL.match(name):
             return [
-                _invalid(
+                invalid(
                     "metadata.name",
                     name,
                     "a lowercase RFC 1123 label must consist of lower case alphanumeric "
@@ -81,7 +83,7 @@ def validate_metadata(info: ResourceInfo, obj: dict[str, Any]) -> list[Cause]:
         return []
     if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
         return [
-            _invalid(
+            invalid(
                 "metadata.name",
                 name,
                 "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
@@ -163,23 +165,23 @@ def _validate_job(obj: dict[str, Any]) -> list[Cause]:
     for field in ("backoffLimit", "completions", "parallelism"):
         value = spec.get(field)
         if value is not None and (not isinstance(value, int) or value < 0):
-            causes.append(_invalid(f"spec.{field}", value, "must be greater than or equal to 0"))
+            causes.append(invalid(f"spec.{field}", value, "must be greater than or equal to 0"))
     pod = (spec.get("template") or {}).get("spec") or {}
     containers = pod.get("containers") or []
     if not containers:
-        causes.append(_required("spec.template.spec.containers"))
+        causes.append(required("spec.template.spec.containers"))
     for n, container in enumerate(containers):
         path = f"spec.template.spec.containers[{n}]"
         if not isinstance(container, dict):
-            causes.append(_invalid(path, container, "must be an object"))
+            causes.append(invalid(path, container, "must be an object"))
             continue
         if not container.get("name"):
-            causes.append(_required(f"{path}.name"))
+            causes.append(required(f"{path}.name"))
         if not container.get("image"):
-            causes.append(_required(f"{path}.image"))
+            causes.append(required(f"{path}.image"))
     policy = pod.get("restartPolicy")
     if policy is None:
-        causes.append(_required("spec.template.spec.restartPolicy"))
+        causes.append(required("spec.template.spec.restartPolicy"))
     elif policy not in ("Never", "OnFailure"):
         causes.append(
             _unsupported("spec.template.spec.restartPolicy", policy, ["OnFailure", "Never"])
@@ -193,7 +195,7 @@ def _validate_secret(obj: dict[str, Any]) -> list[Cause]:
         try:
             base64.b64decode(str(value), validate=True)
         except (binascii.Error, ValueError):
-            causes.append(_invalid(f"data[{key}]", "<secret contents redacted>", "illegal base64"))
+            causes.append(invalid(f"data[{key}]", "<secret contents redacted>", "illegal base64"))
     return causes
 
 
@@ -201,9 +203,9 @@ def _validate_pvc(obj: dict[str, Any]) -> list[Cause]:
     spec = obj.get("spec") or {}
     causes = []
     if not spec.get("accessModes"):
-        causes.append(_required("spec.accessModes"))
+        causes.append(required("spec.accessModes"))
     if not ((spec.get("resources") or {}).get("requests") or {}).get("storage"):
-        causes.append(_required("spec.resources[storage]"))
+        causes.append(required("spec.resources[storage]"))
     return causes
 
 
@@ -219,16 +221,16 @@ def validate_object(info: ResourceInfo, obj: dict[str, Any]) -> list[Cause]:
         causes += _validate_pvc(obj)
     elif key[0] == "rbac.authorization.k8s.io" and key[1].endswith("bindings"):
         if not obj.get("roleRef"):
-            causes.append(_required("roleRef"))
+            causes.append(required("roleRef"))
     elif key == ("coordination.k8s.io", "leases"):
         duration = (obj.get("spec") or {}).get("leaseDurationSeconds")
         if duration is not None and (not isinstance(duration, int) or duration <= 0):
-            causes.append(_invalid("spec.leaseDurationSeconds", duration, "must be positive"))
+            causes.append(invalid("spec.leaseDurationSeconds", duration, "must be positive"))
     return causes
 
 
 def _immutable(field: str, value: Any) -> Cause:
-    return _invalid(field, value, "field is immutable")
+    return invalid(field, value, "field is immutable")
 
 
 def validate_update(info: ResourceInfo, old: dict[str, Any], new: dict[str, Any]) -> list[Cause]:

@@ -305,7 +305,10 @@ class Handler(BaseHTTPRequestHandler):
                 propagation=options.get("propagationPolicy"),
                 preconditions=options.get("preconditions"),
             )  # fmt: skip
-            self._send_obj(200 if gone_now else 202, obj, info)
+            # 202 only for an object not deleted at once with ``orphanDependents: false``
+            # (handlers/delete.go keeps 200 otherwise, finalizers or not, for old clients).
+            accepted = not gone_now and options.get("orphanDependents") is False
+            self._send_obj(202 if accepted else 200, obj, info)
         elif verb == "deletecollection":
             options = self._delete_options(query)
             items = self.api.delete_collection(info, ns, query, options.get("propagationPolicy"))
@@ -319,12 +322,8 @@ class Handler(BaseHTTPRequestHandler):
         options: dict[str, Any] = dict(body) if isinstance(body, dict) else {}
         if "propagationPolicy" in query:
             options["propagationPolicy"] = query["propagationPolicy"]
-        if (
-            query.get("orphanDependents") in ("true", "false")
-            and "propagationPolicy" not in options
-        ):
-            orphan = query["orphanDependents"] == "true"
-            options["propagationPolicy"] = "Orphan" if orphan else "Background"
+        if query.get("orphanDependents") in ("true", "false"):
+            options["orphanDependents"] = query["orphanDependents"] == "true"
         if options.get("orphanDependents") is not None and "propagationPolicy" not in options:
             options["propagationPolicy"] = "Orphan" if options["orphanDependents"] else "Background"
         return options

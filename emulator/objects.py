@@ -45,6 +45,7 @@ from emulator.errors import (
     invalid,
     not_found,
 )
+from emulator.event_validation import validate_event, validate_event_update
 from emulator.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from emulator.resources import (
     BACKGROUND,
@@ -185,8 +186,11 @@ class Cluster:
                 ]
         else:
             causes += builtins.validate_object(info, new)
-            if old is not None:
+            if old is None:
+                causes += validate_event(info.storage_key, new)
+            else:
                 causes += builtins.validate_update(info, old, new)
+                causes += validate_event_update(info.storage_key, old, new)
         if info.storage_key == CRD_KEY and sub != "status":
             causes += self._crd_causes(new)
         schema = self.schemas.get((info.group, info.version, info.plural)) if info.custom else None
@@ -616,6 +620,8 @@ class Cluster:
             key = (crd["spec"]["group"], version["name"], crd["spec"]["names"]["plural"])
             self.schemas[key] = StructuralSchema.from_crd_version(version)
         self.registry.set_crd(crd["metadata"]["name"], infos)
+        if infos:
+            self.storage.start_history(infos[0].storage_key)
 
     def _unserve_crd(self, crd: dict[str, Any]) -> None:
         removed = self.registry.remove_crd(crd["metadata"]["name"])

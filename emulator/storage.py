@@ -63,12 +63,20 @@ class Collection:
     keys: list[str] = field(default_factory=list)
     history: deque[Event] = field(default_factory=deque)
     compacted_rv: int = 0  # events with rv <= this one are no longer retained
+    truncated: bool = False  # history has dropped an event (not just started late)
     watchers: set[Watcher] = field(default_factory=set)
 
     def record(self, event: Event) -> None:
         if len(self.history) >= self.history_size:
             self.compacted_rv = self.history.popleft().rv
+            self.truncated = True
         self.history.append(event)
+
+    def too_old(self) -> int:
+        """Watches from a resourceVersion below this answer 410: the watch cache's ``oldest-1``
+        (``getAllEventsSinceLocked``): its oldest retained event's, or the resourceVersion it
+        started at while it has dropped nothing."""
+        return self.history[0].rv - 1 if self.truncated else self.compacted_rv
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,14 @@ class Storage:
                     storage_key, Collection(storage_key, self.history_size)
                 )
         return coll
+
+    def start_history(self, storage_key: tuple[str, str]) -> None:
+        """Start a new collection's history now, as the API server starts a watch cache when
+        a CRD is established: a watch from an older resourceVersion answers 410."""
+        with self.lock:
+            if storage_key not in self.collections:
+                coll = self.collection(storage_key)
+                coll.compacted_rv = self.rv
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -281,9 +297,9 @@ class Storage:
                     rv = int(obj["metadata"]["resourceVersion"])
                     ns = obj["metadata"].get("namespace", "")
                     watcher.offer(Event(rv, ADDED, key, ns, obj, None))
-            elif since < coll.compacted_rv:
+            elif since < coll.too_old():
                 watcher.control(
-                    Control("gone", f"too old resource version: {since} ({coll.compacted_rv + 1})")
+                    Control("gone", f"too old resource version: {since} ({coll.too_old()})")
                 )
                 return
             else:

@@ -1,4 +1,8 @@
-"""Fixtures for the emulator conformance tests: official clients bound to ``api_server``."""
+"""Fixtures for the emulator conformance tests: official clients bound to the server under test.
+
+The server is a fresh emulator per test, or the real API server of
+``DBBACKUP_CONFORMANCE_KUBECONFIG`` (``make conformance``; see :mod:`tests.emulator.target`).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,31 @@ from kubernetes import client
 
 from emulator.server import ApiServer
 from tests.emulator.support import Dicts
+from tests.emulator.target import REAL_KUBECONFIG, RecordingApiClient, real_configuration
 
 
 @pytest.fixture
-def k8s(api_server: ApiServer) -> Iterator[client.ApiClient]:
-    """An official ``ApiClient`` (admin) talking to the emulator over HTTP."""
-    with client.ApiClient(api_server.client_configuration()) as api:
-        yield api
+def api_server() -> Iterator[ApiServer]:
+    """A fresh API emulator; skips the test when it runs against a real server."""
+    if REAL_KUBECONFIG:
+        pytest.skip("reaches into the emulator (storage, faults, audit or job runner)")
+    with ApiServer() as server:
+        yield server
+
+
+@pytest.fixture
+def k8s(request: pytest.FixtureRequest) -> Iterator[client.ApiClient]:
+    """An official ``ApiClient`` (admin) talking to the server under test over HTTP."""
+    if REAL_KUBECONFIG:
+        with RecordingApiClient(real_configuration()) as api:
+            try:
+                yield api
+            finally:
+                api.cleanup()
+        return
+    server: ApiServer = request.getfixturevalue("api_server")
+    with client.ApiClient(server.client_configuration()) as plain:
+        yield plain
 
 
 @pytest.fixture

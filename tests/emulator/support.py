@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kubernetes.client import ApiException, CustomObjectsApi
+from kubernetes.client import ApiClient, ApiException, CustomObjectsApi
 
 
 def job(name: str, namespace: str = "default", **meta: Any) -> dict[str, Any]:
@@ -61,3 +61,30 @@ class Dicts:
     def __getattr__(self, name: str) -> Callable[..., Any]:
         method: Callable[..., Any] = getattr(self._api, name)
         return method
+
+
+def raw(
+    api: ApiClient, method: str, path: str, body: Any = None, content_type: str = ""
+) -> tuple[int, dict[str, Any] | list[dict[str, Any]]]:
+    """``(status, decoded body)`` of one request; a watch body decodes to its list of events.
+
+    For what the typed client hides: the status code, a watch's ERROR event.
+    """
+    headers = {"Accept": "application/json"}
+    token = api.configuration.api_key.get("authorization")
+    if token:
+        headers["Authorization"] = token
+    if body is not None:
+        headers["Content-Type"] = content_type or "application/json"
+    response = api.call_api(
+        method,
+        api.configuration.host + path,
+        header_params=headers,
+        body=body,
+        _request_timeout=30,
+    )
+    text = response.read().decode()
+    if "watch=" in path:
+        return response.status, [json.loads(line) for line in text.splitlines() if line]
+    decoded: dict[str, Any] = json.loads(text) if text else {}
+    return response.status, decoded

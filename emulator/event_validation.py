@@ -1,0 +1,191 @@
+"""Validation of Events, as ``pkg/apis/core/validation/events.go`` does it.
+
+Role: the create and update rules of the two Event APIs. Upstream validates the internal
+``core.Event`` for both, so the field paths in its errors are the internal names (``type``,
+``message``, ``involvedObject.namespace``, ``firstTimestamp``) whichever API was called; the
+wire names of ``events.k8s.io/v1`` (``note``, ``regarding``, ``deprecated*``) are mapped to them
+first, as the API server's conversion does.
+
+* every Event (``legacyValidateEvent``): one with an ``eventTime`` needs ``reportingController``
+  (``reportingComponent`` when called through core ``v1``) as a qualified name,
+  ``reportingInstance``, ``action`` and ``reason`` (each at most 128 characters) and a
+  ``message`` of at most 1024; ``involvedObject.namespace`` agrees with the Event's namespace;
+* ``events.k8s.io/v1`` creates (``ValidateEventCreate``), additionally: ``eventTime`` required;
+  ``type`` ``Normal`` or ``Warning``; the deprecated count, timestamps and source unset; a
+  ``series`` with ``count`` of at least 2 and a ``lastObservedTime``;
+* ``events.k8s.io/v1`` updates (``ValidateEventUpdate``): the legacy rules, a changed ``series``
+  valid, everything else immutable.
+
+Non-goals: object-metadata validation (:mod:`emulator.builtins` does it for every kind).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from emulator.builtins import DNS1123_SUBDOMAIN, invalid, required
+from emulator.errors import Cause
+
+__all__ = ["validate_event", "validate_event_update"]
+
+EVENTS_V1 = ("events.k8s.io", "events")
+CORE_EVENTS = ("", "events")
+REPORTING_INSTANCE_LENGTH_LIMIT = 128  # pkg/apis/core/validation/events.go
+ACTION_LENGTH_LIMIT = 128
+REASON_LENGTH_LIMIT = 128
+NOTE_LENGTH_LIMIT = 1024
+QUALIFIED_NAME_MAX_LENGTH = 63  # apimachinery/pkg/util/validation
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+QUALIFIED_NAME_ERROR = (
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+    "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+# events.k8s.io/v1 wire name -> the internal core.Event name upstream's errors use.
+V1_TO_INTERNAL = {
+    "regarding": "involvedObject",
+    "note": "message",
+    "deprecatedCount": "count",
+    "deprecatedFirstTimestamp": "firstTimestamp",
+    "deprecatedLastTimestamp": "lastTimestamp",
+    "deprecatedSource": "source",
+}
+# Compared on update through events.k8s.io/v1, in upstream's order.
+IMMUTABLE = (
+    "involvedObject",
+    "reason",
+    "message",
+    "source",
+    "firstTimestamp",
+    "lastTimestamp",
+    "count",
+    "type",
+    "eventTime",
+    "action",
+    "related",
+    "reportingController",
+    "reportingInstance",
+)
+
+
+def _internal(storage_key: tuple[str, str], obj: dict[str, Any]) -> dict[str, Any]:
+    """The Event under the internal field names (core v1's ``reportingComponent`` included)."""
+    if storage_key == EVENTS_V1:
+        return {V1_TO_INTERNAL.get(k, k): v for k, v in obj.items()}
+    out = dict(obj)
+    out["reportingController"] = out.pop("reportingComponent", None)
+    return out
+
+
+def _qualified_name(path: str, value: str) -> list[Cause]:
+    """``ValidateQualifiedName`` (``IsQualifiedName``), one cause per problem."""
+    parts = value.split("/")
+    if len(parts) > 2:
+        return [invalid(path, value, "a qualified name " + QUALIFIED_NAME_ERROR)]
+    problems: list[str] = []
+    name = parts[-1]
+    if len(parts) == 2:
+        if not parts[0]:
+            problems.append("prefix part must be non-empty")
+        elif len(parts[0]) > 253 or not DNS1123_SUBDOMAIN.match(parts[0]):
+            problems.append(
+                "prefix part a lowercase RFC 1123 subdomain must consist of lower case "
+                "alphanumeric characters, '-' or '.', and must start and end with an "
+                "alphanumeric character"
+            )
+    if not name:
+        problems.append("name part must be non-empty")
+    elif len(name) > QUALIFIED_NAME_MAX_LENGTH:
+        problems.append(f"name part must be no more than {QUALIFIED_NAME_MAX_LENGTH} characters")
+    if not QUALIFIED_NAME.match(name):
+        problems.append("name part " + QUALIFIED_NAME_ERROR)
+    return [invalid(path, value, problem) for problem in problems]
+
+
+def _too_long(event: dict[str, Any], field: str, limit: int) -> list[Cause]:
+    if len(str(event.get(field) or "")) > limit:
+        return [invalid(field, "", f"can have at most {limit} characters")]
+    return []
+
+
+def _legacy(event: dict[str, Any], namespace: str, via_core: bool) -> list[Cause]:
+    """``legacyValidateEvent``."""
+    causes: list[Cause] = []
+    involved_ns = str((event.get("involvedObject") or {}).get("namespace") or "")
+    mismatch = invalid("involvedObject.namespace", involved_ns, "does not match event.namespace")
+    if not event.get("eventTime"):
+        if (not involved_ns and namespace not in ("", "default")) or (
+            involved_ns and namespace != involved_ns
+        ):
+            causes.append(mismatch)
+        return causes
+    if not involved_ns and namespace not in ("default", "kube-system"):
+        causes.append(mismatch)
+    controller_path = "reportingComponent" if via_core else "reportingController"
+    controller = str(event.get("reportingController") or "")
+    if not controller:
+        causes.append(required(controller_path))
+    causes += _qualified_name(controller_path, controller)
+    for field, limit in (
+        ("reportingInstance", REPORTING_INSTANCE_LENGTH_LIMIT),
+        ("action", ACTION_LENGTH_LIMIT),
+        ("reason", REASON_LENGTH_LIMIT),
+    ):
+        if not event.get(field):
+            causes.append(required(field))
+        causes += _too_long(event, field, limit)
+    causes += _too_long(event, "message", NOTE_LENGTH_LIMIT)
+    return causes
+
+
+def _series(event: dict[str, Any]) -> list[Cause]:
+    """``validateV1EventSeries``."""
+    series = event.get("series")
+    if not series:
+        return []
+    causes: list[Cause] = []
+    if int(series.get("count") or 0) < 2:
+        causes.append(invalid("series.count", "", "should be at least 2"))
+    if not series.get("lastObservedTime"):
+        causes.append(required("series.lastObservedTime"))
+    return causes
+
+
+def validate_event(storage_key: tuple[str, str], obj: dict[str, Any]) -> list[Cause]:
+    """The create rules of the API ``storage_key`` names; [] for any other kind."""
+    if storage_key not in (EVENTS_V1, CORE_EVENTS):
+        return []
+    event = _internal(storage_key, obj)
+    namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+    causes = _legacy(event, namespace, via_core=storage_key == CORE_EVENTS)
+    if storage_key == CORE_EVENTS:
+        return causes  # "No further validation for backwards compatibility."
+    causes += _series(event)
+    if not event.get("eventTime"):
+        causes.append(required("eventTime"))
+    if event.get("type") not in ("Normal", "Warning"):
+        causes.append(invalid("type", "", f"has invalid value: {event.get('type') or ''}"))
+    for field in ("firstTimestamp", "lastTimestamp", "count", "source"):
+        if event.get(field):
+            causes.append(invalid(field, "", "needs to be unset"))
+    return causes
+
+
+def validate_event_update(
+    storage_key: tuple[str, str], old: dict[str, Any], new: dict[str, Any]
+) -> list[Cause]:
+    """The update rules of the API ``storage_key`` names; [] for any other kind."""
+    if storage_key not in (EVENTS_V1, CORE_EVENTS):
+        return []
+    before, after = _internal(storage_key, old), _internal(storage_key, new)
+    namespace = str((new.get("metadata") or {}).get("namespace") or "")
+    causes = _legacy(after, namespace, via_core=storage_key == CORE_EVENTS)
+    if storage_key == CORE_EVENTS:
+        return causes
+    if before.get("series") != after.get("series"):
+        causes += _series(after)
+    for field in IMMUTABLE:
+        if before.get(field) != after.get(field):
+            causes.append(invalid(field, after.get(field), "field is immutable"))
+    return causes
