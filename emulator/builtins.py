@@ -108,10 +108,12 @@ def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
         spec.setdefault("parallelism", 1)
         spec.setdefault("completionMode", "NonIndexed")
         spec.setdefault("suspend", False)
-        spec.setdefault("manualSelector", None)
         if spec.get("manualSelector") is None:
-            spec.pop("manualSelector")
-        spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+            spec["manualSelector"] = False
+        spec.setdefault(
+            "podReplacementPolicy",
+            "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed",
+        )
         uid = obj["metadata"]["uid"]
         name = obj["metadata"]["name"]
         if not spec.get("selector"):
@@ -126,6 +128,10 @@ def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
             ("job-name", name),
         ):
             labels.setdefault(label, value)
+        # SetDefaults_Job: a Job without labels takes its template's. Go shares the map, so
+        # the labels the create strategy then adds to the template reach the Job too.
+        if not obj["metadata"].get("labels"):
+            obj["metadata"]["labels"] = dict(labels)
         pod = template.setdefault("spec", {})
         pod.setdefault("dnsPolicy", "ClusterFirst")
         pod.setdefault("schedulerName", "default-scheduler")

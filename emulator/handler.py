@@ -33,6 +33,7 @@ from emulator.errors import ApiStatusError, bad_request, forbidden, status_body
 from emulator.rbac import Attributes, forbidden_status_message
 from emulator.resources import ResourceInfo
 from emulator.selectors import parse_field_selector, parse_label_selector
+from emulator.table import INCLUDE_OBJECT, table_version, to_table
 from emulator.watch import Control, Event, Watcher, encode_line
 
 if TYPE_CHECKING:
@@ -137,6 +138,29 @@ class Handler(BaseHTTPRequestHandler):
         if info is not None and isinstance(obj, dict) and obj.get("apiVersion") != info.api_version:
             obj = dict(obj, apiVersion=info.api_version)
         self._send(code, _json(obj))
+
+    def _send_table(
+        self,
+        info: ResourceInfo,
+        items: list[dict[str, Any]],
+        list_metadata: dict[str, Any],
+        version: str,
+        query: dict[str, str],
+    ) -> None:
+        """A ``Table`` of ``items`` (:mod:`emulator.table`) in ``meta.k8s.io/<version>``."""
+        include = query.get("includeObject") or "Metadata"
+        if include not in INCLUDE_OBJECT:
+            raise bad_request(f'unrecognized includeObject value: "{include}"')
+        items = [dict(obj, apiVersion=info.api_version) for obj in items]
+        table = to_table(
+            items,
+            info.printer_columns,
+            version=version,
+            include_object=include,
+            now=self.api.clock(),
+            list_metadata=list_metadata,
+        )
+        self._send(200, _json(table))
 
     # -- request flow -------------------------------------------------------------------------
 
@@ -281,10 +305,20 @@ class Handler(BaseHTTPRequestHandler):
         ns = request.namespace or None
         cluster = self.api.cluster
         verb = request.verb
+        table = table_version(self.headers.get("Accept") or "") if info.custom else None
         if verb == "get":
-            self._send_obj(200, cluster.get(info, ns, request.name), info)
+            obj = cluster.get(info, ns, request.name)
+            if table is None:
+                self._send_obj(200, obj, info)
+            else:
+                meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+                self._send_table(info, [obj], meta, table, query)
         elif verb == "list":
-            self._send_obj(200, self.api.list_body(info, ns, query), info)
+            body = self.api.list_body(info, ns, query)
+            if table is None:
+                self._send_obj(200, body, info)
+            else:
+                self._send_table(info, body["items"], body["metadata"], table, query)
         elif verb == "watch":
             self._serve_watch(info, request, query)
         elif verb == "create":

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.table import PrinterColumn, crd_columns
+
 __all__ = [
     "ALL_VERBS",
     "BACKGROUND",
@@ -53,6 +55,8 @@ class ResourceInfo:
     # batch/v1 Jobs orphan their dependents when a client names no policy (registry/batch/job
     # strategy.go, kept for backward compatibility); everything else we serve is Background.
     default_gc_policy: str = BACKGROUND
+    # Custom resources: the CRD version's printer columns (server-side ``Table`` output).
+    printer_columns: tuple[PrinterColumn, ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -121,6 +125,7 @@ def crd_resource_infos(crd: dict[str, Any]) -> list[ResourceInfo]:
                 categories=tuple(names.get("categories", ())),
                 status_subresource="status" in (version.get("subresources") or {}),
                 custom=True,
+                printer_columns=crd_columns(version),
             )
         )
     return infos

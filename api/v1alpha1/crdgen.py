@@ -43,7 +43,14 @@ PRINTER_COLUMNS: tuple[dict[str, Any], ...] = (
     {"name": "Schedule", "type": "string", "jsonPath": ".spec.schedule"},
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
     {"name": "Last Success", "type": "date", "jsonPath": ".status.lastSuccessfulBackup"},
-    {"name": "Next", "type": "date", "jsonPath": ".status.nextScheduledBackup"},
+    # A string, not a date: the API server prints a date column as the age of that instant
+    # ("<invalid>" for any time to come); the next run is shown as its RFC 3339 time.
+    {
+        "name": "Next",
+        "type": "string",
+        "description": "When the next run is scheduled (RFC 3339, UTC).",
+        "jsonPath": ".status.nextScheduledBackup",
+    },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     {"name": "Suspend", "type": "boolean", "jsonPath": ".spec.suspend", "priority": 1},
     {"name": "Active Job", "type": "string", "jsonPath": ".status.activeJob", "priority": 1},

@@ -86,7 +86,14 @@ def test_kubectl_apply_get_patch_delete(kubectl: object, api_server: ApiServer) 
     assert "Name:" in run("describe", "job", "pi")
     run("patch", "job", "pi", "--type=merge", "-p", '{"metadata":{"labels":{"a":"b"}}}')
     got = json.loads(run("get", "job", "pi", "-o", "json"))
-    assert got["metadata"]["labels"] == {"a": "b"}
+    uid = got["metadata"]["uid"]
+    assert got["metadata"]["labels"] == {  # a Job without labels took its template's
+        "a": "b",
+        "batch.kubernetes.io/controller-uid": uid,
+        "batch.kubernetes.io/job-name": "pi",
+        "controller-uid": uid,
+        "job-name": "pi",
+    }
     assert "jobs" in run("api-resources")
     run("delete", "job", "pi")
     assert api_server.get_object("batch/v1", "Job", "pi", "default") is None
