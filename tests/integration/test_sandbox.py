@@ -118,9 +118,9 @@ def sandbox_cmd(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Output,
         output.join()
 
 
-def _kubectl_backups(kubeconfig: Path) -> list[dict[str, Any]]:
+def _kubectl(kubeconfig: Path, *args: str) -> str:
     result = subprocess.run(
-        ["kubectl", "get", "dbbackup", "-o", "json"],
+        ["kubectl", *args],
         env={**os.environ, "KUBECONFIG": str(kubeconfig)},
         capture_output=True,
         text=True,
@@ -128,7 +128,13 @@ def _kubectl_backups(kubeconfig: Path) -> list[dict[str, Any]]:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    items: list[dict[str, Any]] = json.loads(result.stdout)["items"]
+    return result.stdout
+
+
+def _kubectl_backups(kubeconfig: Path) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = json.loads(_kubectl(kubeconfig, "get", "dbbackup", "-o", "json"))[
+        "items"
+    ]
     return items
 
 
@@ -173,6 +179,14 @@ def test_sandbox_runs_the_samples_end_to_end(
     assert status["lastSuccessfulBackup"] > status["lastScheduleTime"]
     ready = [c for c in status.get("conditions") or [] if c["type"] == "Ready"]
     assert ready and ready[0]["status"] == "True"
+
+    # kubectl's table is the CRD's printer columns, rendered by the server: NEXT is a time.
+    table = _kubectl(kubeconfig, "get", "dbbackup", SAMPLE).splitlines()
+    assert table[0].split() == ["NAME", "SCHEDULE", "PHASE", "LAST", "SUCCESS", "NEXT", "AGE"]
+    row = table[1].split()
+    assert row[:6] == [SAMPLE, "0", "1", "*", "*", "*"]
+    assert row[6] in ("Succeeded", "Running", "Pending")
+    assert row[8] == status["nextScheduledBackup"] and row[8].endswith("T01:00:00Z")
 
     text = _wait_for_line(output, f"default/{SAMPLE}: Succeeded")  # the phase feed
     # What runs where, in plain words.
