@@ -5,7 +5,8 @@
 * Jobs (``pkg/apis/batch`` defaults and validation): ``backoffLimit`` 6, ``completions`` and
   ``parallelism`` 1, ``completionMode`` NonIndexed, ``suspend`` false, a generated ``selector``
   with the ``batch.kubernetes.io/controller-uid`` and ``job-name`` labels; at least one container
-  with a name and an image; ``restartPolicy`` required and Never or OnFailure;
+  with a name and an image; ``restartPolicy`` Never or OnFailure (unset is defaulted to Always,
+  then refused);
   ``spec.template``, ``spec.selector`` and ``spec.completions`` immutable.
 * Secrets: ``type`` defaults to Opaque and is immutable; ``data`` values are base64.
 * PVCs: ``accessModes`` and ``resources.requests.storage`` required.
@@ -24,6 +25,7 @@ import re
 from typing import Any
 
 from emulator.errors import Cause
+from emulator.podspec_defaults import default_pod_template
 from emulator.resources import ResourceInfo
 
 __all__ = ["apply_defaults", "validate_metadata", "validate_object", "validate_update"]
@@ -93,11 +95,6 @@ def validate_metadata(info: ResourceInfo, obj: dict[str, Any]) -> list[Cause]:
     return []
 
 
-def _image_pull_policy(image: str) -> str:
-    tag = image.rsplit("/", 1)[-1]
-    return "Always" if ":" not in tag or tag.endswith(":latest") else "IfNotPresent"
-
-
 def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
     """Set the defaults the real server sets on decode (mutates ``obj``, a private copy)."""
     key = info.storage_key
@@ -132,18 +129,7 @@ def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
         # the labels the create strategy then adds to the template reach the Job too.
         if not obj["metadata"].get("labels"):
             obj["metadata"]["labels"] = dict(labels)
-        pod = template.setdefault("spec", {})
-        pod.setdefault("dnsPolicy", "ClusterFirst")
-        pod.setdefault("schedulerName", "default-scheduler")
-        pod.setdefault("securityContext", {})
-        pod.setdefault("terminationGracePeriodSeconds", 30)
-        for container in pod.get("containers") or []:
-            if isinstance(container, dict):
-                container.setdefault("terminationMessagePath", "/dev/termination-log")
-                container.setdefault("terminationMessagePolicy", "File")
-                container.setdefault("resources", {})
-                if isinstance(container.get("image"), str):
-                    container.setdefault("imagePullPolicy", _image_pull_policy(container["image"]))
+        default_pod_template(template)
         if not isinstance(obj.get("status"), dict):
             obj["status"] = {}
     elif key == ("", "secrets"):
@@ -185,10 +171,8 @@ def _validate_job(obj: dict[str, Any]) -> list[Cause]:
             causes.append(required(f"{path}.name"))
         if not container.get("image"):
             causes.append(required(f"{path}.image"))
-    policy = pod.get("restartPolicy")
-    if policy is None:
-        causes.append(required("spec.template.spec.restartPolicy"))
-    elif policy not in ("Never", "OnFailure"):
+    policy = pod.get("restartPolicy")  # defaulted to Always (podspec_defaults) when unset
+    if policy not in ("Never", "OnFailure"):
         causes.append(
             _unsupported("spec.template.spec.restartPolicy", policy, ["OnFailure", "Never"])
         )

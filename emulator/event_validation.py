@@ -27,7 +27,7 @@ from typing import Any
 from emulator.builtins import DNS1123_SUBDOMAIN, invalid, required
 from emulator.errors import Cause
 
-__all__ = ["validate_event", "validate_event_update"]
+__all__ = ["EVENTS_V1", "validate_event", "validate_event_update"]
 
 EVENTS_V1 = ("events.k8s.io", "events")
 CORE_EVENTS = ("", "events")

@@ -45,7 +45,7 @@ from emulator.errors import (
     invalid,
     not_found,
 )
-from emulator.event_validation import validate_event, validate_event_update
+from emulator.event_validation import EVENTS_V1, validate_event, validate_event_update
 from emulator.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from emulator.resources import (
     BACKGROUND,
@@ -200,7 +200,9 @@ class Cluster:
                 for e in schema.validate(new, old)
             ]
         if causes:
-            raise invalid(info.group, info.kind, new["metadata"].get("name", ""), causes)
+            # events.k8s.io validates the core internal Event: its errors name no group.
+            group = "" if info.storage_key == EVENTS_V1 else info.group
+            raise invalid(group, info.kind, new["metadata"].get("name", ""), causes)
 
     def _default(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
         """Defaulted (and, for custom resources, pruned) ``obj``."""

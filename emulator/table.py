@@ -13,7 +13,7 @@ their order and the text in each cell are the API server's, from the CRD's
   more than a second in the future or a value that is not RFC 3339: a ``date`` column is an age,
   never a time to come; a missing field is a null cell (kubectl prints ``<none>``);
 * each row's ``object`` is a ``PartialObjectMetadata`` (``includeObject=Metadata``, the
-  default), the whole object (``Object``) or nothing (``None``) (``handlers/response.go``).
+  default), the whole object (``Object``) or ``null`` (``None``) (``handlers/response.go``).
 
 Ages are measured on the emulator's own clock, the one that stamps ``creationTimestamp``.
 Non-goals: tables of built-in kinds (their hand-written upstream printers), Tables in watch
@@ -225,11 +225,7 @@ def to_table(
         for column in columns:
             found, value = _find(obj, column.json_path)
             cells.append(_cell(column, value, now) if found else None)
-        row: dict[str, Any] = {"cells": cells}
-        partial = _row_object(obj, include_object, version)
-        if partial is not None:
-            row["object"] = partial
-        rows.append(row)
+        rows.append({"cells": cells, "object": _row_object(obj, include_object, version)})
     table: dict[str, Any] = {
         "kind": "Table",
         "apiVersion": f"meta.k8s.io/{version}",

@@ -70,10 +70,7 @@ def raw(
 
     For what the typed client hides: the status code, a watch's ERROR event.
     """
-    headers = {"Accept": "application/json"}
-    token = api.configuration.api_key.get("authorization")
-    if token:
-        headers["Authorization"] = token
+    headers = auth_headers(api)
     if body is not None:
         headers["Content-Type"] = content_type or "application/json"
     response = api.call_api(
@@ -88,3 +85,12 @@ def raw(
         return response.status, [json.loads(line) for line in text.splitlines() if line]
     decoded: dict[str, Any] = json.loads(text) if text else {}
     return response.status, decoded
+
+
+def auth_headers(api: ApiClient, accept: str = "application/json") -> dict[str, str]:
+    """``Accept`` and the bearer token (if any) for a hand-made request through ``api``."""
+    headers = {"Accept": accept}
+    for setting in api.configuration.auth_settings().values():
+        if setting["in"] == "header" and setting["value"]:
+            headers[setting["key"]] = setting["value"]
+    return headers

@@ -21,11 +21,16 @@ from typing import Any
 
 from kubernetes import client, config
 
+from tests.emulator.support import auth_headers
+
 __all__ = ["REAL_KUBECONFIG", "RecordingApiClient", "real_configuration"]
 
 REAL_KUBECONFIG = os.environ.get("DBBACKUP_CONFORMANCE_KUBECONFIG", "")
 ESTABLISH_TIMEOUT = 30.0  # seconds for a real server to establish a CRD
 CRDS_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+# Jobs default to orphaning, which leaves a finalizer for a garbage collector a bare API server
+# does not run; Background deletes the object itself at once.
+BACKGROUND = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
 
 
 def real_configuration() -> client.Configuration:
@@ -57,27 +62,36 @@ class RecordingApiClient(client.ApiClient):
     def _wait_established(self, url: str) -> None:
         deadline = time.monotonic() + ESTABLISH_TIMEOUT
         while time.monotonic() < deadline:
-            crd = json.loads(self.rest_client.request("GET", url, headers=self._auth()).data)
+            crd = json.loads(
+                self.rest_client.request("GET", url, headers=auth_headers(self)).read()
+            )
             conditions = (crd.get("status") or {}).get("conditions") or []
             if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
                 return
             time.sleep(0.1)
 
-    def _auth(self) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
-        token = self.configuration.api_key.get("authorization")
-        if token:
-            headers["Authorization"] = token
-        return headers
+    def _wait_gone(self, url: str) -> None:
+        """A CRD is gone once its custom resources are (the CRD finalizer); the next test may
+        create one of the same name."""
+        deadline = time.monotonic() + ESTABLISH_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.rest_client.request("GET", url, headers=auth_headers(self)).status == 404:
+                return
+            time.sleep(0.1)
 
     def cleanup(self) -> None:
         """Delete what the test created, newest first; what is already gone is fine."""
         for url in reversed(self.created):
-            try:
-                self.rest_client.request("DELETE", url, headers=self._auth())
-            except client.ApiException as err:
-                if err.status != 404:
-                    raise
+            response = self.rest_client.request(
+                "DELETE",
+                url,
+                headers={**auth_headers(self), "Content-Type": "application/json"},
+                body=BACKGROUND,
+            )
+            if response.status not in (200, 202, 404):
+                raise AssertionError(f"cleanup: DELETE {url}: {response.status} {response.data!r}")
+            if CRDS_PATH in url:
+                self._wait_gone(url)
         self.created.clear()
 
 

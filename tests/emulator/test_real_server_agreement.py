@@ -104,10 +104,14 @@ def test_events_v1_type_must_be_normal_or_warning(k8s: client.ApiClient) -> None
     assert code == 422
     assert isinstance(body, dict) and body["reason"] == "Invalid"
     assert _causes(body) == [("type", 'Invalid value: "": has invalid value: Info')]
+    # The core internal type is validated, so the message and details name no group.
     assert body["message"] == (
-        'Event.events.k8s.io "bad-type" is invalid: type: Invalid value: "": has invalid value: '
-        "Info"
+        'Event "bad-type" is invalid: type: Invalid value: "": has invalid value: Info'
     )
+    assert {k: v for k, v in body["details"].items() if k != "causes"} == {
+        "name": "bad-type",
+        "kind": "Event",
+    }
     assert raw(k8s, "POST", EVENTS, _event("good", type="Warning"))[0] == 201
 
 

@@ -17,7 +17,7 @@ from kubernetes import client
 
 from emulator.server import ApiServer
 from emulator.table import human_duration
-from tests.emulator.support import raw
+from tests.emulator.support import auth_headers, raw
 from tests.emulator.test_crd_serving import GROUP, PLURAL, VERSION, crd, widget
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
@@ -31,8 +31,9 @@ COLUMNS: list[dict[str, Any]] = [
 
 
 def _table(k8s: client.ApiClient, path: str) -> dict[str, Any]:
-    headers = {"Accept": TABLE, "Authorization": k8s.configuration.api_key["authorization"]}
-    response = k8s.call_api("GET", k8s.configuration.host + path, header_params=headers)
+    response = k8s.call_api(
+        "GET", k8s.configuration.host + path, header_params=auth_headers(k8s, TABLE)
+    )
     body: dict[str, Any] = json.loads(response.read())
     assert response.status == 200, body
     return body
@@ -123,11 +124,12 @@ def test_include_object_and_single_object_tables(k8s: client.ApiClient) -> None:
     assert whole["rows"][0]["cells"][1].endswith("s")
     assert whole["rows"][0]["object"]["spec"] == {"size": 3}
     assert whole["rows"][0]["object"]["kind"] == "Widget"
-    assert "object" not in none["rows"][0]
+    assert none["rows"][0]["object"] is None
     assert raw(k8s, "GET", f"{WIDGETS}?includeObject=All")[0] == 200  # ignored without a Table
-    headers = {"Accept": TABLE, "Authorization": k8s.configuration.api_key["authorization"]}
     response = k8s.call_api(
-        "GET", k8s.configuration.host + f"{WIDGETS}?includeObject=All", header_params=headers
+        "GET",
+        k8s.configuration.host + f"{WIDGETS}?includeObject=All",
+        header_params=auth_headers(k8s, TABLE),
     )
     assert response.status == 400
 
