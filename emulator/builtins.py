@@ -5,8 +5,8 @@
 * Jobs (``pkg/apis/batch`` defaults and validation): ``backoffLimit`` 6, ``completions`` and
   ``parallelism`` 1, ``completionMode`` NonIndexed, ``suspend`` false, a generated ``selector``
   with the ``batch.kubernetes.io/controller-uid`` and ``job-name`` labels; at least one container
-  with a name and an image; ``restartPolicy`` Never or OnFailure (unset is defaulted to Always,
-  then refused);
+  with a name and an image; ``restartPolicy`` Never or OnFailure (Never with a
+  ``podFailurePolicy``);
   ``spec.template``, ``spec.selector`` and ``spec.completions`` immutable.
 * Secrets: ``type`` defaults to Opaque and is immutable; ``data`` values are base64.
 * PVCs: ``accessModes`` and ``resources.requests.storage`` required.
@@ -21,20 +21,27 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from typing import Any
 
 from emulator.errors import Cause
+from emulator.names import (
+    DNS1123_LABEL,
+    DNS1123_SUBDOMAIN,
+    SUBDOMAIN_ERROR,
+    qualified_name_problems,
+)
 from emulator.podspec_defaults import default_pod_template
 from emulator.resources import ResourceInfo
 
 __all__ = ["apply_defaults", "validate_metadata", "validate_object", "validate_update"]
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DEFAULT_BACKOFF_LIMIT = 6  # pkg/apis/batch/v1/defaults.go
 CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+# Kinds whose validation calls pkg/apis/core/validation's ValidateObjectMeta, which also
+# requires a finalizer without "/" to be standard (coordination.k8s.io uses apimachinery's).
+CORE_VALIDATED_GROUPS = frozenset({"", "batch", "rbac.authorization.k8s.io", "events.k8s.io"})
+STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
 # Names of objects of these kinds may contain any path-safe characters (RBAC role names,
 # e.g. "system:controller:job-controller").
 PATH_SEGMENT_NAMES = frozenset({"roles", "clusterroles", "rolebindings", "clusterrolebindings"})
@@ -49,9 +56,10 @@ def invalid(field: str, value: Any, why: str) -> Cause:
     )
 
 
-def required(field: str) -> Cause:
-    """``field.Required`` with no detail."""
-    return Cause(field=field, reason="FieldValueRequired", message="Required value")
+def required(field: str, detail: str = "") -> Cause:
+    """``field.Required``, with upstream's optional detail after a colon."""
+    message = f"Required value: {detail}" if detail else "Required value"
+    return Cause(field=field, reason="FieldValueRequired", message=message)
 
 
 def _unsupported(field: str, value: Any, allowed: list[str]) -> Cause:
@@ -63,9 +71,8 @@ def _unsupported(field: str, value: Any, allowed: list[str]) -> Cause:
     )
 
 
-def validate_metadata(info: ResourceInfo, obj: dict[str, Any]) -> list[Cause]:
+def _name_causes(info: ResourceInfo, name: str) -> list[Cause]:
     """Name rules of ``ValidateObjectMeta`` (after ``generateName`` was expanded)."""
-    name = obj.get("metadata", {}).get("name", "")
     if not name:
         return [required("metadata.name")]
     if info.plural in PATH_SEGMENT_NAMES:
@@ -84,15 +91,39 @@ def validate_metadata(info: ResourceInfo, obj: dict[str, Any]) -> list[Cause]:
             ]
         return []
     if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
-        return [
-            invalid(
-                "metadata.name",
-                name,
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                "characters, '-' or '.', and must start and end with an alphanumeric character",
-            )
-        ]
+        return [invalid("metadata.name", name, SUBDOMAIN_ERROR)]
     return []
+
+
+def _finalizer_causes(info: ResourceInfo, finalizers: list[str]) -> list[Cause]:
+    """``ValidateFinalizers``: qualified names, not both orphan and foregroundDeletion; for the
+    kinds validated with ``pkg/apis/core/validation``, a name without ``/`` must be standard."""
+    causes: list[Cause] = []
+    strict = info.group in CORE_VALIDATED_GROUPS
+    for i, finalizer in enumerate(finalizers):
+        path = f"metadata.finalizers[{i}]"
+        causes += [invalid(path, finalizer, p) for p in qualified_name_problems(finalizer)]
+        if strict and "/" not in finalizer and finalizer not in STANDARD_FINALIZERS:
+            causes.append(
+                invalid(path, finalizer, "name is neither a standard finalizer name nor is it "
+                        "fully qualified")
+            )  # fmt: skip
+    if "orphan" in finalizers and "foregroundDeletion" in finalizers:
+        causes.append(
+            invalid("metadata.finalizers", finalizers,
+                    "finalizer orphan and foregroundDeletion cannot be both set")
+        )  # fmt: skip
+    return causes
+
+
+def validate_metadata(info: ResourceInfo, obj: dict[str, Any]) -> list[Cause]:
+    """``ValidateObjectMeta``'s name and finalizer rules."""
+    meta = obj.get("metadata") or {}
+    causes = _name_causes(info, str(meta.get("name") or ""))
+    finalizers = meta.get("finalizers") or []
+    if isinstance(finalizers, list):
+        causes += _finalizer_causes(info, [str(f) for f in finalizers])
+    return causes
 
 
 def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
@@ -171,10 +202,18 @@ def _validate_job(obj: dict[str, Any]) -> list[Cause]:
             causes.append(required(f"{path}.name"))
         if not container.get("image"):
             causes.append(required(f"{path}.image"))
-    policy = pod.get("restartPolicy")  # defaulted to Always (podspec_defaults) when unset
-    if policy not in ("Never", "OnFailure"):
+    # Defaulted to Always (podspec_defaults) when unset; both read as "not chosen" here.
+    policy = pod.get("restartPolicy")
+    path = "spec.template.spec.restartPolicy"
+    if policy not in (None, "", "Always", "OnFailure", "Never"):  # ValidatePodTemplateSpec
+        causes.append(_unsupported(path, policy, ["Always", "OnFailure", "Never"]))
+    if policy in (None, "", "Always"):
+        causes.append(required(path, 'valid values: "OnFailure", "Never"'))
+    elif policy not in ("Never", "OnFailure"):
+        causes.append(_unsupported(path, policy, ["OnFailure", "Never"]))
+    elif spec.get("podFailurePolicy") is not None and policy != "Never":
         causes.append(
-            _unsupported("spec.template.spec.restartPolicy", policy, ["OnFailure", "Never"])
+            invalid(path, policy, 'only "Never" is supported when podFailurePolicy is specified')
         )
     return causes
 

@@ -21,11 +21,11 @@ Non-goals: object-metadata validation (:mod:`emulator.builtins` does it for ever
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from emulator.builtins import DNS1123_SUBDOMAIN, invalid, required
+from emulator.builtins import invalid, required
 from emulator.errors import Cause
+from emulator.names import qualified_name_problems
 
 __all__ = ["EVENTS_V1", "validate_event", "validate_event_update"]
 
@@ -35,13 +35,6 @@ REPORTING_INSTANCE_LENGTH_LIMIT = 128  # pkg/apis/core/validation/events.go
 ACTION_LENGTH_LIMIT = 128
 REASON_LENGTH_LIMIT = 128
 NOTE_LENGTH_LIMIT = 1024
-QUALIFIED_NAME_MAX_LENGTH = 63  # apimachinery/pkg/util/validation
-QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-QUALIFIED_NAME_ERROR = (
-    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
-    "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
-)
 # events.k8s.io/v1 wire name -> the internal core.Event name upstream's errors use.
 V1_TO_INTERNAL = {
     "regarding": "involvedObject",
@@ -79,28 +72,8 @@ def _internal(storage_key: tuple[str, str], obj: dict[str, Any]) -> dict[str, An
 
 
 def _qualified_name(path: str, value: str) -> list[Cause]:
-    """``ValidateQualifiedName`` (``IsQualifiedName``), one cause per problem."""
-    parts = value.split("/")
-    if len(parts) > 2:
-        return [invalid(path, value, "a qualified name " + QUALIFIED_NAME_ERROR)]
-    problems: list[str] = []
-    name = parts[-1]
-    if len(parts) == 2:
-        if not parts[0]:
-            problems.append("prefix part must be non-empty")
-        elif len(parts[0]) > 253 or not DNS1123_SUBDOMAIN.match(parts[0]):
-            problems.append(
-                "prefix part a lowercase RFC 1123 subdomain must consist of lower case "
-                "alphanumeric characters, '-' or '.', and must start and end with an "
-                "alphanumeric character"
-            )
-    if not name:
-        problems.append("name part must be non-empty")
-    elif len(name) > QUALIFIED_NAME_MAX_LENGTH:
-        problems.append(f"name part must be no more than {QUALIFIED_NAME_MAX_LENGTH} characters")
-    if not QUALIFIED_NAME.match(name):
-        problems.append("name part " + QUALIFIED_NAME_ERROR)
-    return [invalid(path, value, problem) for problem in problems]
+    """``ValidateQualifiedName``: one cause per problem."""
+    return [invalid(path, value, problem) for problem in qualified_name_problems(value)]
 
 
 def _too_long(event: dict[str, Any], field: str, limit: int) -> list[Cause]:

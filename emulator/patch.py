@@ -9,7 +9,9 @@
   ``name``; volumeMounts by ``mountPath``; conditions by ``type``; ownerReferences by ``uid``),
   ``finalizers`` merge as a set, other lists replace. Directives: ``$patch: replace|delete`` on
   maps and list items, ``$deleteFromPrimitiveList/<field>``; ``$setElementOrder`` and
-  ``$retainKeys`` are accepted and ignored (order is kept as patched).
+  ``$retainKeys`` are accepted and ignored. A merged list is ordered as upstream's
+  ``mergeSlice`` orders it without ``$setElementOrder``: the patch's items in patch order, the
+  server's other items placed by their position on the server.
 
 Every function returns a new document and never mutates its inputs. Errors raise
 :class:`PatchError` (the caller answers 422 or 400). Non-goals: OpenAPI-driven merge keys for
@@ -176,6 +178,44 @@ def json_patch(target: Any, operations: Any) -> Any:
     return doc
 
 
+def _enforce_order(
+    merged: list[Any], patch: list[Any], original: list[Any], key: str | None
+) -> list[Any]:
+    """The order ``mergeSlice`` leaves a merged list in (``normalizeElementOrder`` without
+    ``$setElementOrder``): the items the patch names, in patch order, with the items only the
+    server had inserted before the first patch item that stood after them on the server."""
+
+    def ident(item: Any) -> Any:
+        return item.get(key) if key is not None and isinstance(item, dict) else item
+
+    def position(order: list[Any], item: Any) -> int:
+        wanted = ident(item)
+        return next((n for n, other in enumerate(order) if ident(other) == wanted), -1)
+
+    named = [ident(item) for item in patch]
+    patch_items = [item for item in merged if ident(item) in named]
+    patch_items.sort(key=lambda item: position(patch, item))
+    server_only = [item for item in merged if ident(item) not in named]
+    result: list[Any] = []
+    i = j = 0
+    while i < len(server_only) or j < len(patch_items):
+        if j >= len(patch_items):
+            result.append(server_only[i])
+            i += 1
+        elif i >= len(server_only):
+            result.append(patch_items[j])
+            j += 1
+        else:
+            left, right = position(original, server_only[i]), position(original, patch_items[j])
+            if left >= 0 and right >= 0 and left < right:  # mergeSortedSlice's "less"
+                result.append(server_only[i])
+                i += 1
+            else:
+                result.append(patch_items[j])
+                j += 1
+    return result
+
+
 def _merge_object_list(original: list[Any], patch: list[Any], key: str) -> list[Any]:
     if any(isinstance(item, dict) and item.get("$patch") == "replace" for item in patch):
         return [
@@ -203,7 +243,8 @@ def _merge_object_list(original: list[Any], patch: list[Any], key: str) -> list[
             result.append(strategic_merge_patch({}, item))
         else:
             result[index] = strategic_merge_patch(result[index], item)
-    return result
+    kept = [item for item in patch if not (isinstance(item, dict) and item.get("$patch"))]
+    return _enforce_order(result, kept, original, key)
 
 
 def strategic_merge_patch(target: Any, patch: Any) -> Any:
@@ -230,9 +271,9 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
         elif isinstance(value, list) and key in MERGE_KEYS:
             result[key] = _merge_object_list([], value, MERGE_KEYS[key])
         elif isinstance(value, list) and key in PRIMITIVE_MERGE_LISTS:
-            merged = list(result.get(key) or [])
-            merged.extend(v for v in value if v not in merged)
-            result[key] = merged
+            server = list(result.get(key) or [])
+            merged = server + [v for v in value if v not in server]
+            result[key] = _enforce_order(merged, value, server, None)
         elif isinstance(value, dict):
             merged_value = strategic_merge_patch(result.get(key), value)
             if merged_value is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = ["REAL_KUBECONFIG", "RecordingApiClient", "real_configuration"]
 REAL_KUBECONFIG = os.environ.get("DBBACKUP_CONFORMANCE_KUBECONFIG", "")
 ESTABLISH_TIMEOUT = 30.0  # seconds for a real server to establish a CRD
 CRDS_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+NAMESPACE_URL = re.compile(r"/api/v1/namespaces/[^/]+$")
 # Jobs default to orphaning, which leaves a finalizer for a garbage collector a bare API server
 # does not run; Background deletes the object itself at once.
 BACKGROUND = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
@@ -79,9 +81,23 @@ class RecordingApiClient(client.ApiClient):
                 return
             time.sleep(0.1)
 
+    def _finalize_namespace(self, url: str) -> None:
+        """Do the namespace controller's last step: a bare API server (no controller manager)
+        keeps a deleted namespace Terminating, and a later test may create it again. Its
+        objects were deleted before it (newest first)."""
+        name = url.rsplit("/", 1)[1]
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name},
+                "spec": {"finalizers": []}}  # fmt: skip
+        headers = {**auth_headers(self), "Content-Type": "application/json"}
+        self.rest_client.request("PUT", f"{url}/finalize", headers=headers, body=body)
+
     def cleanup(self) -> None:
         """Delete what the test created, newest first; what is already gone is fine."""
         for url in reversed(self.created):
+            # No controller here removes finalizers a test left on its objects as data.
+            release = {"metadata": {"finalizers": None}}
+            patch = {**auth_headers(self), "Content-Type": "application/merge-patch+json"}
+            self.rest_client.request("PATCH", url, headers=patch, body=release)
             response = self.rest_client.request(
                 "DELETE",
                 url,
@@ -92,6 +108,8 @@ class RecordingApiClient(client.ApiClient):
                 raise AssertionError(f"cleanup: DELETE {url}: {response.status} {response.data!r}")
             if CRDS_PATH in url:
                 self._wait_gone(url)
+            elif NAMESPACE_URL.search(url):
+                self._finalize_namespace(url)
         self.created.clear()
 
 

@@ -104,15 +104,46 @@ def test_invalid_name_is_422_with_causes(objects: Dicts) -> None:
     assert body["details"]["causes"][0]["reason"] == "FieldValueInvalid"
 
 
-def test_job_requires_restart_policy(objects: Dicts) -> None:
-    """Jobs: "Only a RestartPolicy equal to Never or OnFailure is allowed"."""
+@pytest.mark.parametrize(
+    ("policy", "causes"),
+    [
+        (None, [("FieldValueRequired", 'Required value: valid values: "OnFailure", "Never"')]),
+        (
+            "Always",
+            [("FieldValueRequired", 'Required value: valid values: "OnFailure", "Never"')],
+        ),
+        (
+            "Sometimes",  # the pod template's rule, then the Job's
+            [
+                (
+                    "FieldValueNotSupported",
+                    'Unsupported value: "Sometimes": supported values: "Always", "OnFailure", '
+                    '"Never"',
+                ),
+                (
+                    "FieldValueNotSupported",
+                    'Unsupported value: "Sometimes": supported values: "OnFailure", "Never"',
+                ),
+            ],
+        ),
+    ],
+)
+def test_job_requires_restart_policy(
+    objects: Dicts, policy: str | None, causes: list[tuple[str, str]]
+) -> None:
+    """Jobs: "Only a RestartPolicy equal to Never or OnFailure is allowed"; an unset policy is
+    defaulted to Always first, so both are "required" (pkg/apis/batch/validation, confirmed on
+    kube-apiserver v1.32)."""
     body = job("a")
-    body["spec"]["template"]["spec"]["restartPolicy"] = "Always"
+    body["spec"]["template"]["spec"].pop("restartPolicy")
+    if policy is not None:
+        body["spec"]["template"]["spec"]["restartPolicy"] = policy
     with pytest.raises(ApiException) as err:
         _create_job(objects, body)
-    cause = status_of(err.value)["details"]["causes"][0]
-    assert cause["field"] == "spec.template.spec.restartPolicy"
-    assert cause["reason"] == "FieldValueNotSupported"
+    got = status_of(err.value)["details"]["causes"]
+    assert [(c["field"], c["reason"], c["message"]) for c in got] == [
+        ("spec.template.spec.restartPolicy", reason, message) for reason, message in causes
+    ]
 
 
 def test_job_defaults(objects: Dicts) -> None:
@@ -228,10 +259,14 @@ def test_strategic_merge_patch_merges_containers_by_name(core: client.CoreV1Api)
 
     core.create_namespaced_secret("default", V1Secret(metadata=V1ObjectMeta(name="s")))
     patched = core.patch_namespaced_secret(
-        "s", "default", {"metadata": {"finalizers": ["a"], "labels": {"x": "1"}}}
+        "s", "default", {"metadata": {"finalizers": ["example.com/a"], "labels": {"x": "1"}}}
     )
-    patched = core.patch_namespaced_secret("s", "default", {"metadata": {"finalizers": ["b"]}})
-    assert patched.metadata is not None and patched.metadata.finalizers == ["a", "b"]
+    patch = {"metadata": {"finalizers": ["example.com/b"]}}
+    patched = core.patch_namespaced_secret("s", "default", patch)
+    assert patched.metadata is not None
+    # mergeSlice's order: the patch's items first, then what only the server had (confirmed on
+    # kube-apiserver v1.32).
+    assert patched.metadata.finalizers == ["example.com/b", "example.com/a"]
 
 
 def test_strategic_merge_patch_of_job_containers(api_server: ApiServer) -> None:
@@ -291,3 +326,31 @@ def test_merge_patch_null_deletes_a_key(objects: Dicts) -> None:
         *BATCH, "default", "jobs", "a", {"metadata": {"labels": {"x": None}}}
     )
     assert patched["metadata"]["labels"] == {"y": "2"}
+
+
+def test_strategic_merge_patch_orders_merged_lists_as_upstream() -> None:
+    """strategicpatch mergeSlice + normalizeElementOrder: patch items in patch order; a
+    server-only item goes before the first patch item that stood after it on the server (the
+    three orders confirmed on kube-apiserver v1.32 with a ServiceAccount's secrets list)."""
+    from emulator.patch import strategic_merge_patch
+
+    def names(doc: dict[str, object]) -> list[str]:
+        return [c["name"] for c in doc["containers"]]  # type: ignore[attr-defined]
+
+    server = {"containers": [{"name": n, "image": "i"} for n in ("a", "b", "c")]}
+    assert names(strategic_merge_patch(server, {"containers": [{"name": "b", "image": "j"}]})) == [
+        "a",
+        "b",
+        "c",
+    ]
+    assert names(strategic_merge_patch(server, {"containers": [{"name": "c"}, {"name": "a"}]})) == [
+        "b",
+        "c",
+        "a",
+    ]
+    assert names(strategic_merge_patch(server, {"containers": [{"name": "d"}]})) == [
+        "d",
+        "a",
+        "b",
+        "c",
+    ]

@@ -136,3 +136,26 @@ def test_events_v1_need_their_reporting_fields_and_no_deprecated_ones(
         ("action", "Required value"),
         ("count", 'Invalid value: "": needs to be unset'),
     }
+
+
+def test_finalizer_names_are_checked_strictly_only_where_core_validation_runs(
+    k8s: client.ApiClient,
+) -> None:
+    # pkg/apis/core/validation ValidateObjectMeta adds validateKubeFinalizerName to
+    # apimachinery's qualified-name check; coordination.k8s.io uses apimachinery's alone.
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": "fin", "finalizers": ["a"]}}  # fmt: skip
+    code, body = raw(k8s, "POST", "/api/v1/namespaces/default/configmaps", config_map)
+
+    assert code == 422, body
+    assert body["message"] == (  # type: ignore[call-overload]
+        'ConfigMap "fin" is invalid: metadata.finalizers[0]: Invalid value: "a": name is '
+        "neither a standard finalizer name nor is it fully qualified"
+    )
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+             "metadata": {"name": "fin", "finalizers": ["a"]}}  # fmt: skip
+    code, body = raw(k8s, "POST", "/apis/coordination.k8s.io/v1/namespaces/default/leases", lease)
+    assert code == 201, body
+    release = {"metadata": {"finalizers": None}}
+    path = "/apis/coordination.k8s.io/v1/namespaces/default/leases/fin"
+    assert raw(k8s, "PATCH", path, release, "application/merge-patch+json")[0] == 200
