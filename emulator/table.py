@@ -216,7 +216,13 @@ def to_table(
 ) -> dict[str, Any]:
     """The ``Table`` of ``items`` (one item for a GET of one object)."""
     definitions = [
-        {"name": "Name", "type": "string", "format": "name", "description": NAME_DESCRIPTION},
+        {
+            "name": "Name",
+            "type": "string",
+            "format": "name",
+            "description": NAME_DESCRIPTION,
+            "priority": 0,
+        },
         *(c.definition() for c in columns),
     ]
     rows = []

@@ -85,7 +85,7 @@ def test_printer_columns_become_the_tables_columns_and_cells(k8s: client.ApiClie
 
     assert (table["kind"], table["apiVersion"]) == ("Table", "meta.k8s.io/v1")
     assert table["metadata"]["resourceVersion"]
-    columns = [(c["name"], c["type"], c["format"], c.get("priority", 0))
+    columns = [(c["name"], c["type"], c["format"], c["priority"])
                for c in table["columnDefinitions"]]  # fmt: skip
     assert columns == [
         ("Name", "string", "name", 0),
