@@ -2,9 +2,9 @@
 
 Role: the create and update rules of the two Event APIs. Upstream validates the internal
 ``core.Event`` for both, so the field paths in its errors are the internal names (``type``,
-``message``, ``involvedObject.namespace``, ``firstTimestamp``) whichever API was called; the
-wire names of ``events.k8s.io/v1`` (``note``, ``regarding``, ``deprecated*``) are mapped to them
-first, as the API server's conversion does.
+``message``, ``involvedObject.namespace``, ``firstTimestamp``) whichever API was called. The
+rules run on the stored core ``v1`` form (:mod:`emulator.event_conversion`), whose names are the
+internal ones but for ``reportingComponent``.
 
 * every Event (``legacyValidateEvent``): one with an ``eventTime`` needs ``reportingController``
   (``reportingComponent`` when called through core ``v1``) as a qualified name,
@@ -25,25 +25,16 @@ from typing import Any
 
 from emulator.builtins import invalid, required
 from emulator.errors import Cause
+from emulator.event_conversion import CORE_EVENTS, EVENTS_GROUP
 from emulator.names import qualified_name_problems
+from emulator.resources import ResourceInfo
 
-__all__ = ["EVENTS_V1", "validate_event", "validate_event_update"]
+__all__ = ["validate_event", "validate_event_update"]
 
-EVENTS_V1 = ("events.k8s.io", "events")
-CORE_EVENTS = ("", "events")
 REPORTING_INSTANCE_LENGTH_LIMIT = 128  # pkg/apis/core/validation/events.go
 ACTION_LENGTH_LIMIT = 128
 REASON_LENGTH_LIMIT = 128
 NOTE_LENGTH_LIMIT = 1024
-# events.k8s.io/v1 wire name -> the internal core.Event name upstream's errors use.
-V1_TO_INTERNAL = {
-    "regarding": "involvedObject",
-    "note": "message",
-    "deprecatedCount": "count",
-    "deprecatedFirstTimestamp": "firstTimestamp",
-    "deprecatedLastTimestamp": "lastTimestamp",
-    "deprecatedSource": "source",
-}
 # Compared on update through events.k8s.io/v1, in upstream's order.
 IMMUTABLE = (
     "involvedObject",
@@ -62,10 +53,8 @@ IMMUTABLE = (
 )
 
 
-def _internal(storage_key: tuple[str, str], obj: dict[str, Any]) -> dict[str, Any]:
-    """The Event under the internal field names (core v1's ``reportingComponent`` included)."""
-    if storage_key == EVENTS_V1:
-        return {V1_TO_INTERNAL.get(k, k): v for k, v in obj.items()}
+def _internal(obj: dict[str, Any]) -> dict[str, Any]:
+    """A stored (core ``v1``) Event under the internal names: ``reportingController``."""
     out = dict(obj)
     out["reportingController"] = out.pop("reportingComponent", None)
     return out
@@ -125,14 +114,15 @@ def _series(event: dict[str, Any]) -> list[Cause]:
     return causes
 
 
-def validate_event(storage_key: tuple[str, str], obj: dict[str, Any]) -> list[Cause]:
-    """The create rules of the API ``storage_key`` names; [] for any other kind."""
-    if storage_key not in (EVENTS_V1, CORE_EVENTS):
+def validate_event(info: ResourceInfo, obj: dict[str, Any]) -> list[Cause]:
+    """The create rules of the Event API ``info`` names (``obj`` in its stored, core ``v1``
+    form); [] for any other kind."""
+    if info.storage_key != CORE_EVENTS:
         return []
-    event = _internal(storage_key, obj)
+    event = _internal(obj)
     namespace = str((obj.get("metadata") or {}).get("namespace") or "")
-    causes = _legacy(event, namespace, via_core=storage_key == CORE_EVENTS)
-    if storage_key == CORE_EVENTS:
+    causes = _legacy(event, namespace, via_core=info.group != EVENTS_GROUP)
+    if info.group != EVENTS_GROUP:
         return causes  # "No further validation for backwards compatibility."
     causes += _series(event)
     if not event.get("eventTime"):
@@ -146,15 +136,15 @@ def validate_event(storage_key: tuple[str, str], obj: dict[str, Any]) -> list[Ca
 
 
 def validate_event_update(
-    storage_key: tuple[str, str], old: dict[str, Any], new: dict[str, Any]
+    info: ResourceInfo, old: dict[str, Any], new: dict[str, Any]
 ) -> list[Cause]:
-    """The update rules of the API ``storage_key`` names; [] for any other kind."""
-    if storage_key not in (EVENTS_V1, CORE_EVENTS):
+    """The update rules of the Event API ``info`` names; [] for any other kind."""
+    if info.storage_key != CORE_EVENTS:
         return []
-    before, after = _internal(storage_key, old), _internal(storage_key, new)
+    before, after = _internal(old), _internal(new)
     namespace = str((new.get("metadata") or {}).get("namespace") or "")
-    causes = _legacy(after, namespace, via_core=storage_key == CORE_EVENTS)
-    if storage_key == CORE_EVENTS:
+    causes = _legacy(after, namespace, via_core=info.group != EVENTS_GROUP)
+    if info.group != EVENTS_GROUP:
         return causes
     if before.get("series") != after.get("series"):
         causes += _series(after)

@@ -45,7 +45,8 @@ from emulator.errors import (
     invalid,
     not_found,
 )
-from emulator.event_validation import EVENTS_V1, validate_event, validate_event_update
+from emulator.event_conversion import served_form, stored_form
+from emulator.event_validation import validate_event, validate_event_update
 from emulator.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from emulator.resources import (
     BACKGROUND,
@@ -126,6 +127,10 @@ class Cluster:
         return object_key(namespace if info.namespaced else None, name)
 
     def get(self, info: ResourceInfo, namespace: str | None, name: str) -> dict[str, Any]:
+        """GET: the object as the API of ``info`` serves it."""
+        return served_form(info, self._stored(info, namespace, name))
+
+    def _stored(self, info: ResourceInfo, namespace: str | None, name: str) -> dict[str, Any]:
         obj = self.storage.get(info.storage_key, self._key(info, namespace, name))
         if obj is None:
             raise not_found(info.group, info.plural, name)
@@ -187,10 +192,10 @@ class Cluster:
         else:
             causes += builtins.validate_object(info, new)
             if old is None:
-                causes += validate_event(info.storage_key, new)
+                causes += validate_event(info, new)
             else:
                 causes += builtins.validate_update(info, old, new)
-                causes += validate_event_update(info.storage_key, old, new)
+                causes += validate_event_update(info, old, new)
         if info.storage_key == CRD_KEY and sub != "status":
             causes += self._crd_causes(new)
         schema = self.schemas.get((info.group, info.version, info.plural)) if info.custom else None
@@ -201,7 +206,7 @@ class Cluster:
             ]
         if causes:
             # events.k8s.io validates the core internal Event: its errors name no group.
-            group = "" if info.storage_key == EVENTS_V1 else info.group
+            group = info.storage_key[0]
             raise invalid(group, info.kind, new["metadata"].get("name", ""), causes)
 
     def _default(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
@@ -219,6 +224,7 @@ class Cluster:
         self._check_identity(info, namespace, body)
         obj = copy.deepcopy(body)
         obj["apiVersion"], obj["kind"] = info.api_version, info.kind
+        obj = stored_form(info, obj)
         meta = obj.setdefault("metadata", {})
         for field in (*SERVER_FIELDS, "resourceVersion", "selfLink", "managedFields"):
             if field != "name":
@@ -245,7 +251,7 @@ class Cluster:
             stored = self.storage.commit(info.storage_key, "ADDED", key, namespace or "", obj, None)
             if info.storage_key == CRD_KEY:
                 self._serve_crd(stored)
-            return stored
+            return served_form(info, stored)
 
     def _generate_name(self, info: ResourceInfo, namespace: str | None, prefix: str) -> str:
         prefix = prefix[: 63 - GENERATE_SUFFIX]
@@ -273,7 +279,7 @@ class Cluster:
                 f"the name of the object ({body_name}) does not match the name on the URL ({name})"
             )
         with self.storage.lock:
-            old = self.get(info, namespace, name)
+            old = self._stored(info, namespace, name)
             rv = (body.get("metadata") or {}).get("resourceVersion")
             if not rv and (info.custom or info.storage_key == CRD_KEY):
                 cause = Cause(
@@ -282,7 +288,9 @@ class Cluster:
                     message="Invalid value: 0x0: must be specified for an update",
                 )
                 raise invalid(info.group, info.kind, name, [cause])
-            return self._update_locked(info, old, copy.deepcopy(body), str(rv or ""), subresource)
+            new = stored_form(info, dict(copy.deepcopy(body), apiVersion=info.api_version))
+            stored = self._update_locked(info, old, new, str(rv or ""), subresource)
+            return served_form(info, stored)
 
     def patch(
         self,
@@ -303,14 +311,15 @@ class Cluster:
                 f"include: {JSON_PATCH}, {MERGE_PATCH}, application/apply-patch+yaml",
             )
         with self.storage.lock:
-            old = self.get(info, namespace, name)
+            old = self._stored(info, namespace, name)
+            served = served_form(info, old)  # a patch applies to the form its API serves
             try:
                 if content_type == MERGE_PATCH:
-                    new = merge_patch(old, document)
+                    new = merge_patch(served, document)
                 elif content_type == JSON_PATCH:
-                    new = json_patch(old, document)
+                    new = json_patch(served, document)
                 elif content_type == STRATEGIC_PATCH:
-                    new = strategic_merge_patch(old, document)
+                    new = strategic_merge_patch(served, document)
                 else:
                     raise ApiStatusError(
                         415, "UnsupportedMediaType", f"unsupported patch type {content_type}"
@@ -323,7 +332,8 @@ class Cluster:
             if new["metadata"].get("name") != name:
                 raise bad_request("the name of the object cannot be changed by a patch")
             patched_rv = str(new["metadata"].get("resourceVersion") or "")
-            return self._update_locked(info, old, new, patched_rv, subresource)
+            new = stored_form(info, new)
+            return served_form(info, self._update_locked(info, old, new, patched_rv, subresource))
 
     def _update_locked(
         self,
@@ -418,7 +428,7 @@ class Cluster:
         if policy not in (ORPHAN, BACKGROUND, FOREGROUND):
             raise bad_request(f"unsupported propagationPolicy {policy!r}")
         with self.storage.lock:
-            obj = self.get(info, namespace, name)
+            obj = self._stored(info, namespace, name)
             meta = obj["metadata"]
             pre = preconditions or {}
             if pre.get("uid") and pre["uid"] != meta["uid"]:
@@ -433,7 +443,8 @@ class Cluster:
             if info.storage_key == NAMESPACE_KEY and name in IMMORTAL_NAMESPACES:
                 message = f'namespaces "{name}" is forbidden: this namespace may not be deleted'
                 raise forbidden("", "namespaces", name, message)
-            return self.delete_object(info.storage_key, obj, policy)
+            deleted, gone = self.delete_object(info.storage_key, obj, policy)
+            return served_form(info, deleted), gone
 
     def delete_object(
         self, storage_key: tuple[str, str], obj: dict[str, Any], policy: str

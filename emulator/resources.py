@@ -55,6 +55,9 @@ class ResourceInfo:
     # batch/v1 Jobs orphan their dependents when a client names no policy (registry/batch/job
     # strategy.go, kept for backward compatibility); everything else we serve is Background.
     default_gc_policy: str = BACKGROUND
+    # Served from another group's storage, converted on the way (events.k8s.io Events are
+    # core Events: emulator.event_conversion).
+    storage_group: str | None = None
     # Custom resources: the CRD version's printer columns (server-side ``Table`` output).
     printer_columns: tuple[PrinterColumn, ...] = ()
 
@@ -64,7 +67,8 @@ class ResourceInfo:
 
     @property
     def storage_key(self) -> tuple[str, str]:
-        return (self.group, self.plural)
+        group = self.group if self.storage_group is None else self.storage_group
+        return (group, self.plural)
 
     @property
     def group_version(self) -> tuple[str, str]:
@@ -91,7 +95,8 @@ BUILTINS: tuple[ResourceInfo, ...] = (
     _builtin("batch", "v1", "Job", "jobs", namespaced=True, categories=("all",),
              status_subresource=True, default_gc_policy=ORPHAN),
     _builtin("coordination.k8s.io", "v1", "Lease", "leases", namespaced=True),
-    _builtin("events.k8s.io", "v1", "Event", "events", namespaced=True, short_names=("ev",)),
+    _builtin("events.k8s.io", "v1", "Event", "events", namespaced=True, short_names=("ev",),
+             storage_group=""),
     _builtin("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
              "customresourcedefinitions", namespaced=False, short_names=("crd", "crds"),
              categories=("api-extensions",), status_subresource=True),

@@ -46,9 +46,33 @@ EXTRA_FIELDS: dict[tuple[str, str], frozenset[str]] = {
             "type",
         }
     ),
+    ("events.k8s.io", "events"): frozenset(
+        {
+            "regarding.kind",
+            "regarding.namespace",
+            "regarding.name",
+            "regarding.uid",
+            "regarding.apiVersion",
+            "regarding.resourceVersion",
+            "regarding.fieldPath",
+            "reason",
+            "reportingController",
+            "type",
+        }
+    ),
     ("", "secrets"): frozenset({"type"}),
     ("", "namespaces"): frozenset({"status.phase"}),
     ("batch", "jobs"): frozenset({"status.successful"}),
+}
+
+
+# Field labels of a resource served from another's storage, as that storage names them
+# (pkg/apis/events/v1 AddFieldLabelConversionsForEvent).
+FIELD_LABEL_PREFIXES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("events.k8s.io", "events"): (
+        ("regarding.", "involvedObject."),
+        ("reportingController", "reportingComponent"),
+    ),
 }
 
 
@@ -150,5 +174,8 @@ def parse_field_selector(text: str | None, group: str, resource: str) -> Selecto
         path, op, value = m.group(1), m.group(2), m.group(3)
         if path not in allowed:
             raise bad_request(f"field label not supported: {path}")
+        for label, stored in FIELD_LABEL_PREFIXES.get((group, resource), ()):
+            if path.startswith(label):
+                path = stored + path[len(label) :]
         requirements.append(_field_requirement(path, value, negate=op == "!="))
     return Selector(tuple(requirements))

@@ -33,6 +33,7 @@ from kubernetes.client import Configuration
 
 from emulator.audit import ADMIN_TOKEN, AuditLog, AuditRecord, Users
 from emulator.errors import bad_request
+from emulator.event_conversion import served_form
 from emulator.faults import Faults
 from emulator.gc import GarbageCollector
 from emulator.handler import Handler, RequestInfo
@@ -298,7 +299,9 @@ class ApiServer:
         if result.remaining is not None:
             meta["remainingItemCount"] = result.remaining
         items = result.items
-        if info.custom and any(i.get("apiVersion") != info.api_version for i in items):
+        if info.storage_group is not None:  # served from another API's storage
+            items = [served_form(info, i) for i in items]
+        elif info.custom and any(i.get("apiVersion") != info.api_version for i in items):
             items = [dict(i, apiVersion=info.api_version) for i in items]
         return {"kind": f"{info.kind}List", "apiVersion": info.api_version, "metadata": meta,
                 "items": items}  # fmt: skip

@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.event_conversion import EVENTS_V1_API, to_events_v1
 from emulator.selectors import Selector
 
 __all__ = ["ADDED", "DELETED", "MODIFIED", "Control", "Event", "Watcher", "encode_line"]
@@ -57,7 +58,9 @@ class Event:
             # Left the selector: the previous state, carrying this event's resourceVersion.
             obj = dict(self.old)
             obj["metadata"] = dict(self.old["metadata"], resourceVersion=str(self.rv))
-        if obj.get("apiVersion") != api_version:
+        if api_version == EVENTS_V1_API and obj.get("apiVersion") == "v1":
+            obj = to_events_v1(obj)  # one Event, two APIs (emulator.event_conversion)
+        elif obj.get("apiVersion") != api_version:
             obj = dict(obj, apiVersion=api_version)
         line = encode_line(type_, obj)
         self._lines[(type_, api_version)] = line
