@@ -35,6 +35,7 @@ static type checking (a rule that does not return a bool is reported at evaluati
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -57,7 +58,7 @@ from emulator.schema_errors import (
     required,
 )
 
-__all__ = ["SUPPORTED_FUNCTIONS", "CompiledRule", "compile_rules"]
+__all__ = ["SUPPORTED_FUNCTIONS", "CompiledRule", "compile_rules", "field_path_segments"]
 
 log = logging.getLogger(__name__)
 
@@ -397,18 +398,27 @@ def _field_path_segments(text: str) -> Iterator[str | None]:
         pos = m.end()
 
 
-def _resolve_field_path(
-    text: str, node: Mapping[str, Any], where: str, problems: list[str]
-) -> tuple[str, ...]:
+def field_path_segments(text: str, node: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """A rule's ``fieldPath`` as property names below ``node``, or None when it does not name
+    a declared field (upstream ``pathValid``: "fieldPath must be a valid path")."""
     segments: list[str] = []
     current: Any = node
     for segment in _field_path_segments(text if text.startswith((".", "[")) else "." + text):
         known, sub = (False, None) if segment is None else _property_schema(current, segment, False)
         if segment is None or not known:
-            problems.append(
-                f"{where}.fieldPath: Invalid value: {text!r}: does not refer to a valid field"
-            )
-            return ()
+            return None
         segments.append(segment)
         current = sub
     return tuple(segments)
+
+
+def _resolve_field_path(
+    text: str, node: Mapping[str, Any], where: str, problems: list[str]
+) -> tuple[str, ...]:
+    segments = field_path_segments(text, node)
+    if segments is None:
+        problems.append(
+            f"{where}.fieldPath: Invalid value: {json.dumps(text)}: fieldPath must be a valid path"
+        )
+        return ()
+    return segments
