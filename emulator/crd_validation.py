@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from emulator.schema import SchemaError, StructuralSchema
-from emulator.schema_errors import FieldError
+from emulator.schema_errors import FieldError, format_value
 
 __all__ = ["apply_crd_defaults", "schema_prefix", "stored_versions", "validate_crd"]
 
@@ -55,7 +55,7 @@ _REASONS = {
 
 
 def _q(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, str) else "null" if value is None else f"{value}"
+    return format_value(value)
 
 
 def _err(path: str, body: str) -> FieldError:

@@ -30,10 +30,16 @@ METADATA_MESSAGE = (
 
 
 @pytest.fixture(scope="module")
-def api() -> Iterator[client.ApiextensionsV1Api]:
+def server() -> Iterator[ApiServer]:
     """One emulator for the module: every test here only POSTs CRDs that are refused, or
     deletes what it created."""
-    with ApiServer() as server, client.ApiClient(server.client_configuration()) as k8s:
+    with ApiServer() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def api(server: ApiServer) -> Iterator[client.ApiextensionsV1Api]:
+    with client.ApiClient(server.client_configuration()) as k8s:
         yield client.ApiextensionsV1Api(k8s)
 
 
@@ -46,10 +52,10 @@ def old_generated_crd() -> dict[str, Any]:
 
 
 def test_the_old_generated_crd_is_refused_with_the_real_status(
-    api: client.ApiextensionsV1Api,
+    server: ApiServer,
 ) -> None:
     """The whole 422 body, as errors.NewInvalid builds it for the CRD kind."""
-    status = refused(api, old_generated_crd())
+    status = refused(server, old_generated_crd())
     field = "spec.validation.openAPIV3Schema.properties[metadata]"
     name = "databasebackups.dbbackup.io"
     assert status == {
@@ -93,12 +99,12 @@ def test_the_generated_crd_is_accepted(api: client.ApiextensionsV1Api) -> None:
 
 
 def test_differing_per_version_schemas_report_the_version_path(
-    api: client.ApiextensionsV1Api,
+    server: ApiServer,
 ) -> None:
     """Schemas that differ between versions stay per version: spec.versions[i].schema..."""
     bad = version("v2", storage=False)
     bad["schema"]["openAPIV3Schema"] = schema(metadata={"type": "object", "description": "x"})
-    status = refused(api, crd(version("v1"), bad))
+    status = refused(server, crd(version("v1"), bad))
     field = "spec.versions[1].schema.openAPIV3Schema.properties[metadata]"
     assert cause_for(status, field) == ("FieldValueForbidden", METADATA_MESSAGE)
 
@@ -145,12 +151,12 @@ def test_type_object_and_name_restrictions_are_allowed(
     ],
 )
 def test_anything_else_under_metadata_is_refused(
-    api: client.ApiextensionsV1Api, metadata: dict[str, Any], field: str, expected: str
+    server: ApiServer, metadata: dict[str, Any], field: str, expected: str
 ) -> None:
     """Everything but type/name/generateName (and a top-level default, refused by
     specStandardValidatorV3 withForbiddenDefaults("in top-level metadata"))."""
     body = crd()
     body["spec"]["versions"][0]["schema"]["openAPIV3Schema"] = schema(metadata=metadata)
-    status = refused(api, body)
+    status = refused(server, body)
     path = f"spec.validation.openAPIV3Schema.properties[metadata]{field}"
     assert cause_for(status, path)[1] == expected
