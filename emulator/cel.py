@@ -58,6 +58,11 @@ from emulator.schema_errors import (
     required,
 )
 
+# Upstream reports compile errors as field.Invalid(<rule path>, schema.XValidations[i], detail):
+# the value is the Go struct, printed with %#v; we elide the dump and keep the detail (whose
+# text after "compilation failed: " is cel-go's upstream and cel-python's here).
+RULE_VALUE = "apiextensions.ValidationRule{...}"
+
 __all__ = ["SUPPORTED_FUNCTIONS", "CompiledRule", "compile_rules", "field_path_segments"]
 
 log = logging.getLogger(__name__)
@@ -280,7 +285,7 @@ def _compile(
         ast = _ENV.compile(source)
     except (CELParseError, lark.exceptions.LarkError) as err:
         problems.append(
-            f"{where}: Invalid value: {source!r}: compilation failed: {str(err).splitlines()[0]}"
+            f"{where}: Invalid value: {RULE_VALUE}: compilation failed: {str(err).splitlines()[0]}"
         )
         return None, False
     before = len(problems)
@@ -381,7 +386,9 @@ def _check_field_access(
     name = str(tree.children[1])
     known, _ = _property_schema(parent, name, parent_root)
     if not known:
-        problems.append(f"{where}: compilation failed: undefined field '{name}'")
+        problems.append(
+            f"{where}: Invalid value: {RULE_VALUE}: compilation failed: undefined field '{name}'"
+        )
 
 
 _SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\['([^']*)'\]")

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from emulator.cel import CompiledRule, compile_rules
-from emulator.schema_errors import FieldError, SchemaError, go_value
+from emulator.schema_errors import ROOT_FIELD, FieldError, SchemaError, go_value
 from emulator.schema_openapi import check_openapi, check_root
 from emulator.schema_structural import structural_init_error, validate_structural
 from emulator.schema_validate import validate_value
@@ -121,7 +121,9 @@ class StructuralSchema:
             defaulted = copy.deepcopy(default)
             _default(node, defaulted)
             for err in validate_value(node, defaulted, None, self._rules_for, has_rules=False):
-                problems.append(f"{path}.default: {err.message}")
+                # ValidateCustomResource(pth.Child("default"), ...): paths below the default.
+                where = "" if err.field in ("", ROOT_FIELD) else f".{err.field}"
+                problems.append(f"{path}.default{where}: {err.message}")
         if isinstance(node.get("items"), dict):
             self._check_defaults(node["items"], f"{path}.items", problems)
         for name, sub in (node.get("properties") or {}).items():

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from emulator.cel import field_path_segments
+from emulator.schema_errors import format_value
 from emulator.schema_structural import is_set, unsupported_present
 
 __all__ = ["CelCompiler", "check_openapi", "check_root"]
@@ -67,7 +68,7 @@ _NEWLINE = re.compile(r"[\n\r]+")
 
 
 def _q(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, str) else "null" if value is None else f"{value}"
+    return format_value(value)
 
 
 def _go_strings(values: list[Any]) -> str:
