@@ -34,7 +34,7 @@ from typing import Any
 from emulator.schema import SchemaError, StructuralSchema
 from emulator.schema_errors import FieldError, format_value
 
-__all__ = ["apply_crd_defaults", "schema_prefix", "stored_versions", "validate_crd"]
+__all__ = ["apply_crd_defaults", "stored_versions", "validate_crd", "validate_names"]
 
 PRINTER_TYPES = ("boolean", "date", "integer", "number", "string")  # sets.List(): sorted
 PRINTER_FORMATS = ("byte", "date", "date-time", "double", "float", "int32", "int64", "password")
@@ -127,14 +127,6 @@ def _identical(versions: list[Mapping[str, Any]], key: str) -> bool:
     """The conversion's "identical per-version fields" test (nil and empty are equal)."""
     first = versions[0].get(key) or None if versions else None
     return all((v.get(key) or None) == first for v in versions)
-
-
-def schema_prefix(crd: Mapping[str, Any], i: int) -> str:
-    """Where version ``i``'s ``openAPIV3Schema`` is reported (see the module docstring)."""
-    versions = (crd.get("spec") or {}).get("versions") or []
-    if _identical(versions, "schema"):
-        return "spec.validation.openAPIV3Schema"
-    return f"spec.versions[{i}].schema.openAPIV3Schema"
 
 
 def validate_crd(crd: Mapping[str, Any], old: Mapping[str, Any] | None = None) -> list[FieldError]:

@@ -17,8 +17,9 @@ and garbage-collection pages and the CRD docs. The guarantees:
   ``foregroundDeletion``) keep the object with a ``deletionTimestamp`` until an update removes
   the last one; Orphan strips the owner's references from its dependents; Background leaves the
   dependents to the garbage collector (:mod:`emulator.gc`, driving :meth:`Cluster.gc_step`);
-* CRDs: applying one serves its versions (with its schema for defaulting, pruning and
-  validation); removing it stops serving them and deletes their objects.
+* CRDs: one is defaulted and validated as apiextensions-apiserver does
+  (:mod:`emulator.crd_validation`); applying it serves its versions (with its schema for
+  defaulting, pruning and validation); removing it stops serving them and deletes their objects.
 
 Every method takes the storage lock for its whole read-modify-write, so each is atomic.
 Non-goals: admission webhooks, server-side apply, managedFields, dry-run.
