@@ -63,7 +63,13 @@ from emulator.schema_errors import (
 # text after "compilation failed: " is cel-go's upstream and cel-python's here).
 RULE_VALUE = "apiextensions.ValidationRule{...}"
 
-__all__ = ["SUPPORTED_FUNCTIONS", "CompiledRule", "compile_rules", "field_path_segments"]
+__all__ = [
+    "SUPPORTED_FUNCTIONS",
+    "CompiledRule",
+    "compile_rules",
+    "field_path_segments",
+    "uses_old_self",
+]
 
 log = logging.getLogger(__name__)
 
@@ -403,6 +409,15 @@ def _field_path_segments(text: str) -> Iterator[str | None]:
             return
         yield m.group(1) if m.group(1) is not None else m.group(2)
         pos = m.end()
+
+
+def uses_old_self(source: str) -> bool:
+    """Whether a rule that parses mentions ``oldSelf`` (a transition rule)."""
+    try:
+        ast = _ENV.compile(source)
+    except (CELParseError, lark.exceptions.LarkError):
+        return False
+    return any(t.data == "ident" and str(t.children[0]) == "oldSelf" for t in ast.iter_subtrees())
 
 
 def field_path_segments(text: str, node: Mapping[str, Any]) -> tuple[str, ...] | None:

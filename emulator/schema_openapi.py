@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from emulator.cel import field_path_segments
+from emulator.cel import field_path_segments, uses_old_self
 from emulator.schema_errors import format_value
 from emulator.schema_structural import is_set, unsupported_present
 
@@ -109,15 +109,35 @@ def check_root(schema: Mapping[str, Any], path: str, status_enabled: bool) -> li
 class _Ctx:
     """``specStandardValidatorV3``'s state while walking down."""
 
-    def __init__(self, *, defaults_reason: str | None = None, inside_meta: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        defaults_reason: str | None = None,
+        inside_meta: bool = False,
+        uncorrelatable: str | None = None,
+    ) -> None:
         self.defaults_reason = defaults_reason  # None: defaults allowed
         self.inside_meta = inside_meta
+        # The first ancestor whose values cannot be correlated with the old object's: items
+        # of a list that is not x-kubernetes-list-type=map (withForbidOldSelfValidations).
+        self.uncorrelatable = uncorrelatable
+
+    def _copy(self, **change: Any) -> _Ctx:
+        fields = {
+            "defaults_reason": self.defaults_reason,
+            "inside_meta": self.inside_meta,
+            "uncorrelatable": self.uncorrelatable,
+        }
+        return _Ctx(**{**fields, **change})
 
     def with_forbidden_defaults(self, reason: str) -> _Ctx:
-        return _Ctx(defaults_reason=reason, inside_meta=self.inside_meta)
+        return self._copy(defaults_reason=reason)
 
     def with_inside_meta(self) -> _Ctx:
-        return _Ctx(defaults_reason=self.defaults_reason, inside_meta=True)
+        return self._copy(inside_meta=True)
+
+    def with_forbid_old_self(self, path: str) -> _Ctx:
+        return self if self.uncorrelatable is not None else self._copy(uncorrelatable=path)
 
 
 def check_openapi(
@@ -207,7 +227,10 @@ def _walk(
         _walk(sub_schema, f"{path}.definitions[{name}]", ctx, False, None, errs, cel_errs)
     items = s.get("items")
     if isinstance(items, dict):
-        _walk(items, f"{path}.items", ctx, False, compile_cel, errs, cel_errs)
+        sub = ctx
+        if s.get("x-kubernetes-list-type") != "map":
+            sub = ctx.with_forbid_old_self(path)
+        _walk(items, f"{path}.items", sub, False, compile_cel, errs, cel_errs)
     for name, dep in (s.get("dependencies") or {}).items():
         if isinstance(dep, dict):
             _walk(dep, f"{path}.dependencies[{name}]", ctx, False, None, errs, cel_errs)
@@ -218,6 +241,14 @@ def _walk(
         errs += _static_rule_checks(s, rules, path)
         if len(errs) == before and compile_cel is not None:
             cel_errs += compile_cel(s, path, is_root)
+            for i, rule in enumerate(rules):
+                text = str(rule.get("rule") or "")
+                if ctx.uncorrelatable is not None and uses_old_self(text):
+                    cel_errs.append(
+                        f"{path}.x-kubernetes-validations[{i}].rule: Invalid value: {_q(text)}: "
+                        "oldSelf cannot be used on the uncorrelatable portion of the schema "
+                        f"within {ctx.uncorrelatable}"
+                    )
 
 
 def _extensions(s: Mapping[str, Any], path: str) -> list[str]:

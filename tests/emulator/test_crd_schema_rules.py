@@ -25,7 +25,7 @@ P = "spec.validation.openAPIV3Schema"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ApiServer]:
-    """One emulator: every CRD posted here is refused, so nothing is left behind."""
+    """One emulator: CRDs posted here are refused, or deleted by the test that made them."""
     with ApiServer() as s:
         yield s
 
@@ -224,6 +224,14 @@ ROWS: list[tuple[str, dict[str, Any], list[tuple[str, str, str]]]] = [
           'Invalid value: ".c": fieldPath must be a valid path')],
     ),
     (
+        "withForbidOldSelfValidations: no transition rule inside items of a non-map list",
+        _with(a={"type": "array", "items": {"type": "object", "properties": {"k": {
+            "type": "string", "x-kubernetes-validations": [{"rule": "self == oldSelf"}]}}}}),
+        [(f"{P}.properties[a].items.properties[k].x-kubernetes-validations[0].rule",
+          "FieldValueInvalid", 'Invalid value: "self == oldSelf": oldSelf cannot be used on the '
+          f"uncorrelatable portion of the schema within {P}.properties[a]")],
+    ),
+    (
         "x-kubernetes-validations: reason is one of the four field.Error types",
         _with(a={"type": "string",
                  "x-kubernetes-validations": [{"rule": "true", "reason": "Nope"}]}),
@@ -252,6 +260,27 @@ def test_cel_compile_errors_name_the_rule(server: ApiServer) -> None:
     assert message.startswith(
         "Invalid value: apiextensions.ValidationRule{...}: compilation failed: "
     )
+
+
+def test_transition_rules_are_allowed_in_map_lists(server: ApiServer) -> None:
+    """Items of an x-kubernetes-list-type=map list are correlatable: oldSelf is allowed."""
+    item = {
+        "type": "object",
+        "required": ["k"],
+        "properties": {
+            "k": {"type": "string"},
+            "v": {"type": "string", "x-kubernetes-validations": [{"rule": "self == oldSelf"}]},
+        },
+    }
+    lst = {
+        "type": "array",
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["k"],
+        "items": item,
+    }
+    body = _with(a=lst)
+    server.create_object(body)
+    server.delete_object(body["apiVersion"], body["kind"], body["metadata"]["name"])
 
 
 def test_structural_errors_are_sorted(server: ApiServer) -> None:
