@@ -20,16 +20,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from typing import Any
 
 from emulator.errors import Cause
+from emulator.names import dns1123_label, dns1123_subdomain
 from emulator.resources import ResourceInfo
 
 __all__ = ["apply_defaults", "validate_metadata", "validate_object", "validate_update"]
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DEFAULT_BACKOFF_LIMIT = 6  # pkg/apis/batch/v1/defaults.go
 CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
@@ -69,26 +67,9 @@ def validate_metadata(info: ResourceInfo, obj: dict[str, Any]) -> list[Cause]:
             return [_invalid("metadata.name", name, 'may not contain "/" or "%"')]
         return []
     if info.storage_key == ("", "namespaces"):
-        if len(name) > 63 or not DNS1123_LABEL.match(name):
-            return [
-                _invalid(
-                    "metadata.name",
-                    name,
-                    "a lowercase RFC 1123 label must consist of lower case alphanumeric "
-                    "characters or '-', and must start and end with an alphanumeric character",
-                )
-            ]
-        return []
-    if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
-        return [
-            _invalid(
-                "metadata.name",
-                name,
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                "characters, '-' or '.', and must start and end with an alphanumeric character",
-            )
-        ]
-    return []
+        # ValidateNamespaceName = NameIsDNSLabel: one field.Invalid per message.
+        return [_invalid("metadata.name", name, msg) for msg in dns1123_label(name)]
+    return [_invalid("metadata.name", name, msg) for msg in dns1123_subdomain(name)]
 
 
 def _image_pull_policy(image: str) -> str:

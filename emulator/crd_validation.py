@@ -31,6 +31,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from emulator.names import dns1035_label, dns1123_subdomain
 from emulator.schema import SchemaError, StructuralSchema
 from emulator.schema_errors import FieldError, format_value
 
@@ -40,10 +41,6 @@ PRINTER_TYPES = ("boolean", "date", "integer", "number", "string")  # sets.List(
 PRINTER_FORMATS = ("byte", "date", "date-time", "double", "float", "int32", "int64", "password")
 VERSIONS_VALUE = "[]apiextensions.CustomResourceDefinitionVersion{...}"
 APPROVAL = "api-approved.kubernetes.io"
-_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_DNS1123_SUBDOMAIN = re.compile(
-    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-)
 _REASONS = {
     "Required value": "FieldValueRequired",
     "Forbidden": "FieldValueForbidden",
@@ -69,31 +66,6 @@ def _invalid(path: str, value: Any, detail: str) -> FieldError:
 
 def _required(path: str, detail: str = "") -> FieldError:
     return _err(path, "Required value" + (f": {detail}" if detail else ""))
-
-
-def dns1035(value: str) -> list[str]:
-    """``IsDNS1035Label``."""
-    errs = ["must be no more than 63 characters"] if len(value) > 63 else []
-    if not _DNS1035.match(value):
-        errs.append(
-            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
-            "with an alphabetic character, and end with an alphanumeric character (e.g. "
-            "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
-        )
-    return errs
-
-
-def dns1123_subdomain(value: str) -> list[str]:
-    """``IsDNS1123Subdomain``."""
-    errs = ["must be no more than 253 characters"] if len(value) > 253 else []
-    if not _DNS1123_SUBDOMAIN.match(value):
-        errs.append(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-            "'-' or '.', and must start and end with an alphanumeric character (e.g. "
-            "'example.com', regex used for validation is "
-            "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-        )
-    return errs
 
 
 def apply_crd_defaults(crd: dict[str, Any]) -> None:
@@ -195,8 +167,8 @@ def _spec(spec: Mapping[str, Any]) -> list[FieldError]:
         vname = str(v.get("name") or "")
         unique = unique and vname not in seen
         seen.add(vname)
-        if dns1035(vname):
-            errs.append(_invalid(f"{where}.name", vname, ",".join(dns1035(vname))))
+        if dns1035_label(vname):
+            errs.append(_invalid(f"{where}.name", vname, ",".join(dns1035_label(vname))))
         errs += _deprecation(v, where)
         if not same_schema:
             status = "status" in (v.get("subresources") or {})
@@ -216,9 +188,9 @@ def _spec(spec: Mapping[str, Any]) -> list[FieldError]:
             _err("spec.versions", f"Invalid value: {VERSIONS_VALUE}: must have exactly one "
                  "version marked as storage version")
         )  # fmt: skip
-    if versions and dns1035(str(versions[0].get("name") or "")):
+    if versions and dns1035_label(str(versions[0].get("name") or "")):
         first = str(versions[0].get("name") or "")  # internal spec.version = versions[0].name
-        errs.append(_invalid("spec.version", first, ",".join(dns1035(first))))
+        errs.append(_invalid("spec.version", first, ",".join(dns1035_label(first))))
     for word in ("plural", "singular", "kind", "listKind"):
         if not names.get(word):
             errs.append(_required(f"spec.names.{word}"))
@@ -260,25 +232,29 @@ def validate_names(names: Mapping[str, Any], path: str) -> list[FieldError]:
     errs: list[FieldError] = []
     for word in ("plural", "singular"):
         value = str(names.get(word) or "")
-        if value and dns1035(value):
-            errs.append(_invalid(f"{path}.{word}", value, ",".join(dns1035(value))))
+        if value and dns1035_label(value):
+            errs.append(_invalid(f"{path}.{word}", value, ",".join(dns1035_label(value))))
     for word in ("kind", "listKind"):
         value = str(names.get(word) or "")
-        if value and dns1035(value.lower()):
+        if value and dns1035_label(value.lower()):
             detail = "may have mixed case, but should otherwise match: "
             errs.append(
-                _invalid(f"{path}.{word}", value, detail + ",".join(dns1035(value.lower())))
+                _invalid(f"{path}.{word}", value, detail + ",".join(dns1035_label(value.lower())))
             )
     for i, short in enumerate(names.get("shortNames") or []):
-        if dns1035(str(short)):
-            errs.append(_invalid(f"{path}.shortNames[{i}]", short, ",".join(dns1035(str(short)))))
+        if dns1035_label(str(short)):
+            errs.append(
+                _invalid(f"{path}.shortNames[{i}]", short, ",".join(dns1035_label(str(short))))
+            )
     kind = names.get("kind")
     if kind and kind == names.get("listKind"):
         errs.append(_invalid(f"{path}.listKind", kind, "kind and listKind may not be the same"))
     for i, category in enumerate(names.get("categories") or []):
-        if dns1035(str(category)):
+        if dns1035_label(str(category)):
             errs.append(
-                _invalid(f"{path}.categories[{i}]", category, ",".join(dns1035(str(category))))
+                _invalid(
+                    f"{path}.categories[{i}]", category, ",".join(dns1035_label(str(category)))
+                )
             )
     return errs
 

@@ -97,7 +97,7 @@ def structural_init_error(node: Mapping[str, Any]) -> str | None:
             return f"OpenAPIV3Schema '{name}' is not supported"
     if node.get("x-kubernetes-preserve-unknown-fields") is False:
         return "internal error: 'x-kubernetes-preserve-unknown-fields' must be true or undefined"
-    if isinstance(node.get("items"), list):
+    if isinstance(node.get("items"), list) and node["items"]:
         return "OpenAPIV3Schema 'items' must be a schema, but is an array"
     for sub in _children(node):
         found = structural_init_error(sub)
@@ -121,7 +121,7 @@ def _invariants(s: Mapping[str, Any], lvl: str, path: str) -> list[str]:
     errs: list[str] = []
     kind = s.get("type") or ""
     items = s.get("items")
-    if kind == "array" and items is None:
+    if kind == "array" and not isinstance(items, dict):  # an empty items array converts to nil
         errs.append(f"{path}.items: Required value: must be specified")
     if isinstance(items, dict):
         errs += _invariants(items, ITEM, f"{path}.items")

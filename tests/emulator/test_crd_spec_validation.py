@@ -16,7 +16,7 @@ import pytest
 from kubernetes import client
 
 from emulator.server import ApiServer
-from tests.emulator.crd_support import KIND, cause_for, crd, refused, version
+from tests.emulator.crd_support import KIND, cause_for, causes, crd, refused, version
 
 DNS1035 = (
     "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
@@ -51,6 +51,27 @@ def test_name_must_be_plural_dot_group(server: ApiServer) -> None:
         "FieldValueInvalid",
         'Invalid value: "gadgets.example.com": must be spec.names.plural+"."+spec.group',
     )
+
+
+def test_name_is_a_dns_subdomain_too(server: ApiServer) -> None:
+    """ValidateObjectMeta: one field.Invalid per message of nameValidationFn, which is
+    NameIsDNSSubdomain (util/validation IsDNS1123Subdomain) plus the plural.group rule."""
+    body = crd()
+    body["metadata"]["name"] = "Widgets.example.com"
+    found = [(r, m) for f, r, m in causes(refused(server, body)) if f == "metadata.name"]
+    assert found == [
+        (
+            "FieldValueInvalid",
+            'Invalid value: "Widgets.example.com": a lowercase RFC 1123 subdomain must consist '
+            "of lower case alphanumeric characters, '-' or '.', and must start and end with an "
+            "alphanumeric character (e.g. 'example.com', regex used for validation is "
+            "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+        ),
+        (
+            "FieldValueInvalid",
+            'Invalid value: "Widgets.example.com": must be spec.names.plural+"."+spec.group',
+        ),
+    ]
 
 
 @pytest.mark.parametrize(
