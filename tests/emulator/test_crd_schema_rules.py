@@ -291,3 +291,25 @@ def test_structural_errors_are_sorted(server: ApiServer) -> None:
         f"{P}.properties[b].items",
         f"{P}.properties[z].type",
     ]
+
+
+def test_repeated_causes_appear_once_in_the_message(server: ApiServer) -> None:
+    """One cause per missing map key (ValidateCustomResourceDefinitionOpenAPISchema), but
+    field.ErrorList.ToAggregate drops repeated texts from the Status message."""
+    body = _with(
+        a={
+            "type": "array",
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["x", "y"],
+            "items": {"type": "object", "properties": {"k": {"type": "string"}}},
+        }
+    )
+    status = refused(server, body)
+    text = (
+        f'{P}.properties[a].x-kubernetes-list-map-keys: Invalid value: []string{{"x", "y"}}: '
+        "entries must all be names of item properties"
+    )
+    assert [f"{f}: {m}" for f, _, m in causes(status)] == [text, text]
+    assert status["message"] == (
+        f'CustomResourceDefinition.apiextensions.k8s.io "widgets.example.com" is invalid: {text}'
+    )
