@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emulator import builtins
+from emulator.crd_decode import decode_error
 from emulator.crd_validation import apply_crd_defaults, stored_versions, validate_crd
 from emulator.errors import (
     ApiStatusError,
@@ -152,6 +153,8 @@ class Cluster:
                 "the namespace of the provided object does not match the namespace sent on "
                 "the request"
             )
+        if info.storage_key == CRD_KEY and (problem := decode_error(body)):
+            raise bad_request(problem)
 
     def _check_namespace(self, info: ResourceInfo, namespace: str | None, name: str) -> None:
         if not info.namespaced:

@@ -44,9 +44,11 @@ def crd(*versions: dict[str, Any], **spec: Any) -> dict[str, Any]:
     return body
 
 
-def refused(server: ApiServer, body: dict[str, Any], name: str = "") -> dict[str, Any]:
+def refused(
+    server: ApiServer, body: dict[str, Any], name: str = "", code: int = 422
+) -> dict[str, Any]:
     """POST ``body`` (PUT to ``name`` if given) as raw JSON -- the official client would refuse
-    some of these bodies itself; it must be refused with 422. Returns the ``Status``."""
+    some of these bodies itself; it must be refused with ``code``. Returns the ``Status``."""
     config = server.client_configuration()
     url = f"{server.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
     resp = urllib3.PoolManager().request(
@@ -58,7 +60,7 @@ def refused(server: ApiServer, body: dict[str, Any], name: str = "") -> dict[str
             "Authorization": config.api_key["authorization"],
         },
     )
-    assert resp.status == 422, resp.data
+    assert resp.status == code, resp.data
     status: dict[str, Any] = json.loads(resp.data)
     return status
 

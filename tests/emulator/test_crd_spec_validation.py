@@ -303,3 +303,36 @@ def test_update_keeps_group_scope_and_stored_versions(
         )
     finally:
         api.delete_custom_resource_definition("widgets.example.com")
+
+
+@pytest.mark.parametrize(
+    ("spec", "where"),
+    [
+        ({"names": "widgets"}, "spec.names of type v1.CustomResourceDefinitionNames"),
+        ({"versions": [{"name": "v1", "served": "yes"}]}, "spec.versions[0].served of type bool"),
+    ],
+)
+def test_bodies_the_v1_types_cannot_hold_are_bad_requests(
+    server: ApiServer, spec: dict[str, Any], where: str
+) -> None:
+    """Decoding precedes validation: a JSON value of the wrong kind is 400 BadRequest
+    (apimachinery runtime serializer: "<Kind> in version "v1" cannot be handled as a
+    <Kind>: json: cannot unmarshal ..."); the Go struct-field wording after it is ours."""
+    status = refused(server, crd(**spec), code=400)
+    assert status["reason"] == "BadRequest"
+    assert status["message"].startswith(
+        'CustomResourceDefinition in version "v1" cannot be handled as a '
+        "CustomResourceDefinition: json: cannot unmarshal "
+    )
+    assert status["message"].endswith(where)
+
+
+def test_a_schema_value_of_the_wrong_kind_is_a_bad_request(server: ApiServer) -> None:
+    """The same for a schema node: here x-kubernetes-validations is not a list."""
+    v = version()
+    v["schema"]["openAPIV3Schema"]["x-kubernetes-validations"] = "self.a == 1"
+    status = refused(server, crd(v), code=400)
+    assert status["message"].endswith(
+        "spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations "
+        "of type v1.ValidationRules"
+    )
