@@ -3,8 +3,9 @@
 Role: a port of apiextensions-apiserver ``pkg/apis/apiextensions/validation/validation.go`` --
 ``ValidateCustomResourceDefinition`` / ``ValidateCustomResourceDefinitionUpdate``,
 ``validateCustomResourceDefinitionSpec``, ``ValidateCustomResourceDefinitionNames``,
-``validateCustomResourceDefinitionVersion`` (deprecation warnings), ``ValidateCustomResource
-ColumnDefinition``, ``ValidateCustomResourceDefinitionSubresources``, ``validateSimpleJSONPath``,
+``validateCustomResourceDefinitionVersion`` (deprecation warnings),
+``ValidateCustomResourceColumnDefinition``, ``ValidateCustomResourceDefinitionSubresources``,
+``validateSimpleJSONPath``,
 ``ValidateCustomResourceDefinitionStoredVersions``, ``validateAPIApproval``,
 ``validatePreserveUnknownFields``, ``validateCustomResourceConversion`` (strategy only) -- and
 of the v1 defaults (``v1/defaults.go``: singular, listKind, conversion strategy) and the
@@ -21,7 +22,9 @@ Guarantees: messages are upstream's ``field.Error`` bodies; where upstream print
 with ``%#v`` (the whole ``spec.versions`` slice) the value is rendered
 ``[]apiextensions.CustomResourceDefinitionVersion{...}`` -- the detail after it is exact.
 Non-goals: conversion webhooks (``webhookClientConfig``, ``caBundle``, review versions),
-``selectableFields``, CEL cost limits, object-metadata rules (:mod:`emulator.builtins`).
+``selectableFields``, CEL cost limits, the update-time ratcheting options (every CRD the
+emulator holds passed the strict checks), the names controller's conflict detection
+(``NamesAccepted``), object-metadata rules (:mod:`emulator.builtins`).
 """
 
 from __future__ import annotations
