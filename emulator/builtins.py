@@ -24,12 +24,7 @@ import json
 from typing import Any
 
 from emulator.errors import Cause
-from emulator.names import (
-    DNS1123_LABEL,
-    DNS1123_SUBDOMAIN,
-    SUBDOMAIN_ERROR,
-    qualified_name_problems,
-)
+from emulator.names import dns1123_label, dns1123_subdomain, qualified_name_problems
 from emulator.podspec_defaults import default_pod_template
 from emulator.resources import ResourceInfo
 
@@ -80,19 +75,9 @@ def _name_causes(info: ResourceInfo, name: str) -> list[Cause]:
             return [invalid("metadata.name", name, 'may not contain "/" or "%"')]
         return []
     if info.storage_key == ("", "namespaces"):
-        if len(name) > 63 or not DNS1123_LABEL.match(name):
-            return [
-                invalid(
-                    "metadata.name",
-                    name,
-                    "a lowercase RFC 1123 label must consist of lower case alphanumeric "
-                    "characters or '-', and must start and end with an alphanumeric character",
-                )
-            ]
-        return []
-    if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
-        return [invalid("metadata.name", name, SUBDOMAIN_ERROR)]
-    return []
+        # ValidateNamespaceName = NameIsDNSLabel: one field.Invalid per message.
+        return [invalid("metadata.name", name, msg) for msg in dns1123_label(name)]
+    return [invalid("metadata.name", name, msg) for msg in dns1123_subdomain(name)]
 
 
 def _finalizer_causes(info: ResourceInfo, finalizers: list[str]) -> list[Cause]:

@@ -35,6 +35,7 @@ static type checking (a rule that does not return a bool is reported at evaluati
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -57,7 +58,18 @@ from emulator.schema_errors import (
     required,
 )
 
-__all__ = ["SUPPORTED_FUNCTIONS", "CompiledRule", "compile_rules"]
+# Upstream reports compile errors as field.Invalid(<rule path>, schema.XValidations[i], detail):
+# the value is the Go struct, printed with %#v; we elide the dump and keep the detail (whose
+# text after "compilation failed: " is cel-go's upstream and cel-python's here).
+RULE_VALUE = "apiextensions.ValidationRule{...}"
+
+__all__ = [
+    "SUPPORTED_FUNCTIONS",
+    "CompiledRule",
+    "compile_rules",
+    "field_path_segments",
+    "uses_old_self",
+]
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +291,7 @@ def _compile(
         ast = _ENV.compile(source)
     except (CELParseError, lark.exceptions.LarkError) as err:
         problems.append(
-            f"{where}: Invalid value: {source!r}: compilation failed: {str(err).splitlines()[0]}"
+            f"{where}: Invalid value: {RULE_VALUE}: compilation failed: {str(err).splitlines()[0]}"
         )
         return None, False
     before = len(problems)
@@ -380,7 +392,9 @@ def _check_field_access(
     name = str(tree.children[1])
     known, _ = _property_schema(parent, name, parent_root)
     if not known:
-        problems.append(f"{where}: compilation failed: undefined field '{name}'")
+        problems.append(
+            f"{where}: Invalid value: {RULE_VALUE}: compilation failed: undefined field '{name}'"
+        )
 
 
 _SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\['([^']*)'\]")
@@ -397,18 +411,36 @@ def _field_path_segments(text: str) -> Iterator[str | None]:
         pos = m.end()
 
 
-def _resolve_field_path(
-    text: str, node: Mapping[str, Any], where: str, problems: list[str]
-) -> tuple[str, ...]:
+def uses_old_self(source: str) -> bool:
+    """Whether a rule that parses mentions ``oldSelf`` (a transition rule)."""
+    try:
+        ast = _ENV.compile(source)
+    except (CELParseError, lark.exceptions.LarkError):
+        return False
+    return any(t.data == "ident" and str(t.children[0]) == "oldSelf" for t in ast.iter_subtrees())
+
+
+def field_path_segments(text: str, node: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """A rule's ``fieldPath`` as property names below ``node``, or None when it does not name
+    a declared field (upstream ``pathValid``: "fieldPath must be a valid path")."""
     segments: list[str] = []
     current: Any = node
     for segment in _field_path_segments(text if text.startswith((".", "[")) else "." + text):
         known, sub = (False, None) if segment is None else _property_schema(current, segment, False)
         if segment is None or not known:
-            problems.append(
-                f"{where}.fieldPath: Invalid value: {text!r}: does not refer to a valid field"
-            )
-            return ()
+            return None
         segments.append(segment)
         current = sub
     return tuple(segments)
+
+
+def _resolve_field_path(
+    text: str, node: Mapping[str, Any], where: str, problems: list[str]
+) -> tuple[str, ...]:
+    segments = field_path_segments(text, node)
+    if segments is None:
+        problems.append(
+            f"{where}.fieldPath: Invalid value: {json.dumps(text)}: fieldPath must be a valid path"
+        )
+        return ()
+    return segments

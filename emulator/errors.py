@@ -109,7 +109,8 @@ def conflict(group: str, resource: str, name: str, why: str | None = None) -> Ap
 
 def invalid(group: str, kind: str, name: str, causes: list[Cause]) -> ApiStatusError:
     """422 ``Invalid`` with ``details.causes``; message as ``errors.NewInvalid`` builds it."""
-    parts = [f"{c.field}: {c.message}" if c.field else c.message for c in causes]
+    # field.ErrorList.ToAggregate drops repeated texts from the message; causes keep them.
+    parts = list(dict.fromkeys(f"{c.field}: {c.message}" if c.field else c.message for c in causes))
     joined = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     message = f'{qualified(group, kind)} "{name}" is invalid: {joined}'
     details = _details(group, kind, name)

@@ -1,58 +1,117 @@
-"""Name rules of ``apimachinery/pkg/util/validation``, shared by the built-in kinds' checks.
+"""DNS name rules of apimachinery ``pkg/util/validation/validation.go``, with its wording.
 
-Role: DNS-1123 labels and subdomains, and ``IsQualifiedName`` (an optional DNS-subdomain
-prefix and ``/``, then a name part of at most 63 characters), returning upstream's problem
-texts so callers can wrap each in a ``field.Invalid`` cause. Non-goals: label values,
-annotation sizes, IP and port rules.
+Role: ``IsDNS1123Label``, ``IsDNS1123Subdomain`` and ``IsDNS1035Label`` return the list of
+messages upstream returns (``MaxLenError`` and ``RegexError`` texts, examples included), which
+callers turn into one ``field.Invalid`` each (``ValidateObjectMeta``) or join with ","
+(``ValidateCustomResourceDefinitionNames``). Guarantees: pure functions. Non-goals: the
+underscore-tolerant variants, label values. ``IsQualifiedName`` (finalizers, event
+reporting controllers) is here too.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = [
-    "DNS1123_LABEL",
-    "DNS1123_SUBDOMAIN",
-    "SUBDOMAIN_ERROR",
-    "qualified_name_problems",
-]
+__all__ = ["dns1035_label", "dns1123_label", "dns1123_subdomain", "qualified_name_problems"]
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-SUBDOMAIN_MAX_LENGTH = 253
-SUBDOMAIN_ERROR = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
-    "'.', and must start and end with an alphanumeric character"
-)
-QUALIFIED_NAME_MAX_LENGTH = 63
-QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-QUALIFIED_NAME_ERROR = (
+_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_SUBDOMAIN_FMT = _LABEL_FMT + "(\\." + _LABEL_FMT + ")*"
+_DNS1035_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
+_LABEL = re.compile(f"^{_LABEL_FMT}$")
+_SUBDOMAIN = re.compile(f"^{_SUBDOMAIN_FMT}$")
+_DNS1035 = re.compile(f"^{_DNS1035_FMT}$")
+
+
+def _regex_error(msg: str, fmt: str, *examples: str) -> str:
+    """``RegexError`` (its odd ",  or" spacing included)."""
+    if not examples:
+        return f"{msg} (regex used for validation is '{fmt}')"
+    shown = " or ".join(f"'{e}', " for e in examples)
+    return f"{msg} (e.g. {shown}regex used for validation is '{fmt}')"
+
+
+def dns1123_label(value: str) -> list[str]:
+    """``IsDNS1123Label``."""
+    errs = ["must be no more than 63 characters"] if len(value) > 63 else []
+    if not _LABEL.match(value):
+        if _SUBDOMAIN.match(value):
+            errs.append("must not contain dots")
+        else:
+            errs.append(
+                _regex_error(
+                    "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                    "characters or '-', and must start and end with an alphanumeric character",
+                    _LABEL_FMT,
+                    "my-name",
+                    "123-abc",
+                )
+            )
+    return errs
+
+
+def dns1123_subdomain(value: str) -> list[str]:
+    """``IsDNS1123Subdomain``."""
+    errs = ["must be no more than 253 characters"] if len(value) > 253 else []
+    if not _SUBDOMAIN.match(value):
+        errs.append(
+            _regex_error(
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                "characters, '-' or '.', and must start and end with an alphanumeric character",
+                _SUBDOMAIN_FMT,
+                "example.com",
+            )
+        )
+    return errs
+
+
+def dns1035_label(value: str) -> list[str]:
+    """``IsDNS1035Label``."""
+    errs = ["must be no more than 63 characters"] if len(value) > 63 else []
+    if not _DNS1035.match(value):
+        errs.append(
+            _regex_error(
+                "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+                "start with an alphabetic character, and end with an alphanumeric character",
+                _DNS1035_FMT,
+                "my-name",
+                "abc-123",
+            )
+        )
+    return errs
+
+
+_QUALIFIED_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_QUALIFIED = re.compile(f"^{_QUALIFIED_FMT}$")
+_QUALIFIED_MAX_LENGTH = 63
+_QUALIFIED_ERROR = _regex_error(
     "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
-    "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+    "alphanumeric character",
+    _QUALIFIED_FMT,
+    "MyName",
+    "my.name",
+    "123-abc",
 )
 
 
 def qualified_name_problems(value: str) -> list[str]:
-    """``IsQualifiedName``: what is wrong with ``value``, in upstream's words ([] if nothing)."""
+    """``IsQualifiedName``: an optional DNS-subdomain prefix and ``/``, then a name part."""
     parts = value.split("/")
     if len(parts) > 2:
         return [
-            "a qualified name " + QUALIFIED_NAME_ERROR + " with an optional DNS subdomain prefix "
+            "a qualified name " + _QUALIFIED_ERROR + " with an optional DNS subdomain prefix "
             "and '/' (e.g. 'example.com/MyName')"
         ]
-    problems: list[str] = []
+    errs: list[str] = []
     name = parts[-1]
     if len(parts) == 2:
-        prefix = parts[0]
-        if not prefix:
-            problems.append("prefix part must be non-empty")
-        elif len(prefix) > SUBDOMAIN_MAX_LENGTH or not DNS1123_SUBDOMAIN.match(prefix):
-            problems.append("prefix part " + SUBDOMAIN_ERROR)
+        if not parts[0]:
+            errs.append("prefix part must be non-empty")
+        else:
+            errs += ["prefix part " + msg for msg in dns1123_subdomain(parts[0])]
     if not name:
-        problems.append("name part must be non-empty")
-    elif len(name) > QUALIFIED_NAME_MAX_LENGTH:
-        problems.append(f"name part must be no more than {QUALIFIED_NAME_MAX_LENGTH} characters")
-    if not QUALIFIED_NAME.match(name):
-        problems.append("name part " + QUALIFIED_NAME_ERROR)
-    return problems
+        errs.append("name part must be non-empty")
+    elif len(name) > _QUALIFIED_MAX_LENGTH:
+        errs.append(f"name part must be no more than {_QUALIFIED_MAX_LENGTH} characters")
+    if not _QUALIFIED.match(name):
+        errs.append("name part " + _QUALIFIED_ERROR)
+    return errs

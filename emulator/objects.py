@@ -17,8 +17,9 @@ and garbage-collection pages and the CRD docs. The guarantees:
   ``foregroundDeletion``) keep the object with a ``deletionTimestamp`` until an update removes
   the last one; Orphan strips the owner's references from its dependents; Background leaves the
   dependents to the garbage collector (:mod:`emulator.gc`, driving :meth:`Cluster.gc_step`);
-* CRDs: applying one serves its versions (with its schema for defaulting, pruning and
-  validation); removing it stops serving them and deletes their objects.
+* CRDs: one is defaulted and validated as apiextensions-apiserver does
+  (:mod:`emulator.crd_validation`); applying it serves its versions (with its schema for
+  defaulting, pruning and validation); removing it stops serving them and deletes their objects.
 
 Every method takes the storage lock for its whole read-modify-write, so each is atomic.
 Non-goals: admission webhooks, server-side apply, managedFields, dry-run.
@@ -35,6 +36,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emulator import builtins
+from emulator.crd_decode import decode_error
+from emulator.crd_validation import apply_crd_defaults, stored_versions, validate_crd
 from emulator.errors import (
     ApiStatusError,
     Cause,
@@ -56,7 +59,7 @@ from emulator.resources import (
     ResourceInfo,
     crd_resource_infos,
 )
-from emulator.schema import SchemaError, StructuralSchema
+from emulator.schema import StructuralSchema
 from emulator.storage import Storage, object_key
 from emulator.watch import DELETED, MODIFIED
 
@@ -156,6 +159,8 @@ class Cluster:
                 "the namespace of the provided object does not match the namespace sent on "
                 "the request"
             )
+        if info.storage_key == CRD_KEY and (problem := decode_error(body)):
+            raise bad_request(problem)
 
     def _check_namespace(self, info: ResourceInfo, namespace: str | None, name: str) -> None:
         if not info.namespaced:
@@ -197,7 +202,10 @@ class Cluster:
                 causes += builtins.validate_update(info, old, new)
                 causes += validate_event_update(info, old, new)
         if info.storage_key == CRD_KEY and sub != "status":
-            causes += self._crd_causes(new)
+            causes += [
+                Cause(field=e.field, reason=e.reason, message=e.message)
+                for e in validate_crd(new, old)
+            ]
         schema = self.schemas.get((info.group, info.version, info.plural)) if info.custom else None
         if schema is not None:
             causes += [
@@ -212,6 +220,8 @@ class Cluster:
     def _default(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
         """Defaulted (and, for custom resources, pruned) ``obj``."""
         builtins.apply_defaults(info, obj)
+        if info.storage_key == CRD_KEY:
+            apply_crd_defaults(obj)
         schema = self.schemas.get((info.group, info.version, info.plural)) if info.custom else None
         if schema is not None:
             obj = schema.prune(schema.apply_defaults(obj))
@@ -231,8 +241,8 @@ class Cluster:
                 meta.pop(field, None)
         if info.namespaced:
             meta["namespace"] = namespace
-        if info.status_subresource and info.storage_key != CRD_KEY:
-            obj.pop("status", None)
+        if info.status_subresource:
+            obj.pop("status", None)  # CRDs too: their strategy's PrepareForCreate resets it
         with self.storage.lock:
             if not meta.get("name") and meta.get("generateName"):
                 meta["name"] = self._generate_name(info, namespace, meta["generateName"])
@@ -568,45 +578,6 @@ class Cluster:
 
     # -- CRDs ------------------------------------------------------------------------------
 
-    def _crd_causes(self, crd: dict[str, Any]) -> list[Cause]:
-        spec = crd.get("spec") or {}
-        names = spec.get("names") or {}
-        causes: list[Cause] = []
-        for field in ("group", "scope"):
-            if not spec.get(field):
-                causes.append(Cause(field=f"spec.{field}", reason="FieldValueRequired",
-                                    message="Required value"))  # fmt: skip
-        for field in ("plural", "kind"):
-            if not names.get(field):
-                causes.append(Cause(field=f"spec.names.{field}", reason="FieldValueRequired",
-                                    message="Required value"))  # fmt: skip
-        expected = f"{names.get('plural')}.{spec.get('group')}"
-        if crd["metadata"].get("name") != expected:
-            causes.append(Cause(
-                field="metadata.name", reason="FieldValueInvalid",
-                message=f'Invalid value: "{crd["metadata"].get("name")}": '
-                f"must be spec.names.plural+\".\"+spec.group",
-            ))  # fmt: skip
-        versions = spec.get("versions") or []
-        if not versions:
-            causes.append(Cause(field="spec.versions", reason="FieldValueInvalid",
-                                message="Invalid value: must have versions"))  # fmt: skip
-        if versions and sum(1 for v in versions if v.get("storage")) != 1:
-            causes.append(Cause(field="spec.versions", reason="FieldValueInvalid",
-                                message="Invalid value: must have exactly one version marked "
-                                "as storage version"))  # fmt: skip
-        for n, version in enumerate(versions):
-            prefix = f"spec.versions[{n}].schema.openAPIV3Schema"
-            try:
-                StructuralSchema.from_crd_version(version, prefix=prefix)
-            except SchemaError as err:
-                for problem in err.errors:
-                    field, _, message = problem.partition(": ")
-                    reason = "FieldValueRequired" if message.startswith("Required") else (
-                        "FieldValueInvalid")  # fmt: skip
-                    causes.append(Cause(field=field, reason=reason, message=message))
-        return causes
-
     def _crd_status(self, crd: dict[str, Any]) -> None:
         spec = crd.get("spec") or {}
         now = self._now()
@@ -620,11 +591,10 @@ class Cluster:
         old = crd.get("status") or {}
         if old.get("conditions"):
             conditions = old["conditions"]
-        stored = [v["name"] for v in spec.get("versions") or [] if v.get("storage")]
         crd["status"] = {
             "acceptedNames": spec.get("names") or {},
             "conditions": conditions,
-            "storedVersions": sorted(set(old.get("storedVersions") or []) | set(stored)),
+            "storedVersions": stored_versions(crd, crd),
         }
 
     def _serve_crd(self, crd: dict[str, Any]) -> None:

@@ -4,13 +4,12 @@ Role: the emulator's model of a CustomResourceDefinition version's ``openAPIV3Sc
 the CRD docs ("Specifying a structural schema", "Defaulting", "Pruning", "Validation"):
 
 - :meth:`StructuralSchema.from_crd_version` refuses, with one :class:`SchemaError` listing
-  every problem and its schema path, what the real server refuses: a non-structural schema
-  (missing ``type``; ``type``/``default``/``description``/``nullable``/``additionalProperties``
-  inside ``allOf``/``anyOf``/``oneOf``/``not``; a field named inside a junctor but not outside;
-  ``metadata`` restricted beyond ``name``/``generateName``), unsupported keywords (``$ref``,
-  ``patternProperties``, ``uniqueItems: true`` -- forbidden in v1 CRDs as quadratic),
-  inconsistent ``x-kubernetes-list-type``, defaults that are not pruned or fail their own
-  schema, and every ``x-kubernetes-validations`` rule :mod:`emulator.cel` cannot compile.
+  every problem as ``"<path>: <message>"``, what apiextensions-apiserver's
+  ``validateCustomResourceDefinitionValidation`` refuses: root rules and the OpenAPI checks
+  (:mod:`emulator.schema_openapi`), non-structural schemas (:mod:`emulator.schema_structural`,
+  including the root ``metadata`` rule), defaults that are not pruned or fail their own schema
+  (``ValidateDefaults``), and every ``x-kubernetes-validations`` rule :mod:`emulator.cel`
+  cannot compile.
 - :meth:`apply_defaults` fills missing fields from ``default`` (and replaces ``null`` in
   non-nullable fields, dropping it when there is no default), recursing into what exists or was
   just defaulted -- an absent parent is created only by its own default.
@@ -30,36 +29,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from emulator.cel import CompiledRule, compile_rules
-from emulator.schema_errors import FieldError, SchemaError
+from emulator.schema_errors import ROOT_FIELD, FieldError, SchemaError, go_value
+from emulator.schema_openapi import check_openapi, check_root
+from emulator.schema_structural import structural_init_error, validate_structural
 from emulator.schema_validate import validate_value
 
 __all__ = ["FieldError", "SchemaError", "StructuralSchema"]
 
-TYPES = ("object", "array", "string", "integer", "number", "boolean")
-FORBIDDEN_KEYWORDS = (
-    "$ref",
-    "$schema",
-    "id",
-    "definitions",
-    "dependencies",
-    "patternProperties",
-    "additionalItems",
-)
-JUNCTORS = ("allOf", "anyOf", "oneOf", "not")
-NOT_IN_JUNCTOR = ("type", "default", "description", "nullable", "additionalProperties")
 ALWAYS_KEPT = ("apiVersion", "kind", "metadata")
 DEFAULT_PREFIX = "schema.openAPIV3Schema"
-
-
-def _subnodes(node: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    out: list[tuple[str, Mapping[str, Any]]] = []
-    for name, sub in (node.get("properties") or {}).items():
-        out.append((f".properties[{name}]", sub))
-    if isinstance(node.get("additionalProperties"), dict):
-        out.append((".additionalProperties", node["additionalProperties"]))
-    if isinstance(node.get("items"), dict):
-        out.append((".items", node["items"]))
-    return out
 
 
 class StructuralSchema:
@@ -71,44 +49,87 @@ class StructuralSchema:
 
     @classmethod
     def from_crd_version(
-        cls, version: Mapping[str, Any], *, prefix: str = DEFAULT_PREFIX
+        cls,
+        version: Mapping[str, Any],
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        status_enabled: bool | None = None,
     ) -> StructuralSchema:
-        """Build from a ``spec.versions[]`` entry; ``prefix`` names it in error paths
-        (the server passes ``spec.versions[i].schema.openAPIV3Schema``)."""
+        """Build from a ``spec.versions[]`` entry; ``prefix`` names its ``openAPIV3Schema`` in
+        error paths (the server passes ``spec.validation.openAPIV3Schema`` or
+        ``spec.versions[i].schema.openAPIV3Schema``, see :mod:`emulator.crd_validation`), and
+        ``status_enabled`` says whether the status subresource restricts the root (default:
+        the version's own ``subresources``)."""
         raw = ((version.get("schema") or {}).get("openAPIV3Schema")) if version else None
         if not isinstance(raw, dict):
             raise SchemaError([f"{prefix}: Required value: schemas are required"])
+        if status_enabled is None:
+            status_enabled = "status" in (version.get("subresources") or {})
         schema = copy.deepcopy(raw)
-        problems: list[str] = []
-        if schema.get("type") != "object":
-            problems.append(
-                f'{prefix}.type: Invalid value: "{schema.get("type", "")}": '
-                "must be object at the root"
-            )
-        _check_metadata(schema, prefix, problems)
         rules: dict[int, list[CompiledRule]] = {}
-        _check_node(schema, prefix, problems, rules, is_root=True)
         result = cls(schema, rules)
-        result._check_defaults(schema, prefix, problems, is_root=True)
+        problems = result._check(prefix, status_enabled)
         if problems:
             raise SchemaError(problems)
         return result
+
+    def _check(self, prefix: str, status_enabled: bool) -> list[str]:
+        """``validateCustomResourceDefinitionValidation``, in upstream's order: root rules,
+        then ``ValidateStructural``, then (only if structural) ``ValidateDefaults``, then the
+        OpenAPI checks -- with CEL compiled only when both passed; a schema ``NewStructural``
+        cannot convert is reported as such only when nothing else is wrong."""
+        schema = self._schema
+        problems = check_root(schema, prefix, status_enabled)
+        init_error = structural_init_error(schema)
+        cel_ok = False
+        if init_error is None:
+            structural = validate_structural(schema, prefix)
+            problems += structural
+            if not structural:
+                before = len(problems)
+                self._check_defaults(schema, prefix, problems, is_root=True)
+                cel_ok = len(problems) == before
+        schema_errs, cel_errs = check_openapi(schema, prefix, self._compile if cel_ok else None)
+        problems += schema_errs + cel_errs
+        if init_error is not None and not problems:
+            problems.append(f'{prefix}: Invalid value: "": {init_error}')
+        return problems
+
+    def _compile(self, node: Mapping[str, Any], path: str, is_root: bool) -> list[str]:
+        compiled, problems = compile_rules(
+            node["x-kubernetes-validations"], node, path, is_root=is_root
+        )
+        self._rules[id(node)] = compiled
+        return problems
 
     # -- defaults ---------------------------------------------------------------------------
     def _check_defaults(
         self, node: Mapping[str, Any], path: str, problems: list[str], is_root: bool = False
     ) -> None:
-        if "default" in node and not is_root:
+        """``ValidateDefaults`` (``schema/defaulting/validation.go``): every default is pruned
+        and validates against its own node; recurses into ``items`` and ``properties``. Under
+        resource meta (``metadata``/``apiVersion``/``kind`` of the root) defaults are refused
+        by the OpenAPI checks instead."""
+        if "default" in node and node["default"] is not None and not is_root:
             default = node["default"]
             pruned = _prune(node, copy.deepcopy(default), embedded=False)
             if pruned != default:
-                problems.append(f"{path}.default: Invalid value: must not have unknown fields")
+                problems.append(
+                    f"{path}.default: Invalid value: {go_value(default)}: "
+                    "must not have unknown fields"
+                )
             defaulted = copy.deepcopy(default)
             _default(node, defaulted)
             for err in validate_value(node, defaulted, None, self._rules_for, has_rules=False):
-                problems.append(f"{path}.default: {err.message}")
-        for suffix, sub_node in _subnodes(node):
-            self._check_defaults(sub_node, path + suffix, problems)
+                # ValidateCustomResource(pth.Child("default"), ...): paths below the default.
+                where = "" if err.field in ("", ROOT_FIELD) else f".{err.field}"
+                problems.append(f"{path}.default{where}: {err.message}")
+        if isinstance(node.get("items"), dict):
+            self._check_defaults(node["items"], f"{path}.items", problems)
+        for name, sub in (node.get("properties") or {}).items():
+            if (is_root or node.get("x-kubernetes-embedded-resource")) and name in ALWAYS_KEPT:
+                continue
+            self._check_defaults(sub, f"{path}.properties[{name}]", problems)
 
     def apply_defaults(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         """A defaulted copy of ``obj`` (CRD docs, "Defaulting")."""
@@ -131,174 +152,6 @@ class StructuralSchema:
 
     def _rules_for(self, node: Mapping[str, Any]) -> list[CompiledRule]:
         return self._rules.get(id(node), [])
-
-
-def _check_metadata(schema: Mapping[str, Any], prefix: str, problems: list[str]) -> None:
-    meta = (schema.get("properties") or {}).get("metadata")
-    if meta is None:
-        return
-    allowed_keys = {"type", "properties", "description"}
-    props = meta.get("properties") or {}
-    if set(meta) - allowed_keys or set(props) - {"name", "generateName"}:
-        problems.append(
-            f"{prefix}.properties[metadata]: Forbidden: must not specify anything "
-            "other than name and generateName, but metadata is implicitly specified"
-        )
-
-
-def _check_node(
-    node: Mapping[str, Any],
-    path: str,
-    problems: list[str],
-    rules: dict[int, list[CompiledRule]],
-    *,
-    is_root: bool = False,
-) -> None:
-    for word in FORBIDDEN_KEYWORDS:
-        if word in node:
-            problems.append(f"{path}.{word}: Forbidden: {word} is not supported")
-    if node.get("uniqueItems") is True:
-        problems.append(
-            f"{path}.uniqueItems: Forbidden: uniqueItems cannot be set to true "
-            "since the runtime complexity becomes quadratic"
-        )
-    if node.get("x-kubernetes-preserve-unknown-fields") is False:
-        problems.append(
-            f"{path}.x-kubernetes-preserve-unknown-fields: Invalid value: false: "
-            "must be true or undefined"
-        )
-    kind = node.get("type", "")
-    int_or_string = bool(node.get("x-kubernetes-int-or-string"))
-    if kind and kind not in TYPES:
-        allowed = ", ".join(f'"{t}"' for t in TYPES)
-        problems.append(f'{path}.type: Unsupported value: "{kind}": supported values: {allowed}')
-    if int_or_string and kind:
-        problems.append(f'{path}.type: Invalid value: "{kind}": must be empty to be structural')
-    if not kind and not int_or_string and not node.get("x-kubernetes-preserve-unknown-fields"):
-        problems.append(
-            f"{path}.type: Required value: must not be empty for specified object fields"
-        )
-    if kind == "array" and not isinstance(node.get("items"), dict):
-        problems.append(f"{path}.items: Required value: must be specified")
-    if node.get("properties") and "additionalProperties" in node:
-        problems.append(
-            f"{path}.additionalProperties: Forbidden: additionalProperties and "
-            "properties are mutual exclusive"
-        )
-    _check_list_type(node, path, problems)
-    for junctor in JUNCTORS:
-        subs = node.get(junctor)
-        if subs is None:
-            continue
-        for i, sub in enumerate(subs if isinstance(subs, list) else [subs]):
-            where = f"{path}.{junctor}[{i}]" if isinstance(subs, list) else f"{path}.{junctor}"
-            _check_junctor(sub, node, where, problems, int_or_string)
-    if node.get("x-kubernetes-validations"):
-        compiled, found = compile_rules(
-            node["x-kubernetes-validations"], node, path, is_root=is_root
-        )
-        problems.extend(found)
-        rules[id(node)] = compiled
-    for suffix, sub_node in _subnodes(node):
-        if suffix == ".properties[metadata]" and is_root:
-            continue
-        _check_node(sub_node, path + suffix, problems, rules)
-
-
-def _check_list_type(node: Mapping[str, Any], path: str, problems: list[str]) -> None:
-    list_type = node.get("x-kubernetes-list-type")
-    keys = node.get("x-kubernetes-list-map-keys")
-    raw_items = node.get("items")
-    items: Mapping[str, Any] = raw_items if isinstance(raw_items, dict) else {}
-    if keys is not None and list_type != "map":
-        problems.append(
-            f"{path}.x-kubernetes-list-map-keys: Forbidden: "
-            "must not be set if x-kubernetes-list-type is not map"
-        )
-    if list_type is None:
-        return
-    if list_type not in ("atomic", "set", "map"):
-        problems.append(
-            f'{path}.x-kubernetes-list-type: Unsupported value: "{list_type}": '
-            'supported values: "atomic", "map", "set"'
-        )
-    if node.get("type") != "array":
-        problems.append(
-            f"{path}.x-kubernetes-list-type: Invalid value: must only be used on type array"
-        )
-    if (
-        list_type == "set"
-        and items.get("type") in ("object", "array")
-        and items.get("x-kubernetes-map-type") != "atomic"
-    ):
-        problems.append(
-            f"{path}.items.type: Invalid value: must be a scalar or atomic for "
-            "x-kubernetes-list-type=set"
-        )
-    if list_type == "map":
-        if items.get("type") != "object":
-            problems.append(
-                f"{path}.items.type: Invalid value: must be object if parent "
-                "array's x-kubernetes-list-type is map"
-            )
-        if not keys:
-            problems.append(
-                f"{path}.x-kubernetes-list-map-keys: Required value: must not be "
-                "empty if x-kubernetes-list-type is map"
-            )
-        props = items.get("properties") or {}
-        for k in keys or ():
-            sub = props.get(k)
-            if sub is None or sub.get("type") not in ("string", "integer", "number", "boolean"):
-                problems.append(
-                    f'{path}.x-kubernetes-list-map-keys: Invalid value: "{k}": '
-                    "entries must all be names of required or defaulted scalar "
-                    "item properties"
-                )
-            elif k not in items.get("required", ()) and "default" not in sub:
-                problems.append(
-                    f"{path}.items.properties[{k}]: Required value: this property "
-                    "is in x-kubernetes-list-map-keys, so it must have a default "
-                    "or be a required property"
-                )
-
-
-def _check_junctor(
-    sub: Mapping[str, Any],
-    outer: Mapping[str, Any] | None,
-    path: str,
-    problems: list[str],
-    int_or_string: bool,
-) -> None:
-    """Inside a logical junctor: no type/default/...; every field must also exist outside."""
-    is_int_or_string_pattern = (
-        int_or_string and set(sub) == {"type"} and sub["type"] in ("integer", "string")
-    )
-    for word in NOT_IN_JUNCTOR:
-        if word in sub and not is_int_or_string_pattern:
-            problems.append(f"{path}.{word}: Forbidden: must be empty to be structural")
-    outer_props = (outer or {}).get("properties") or {}
-    for name, prop in (sub.get("properties") or {}).items():
-        if name not in outer_props:
-            problems.append(
-                f"{path}.properties[{name}]: Forbidden: must not be specified in "
-                "a logical junctor unless also specified outside"
-            )
-        _check_junctor(prop, outer_props.get(name), f"{path}.properties[{name}]", problems, False)
-    if isinstance(sub.get("items"), dict):
-        outer_items = (outer or {}).get("items")
-        if not isinstance(outer_items, dict):
-            problems.append(
-                f"{path}.items: Forbidden: must not be specified in a logical "
-                "junctor unless also specified outside"
-            )
-        _check_junctor(sub["items"], outer_items, f"{path}.items", problems, False)
-    for junctor in JUNCTORS:
-        nested = sub.get(junctor)
-        for i, inner in enumerate(
-            nested if isinstance(nested, list) else [nested] if nested else []
-        ):
-            _check_junctor(inner, outer, f"{path}.{junctor}[{i}]", problems, int_or_string)
 
 
 def _default(node: Mapping[str, Any], value: Any, *, is_root: bool = False) -> None:

@@ -26,6 +26,7 @@ __all__ = [
     "duplicate",
     "forbidden",
     "format_value",
+    "go_value",
     "index",
     "invalid",
     "invalid_omit_value",
@@ -89,6 +90,28 @@ def format_value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def go_value(value: Any) -> str:
+    """How ``field.Error`` prints a decoded JSON value (``interface{}``) of a bad value:
+    ``%v`` for numbers and bools, ``%q`` for strings, ``%#v`` for maps and slices
+    (``map[string]interface {}{"a":1, "b":"x"}``, ``[]interface {}{"a", 1}``)."""
+    if isinstance(value, dict | list):
+        return _go_sharp(value)
+    return format_value(value) if value is not None else '"null"'
+
+
+def _go_sharp(value: Any) -> str:
+    if value is None:
+        return "interface {}(nil)"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{json.dumps(k)}:{_go_sharp(v)}" for k, v in sorted(value.items()))
+        return "map[string]interface {}{" + inner + "}"
+    if isinstance(value, list):
+        return "[]interface {}{" + ", ".join(_go_sharp(v) for v in value) + "}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return format_value(value)
 
 
 def invalid(path: str, value: Any, detail: str) -> FieldError:

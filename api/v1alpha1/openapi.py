@@ -6,8 +6,10 @@ CRD document and :mod:`api.v1alpha1.validation` validates objects against it.
 
 Guarantees: the result is structural (every node has a ``type`` or is int-or-string, every
 node has a ``description`` except list items and map values, which the class or the field
-describes); every string has a ``maxLength``; the output is deterministic (same input, same
-dict, same key order). Non-goals: the schema of ``metadata`` (the API server owns it).
+describes, and root ``metadata``, which is exactly ``{type: object}`` as kubebuilder emits it:
+kube-apiserver refuses anything else there but name/generateName restrictions); every string
+has a ``maxLength``; the output is deterministic (same input, same dict, same key order).
+Non-goals: the schema of ``metadata`` (the API server owns it).
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def schema_for_class(cls: type, *, root: bool = False) -> Schema:
         marker = marker_of(f)
         name = json_name(f)
         if root and name == "metadata":
-            properties[name] = {"type": "object", "description": marker.description}
+            # What kubebuilder emits: the API server owns metadata and refuses anything but
+            # ``type: object`` (and name/generateName restrictions) at the root.
+            properties[name] = {"type": "object"}
             continue
         properties[name] = _field_schema(hints[f.name], marker)
         if marker.required:

@@ -66,10 +66,21 @@ def test_int_or_string_and_preserve_unknown_fields_need_no_type() -> None:
     assert StructuralSchema.from_crd_version(_version(schema)) is not None
 
 
-def test_int_or_string_must_not_also_set_type() -> None:
-    """x-kubernetes-int-or-string requires an empty type to be structural."""
-    errors = _errors(_root(port={"type": "string", "x-kubernetes-int-or-string": True}))
-    assert any("properties[port].type" in e and "must be empty" in e for e in errors)
+def test_int_or_string_excludes_preserve_unknown_fields_and_embedded_resource() -> None:
+    """schema/validation.go validateExtensions: int-or-string with preserve-unknown-fields or
+    embedded-resource. (Upstream has no rule against int-or-string *with* a type: the v1 type
+    docs say an empty type "is allowed", not required.)"""
+    port = {
+        "x-kubernetes-int-or-string": True,
+        "x-kubernetes-preserve-unknown-fields": True,
+        "x-kubernetes-embedded-resource": True,
+        "properties": {"a": {"type": "string"}},
+    }
+    errors = _errors(_root(port=port))
+    p = "schema.openAPIV3Schema.properties[port]"
+    why = "Invalid value: true: must be false if x-kubernetes-int-or-string is true"
+    assert f"{p}.x-kubernetes-preserve-unknown-fields: {why}" in errors
+    assert f"{p}.x-kubernetes-embedded-resource: {why}" in errors
 
 
 def test_type_inside_a_logical_junctor_is_refused() -> None:
@@ -90,14 +101,22 @@ def test_int_or_string_anyof_pattern_is_allowed() -> None:
 
 
 def test_field_only_inside_a_junctor_is_refused() -> None:
-    """Structural rule 2: a field named in a junctor must also be specified outside."""
-    spec = {
+    """Structural rule 2 (schema/complete.go, validateStructuralCompleteness): a field named
+    in a junctor must also be specified outside; reported at the missing outside field.
+    Upstream starts this walk at the root's junctors only (``validateValueValidationCompleteness
+    (s.ValueValidation, s, ...)``), so a junctor nested under a property is not checked."""
+    root = _root(a={"type": "string"})
+    root["oneOf"] = [{"properties": {"b": {"properties": {"c": {}}}}}]
+    p = "schema.openAPIV3Schema"
+    assert _errors(root) == [
+        f"{p}.properties[b]: Required value: because it is defined in {p}.oneOf[0].properties[b]"
+    ]
+    nested = {
         "type": "object",
         "properties": {"a": {"type": "string"}},
         "oneOf": [{"properties": {"b": {}}}],
     }
-    errors = _errors(_root(spec=spec))
-    assert any("oneOf[0].properties[b]: Forbidden" in e for e in errors)
+    assert StructuralSchema.from_crd_version(_version(_root(spec=nested))) is not None
 
 
 def test_metadata_may_only_restrict_name_and_generate_name() -> None:
@@ -114,8 +133,10 @@ def test_array_needs_items() -> None:
 
 
 def test_unsupported_keywords_are_refused() -> None:
-    """$ref and patternProperties are not allowed in CRD schemas."""
-    errors = _errors(_root(a={"type": "object", "patternProperties": {}}, b={"$ref": "#/x"}))
+    """$ref and patternProperties are not allowed in CRD schemas (specStandardValidatorV3;
+    an empty patternProperties map is a Go zero value and passes upstream)."""
+    pattern = {"type": "object", "patternProperties": {"^a": {"type": "string"}}}
+    errors = _errors(_root(a=pattern, b={"$ref": "#/x"}))
     assert any("patternProperties: Forbidden" in e for e in errors)
     assert any("$ref: Forbidden" in e for e in errors)
 
