@@ -101,8 +101,10 @@ class Host:
         self._marks: dict[int, int] = {}
         create = self.server.cluster.create
 
-        def recording_create(info: Any, namespace: str | None, body: Any) -> dict[str, Any]:
-            stored = create(info, namespace, body)
+        def recording_create(
+            info: Any, namespace: str | None, body: Any, *, manager: str = ""
+        ) -> dict[str, Any]:
+            stored = create(info, namespace, body, manager=manager)
             if info.storage_key == self._jobs:
                 self.created.append((stored["metadata"]["name"], self.clock.now().timestamp()))
             return stored

@@ -28,7 +28,13 @@ from emulator.names import dns1123_label, dns1123_subdomain, qualified_name_prob
 from emulator.podspec_defaults import default_pod_template
 from emulator.resources import ResourceInfo
 
-__all__ = ["apply_defaults", "validate_metadata", "validate_object", "validate_update"]
+__all__ = [
+    "apply_defaults",
+    "prepare_for_create",
+    "validate_metadata",
+    "validate_object",
+    "validate_update",
+]
 
 DEFAULT_BACKOFF_LIMIT = 6  # pkg/apis/batch/v1/defaults.go
 CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
@@ -127,24 +133,11 @@ def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
             "podReplacementPolicy",
             "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed",
         )
-        uid = obj["metadata"]["uid"]
-        name = obj["metadata"]["name"]
-        if not spec.get("selector"):
-            spec["selector"] = {"matchLabels": {CONTROLLER_UID_LABEL: uid}}
         template = spec.setdefault("template", {})
-        meta = template.setdefault("metadata", {})
-        labels = meta.setdefault("labels", {})
-        for label, value in (
-            (CONTROLLER_UID_LABEL, uid),
-            (JOB_NAME_LABEL, name),
-            ("controller-uid", uid),
-            ("job-name", name),
-        ):
-            labels.setdefault(label, value)
-        # SetDefaults_Job: a Job without labels takes its template's. Go shares the map, so
-        # the labels the create strategy then adds to the template reach the Job too.
-        if not obj["metadata"].get("labels"):
-            obj["metadata"]["labels"] = dict(labels)
+        # SetDefaults_Job: a Job without labels takes its template's.
+        template_labels = (template.get("metadata") or {}).get("labels")
+        if template_labels and not obj["metadata"].get("labels"):
+            obj["metadata"]["labels"] = dict(template_labels)
         default_pod_template(template)
         if not isinstance(obj.get("status"), dict):
             obj["status"] = {}
@@ -165,6 +158,33 @@ def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
         obj.setdefault("status", {"phase": "Pending"})
     elif key == ("", "serviceaccounts"):
         pass
+
+
+def prepare_for_create(info: ResourceInfo, obj: dict[str, Any], *, unlabelled: bool) -> None:
+    """The create strategy's additions after decoding (``PrepareForCreate``); mutates ``obj``.
+
+    Jobs (``generateSelector``): the ``controller-uid`` selector and the ``job-name`` and
+    ``controller-uid`` template labels. A Job created without labels (``unlabelled``) ends
+    with the template's final labels: Go shares the map the defaulting copied, and the read
+    back from storage decodes (and defaults) again."""
+    if info.storage_key != ("batch", "jobs"):
+        return
+    spec = obj["spec"]
+    uid, name = obj["metadata"]["uid"], obj["metadata"]["name"]
+    if not spec.get("selector"):
+        spec["selector"] = {"matchLabels": {CONTROLLER_UID_LABEL: uid}}
+    meta = spec["template"].setdefault("metadata", {})
+    labels = dict(meta.get("labels") or {})
+    for label, value in (
+        (CONTROLLER_UID_LABEL, uid),
+        (JOB_NAME_LABEL, name),
+        ("controller-uid", uid),
+        ("job-name", name),
+    ):
+        labels.setdefault(label, value)
+    meta["labels"] = labels
+    if unlabelled:
+        obj["metadata"]["labels"] = dict(labels)
 
 
 def _validate_job(obj: dict[str, Any]) -> list[Cause]:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator import discovery
 from emulator.errors import ApiStatusError, bad_request, forbidden, status_body
+from emulator.managed_fields import manager_name
 from emulator.rbac import Attributes, forbidden_status_message
 from emulator.resources import ResourceInfo
 from emulator.selectors import parse_field_selector, parse_label_selector
@@ -322,15 +323,18 @@ class Handler(BaseHTTPRequestHandler):
         elif verb == "watch":
             self._serve_watch(info, request, query)
         elif verb == "create":
-            self._send_obj(201, cluster.create(info, ns, self._body()), info)
+            manager = self._field_manager(query)
+            self._send_obj(201, cluster.create(info, ns, self._body(), manager=manager), info)
         elif verb == "update":
             obj = cluster.update(info, ns, request.name, self._body(),
-                                 subresource=request.subresource)  # fmt: skip
+                                 subresource=request.subresource,
+                                 manager=self._field_manager(query))  # fmt: skip
             self._send_obj(200, obj, info)
         elif verb == "patch":
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
             obj = cluster.patch(info, ns, request.name, content_type, self._body(),
-                                subresource=request.subresource)  # fmt: skip
+                                subresource=request.subresource,
+                                manager=self._field_manager(query))  # fmt: skip
             self._send_obj(200, obj, info)
         elif verb == "delete":
             options = self._delete_options(query)
@@ -350,6 +354,10 @@ class Handler(BaseHTTPRequestHandler):
                     "metadata": {}, "items": items}  # fmt: skip
             self._send_obj(200, body)
         return 200 if verb != "create" else 201
+
+    def _field_manager(self, query: dict[str, str]) -> str:
+        """Who owns what this write sets (:mod:`emulator.managed_fields`)."""
+        return manager_name(query.get("fieldManager", ""), self.headers.get("User-Agent") or "")
 
     def _delete_options(self, query: dict[str, str]) -> dict[str, Any]:
         body = self._body()

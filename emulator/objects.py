@@ -22,7 +22,7 @@ and garbage-collection pages and the CRD docs. The guarantees:
   defaulting, pruning and validation); removing it stops serving them and deletes their objects.
 
 Every method takes the storage lock for its whole read-modify-write, so each is atomic.
-Non-goals: admission webhooks, server-side apply, managedFields, dry-run.
+Non-goals: admission webhooks, server-side apply, dry-run.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from emulator.errors import (
 )
 from emulator.event_conversion import served_form, stored_form
 from emulator.event_validation import validate_event, validate_event_update
+from emulator.managed_fields import record_write
 from emulator.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from emulator.resources import (
     BACKGROUND,
@@ -217,6 +218,29 @@ class Cluster:
             group = info.storage_key[0]
             raise invalid(group, info.kind, new["metadata"].get("name", ""), causes)
 
+    def _managed(
+        self,
+        info: ResourceInfo,
+        old: dict[str, Any] | None,
+        new: dict[str, Any],
+        manager: str,
+        subresource: str,
+    ) -> list[dict[str, Any]]:
+        """``new``'s managedFields after ``manager`` wrote it (:mod:`emulator.managed_fields`),
+        computed on the form of the API version written through."""
+        schema = self.schemas.get((info.group, info.version, info.plural)) if info.custom else None
+        return record_write(
+            old=None if old is None else served_form(info, old),
+            new=served_form(info, new),
+            kind_key=(info.group, info.plural),
+            schema=schema.openapi if schema is not None else {},
+            custom=info.custom,
+            manager=manager,
+            subresource=subresource,
+            status_subresource=info.status_subresource,
+            now=self._now(),
+        )
+
     def _default(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
         """Defaulted (and, for custom resources, pruned) ``obj``."""
         builtins.apply_defaults(info, obj)
@@ -229,12 +253,15 @@ class Cluster:
 
     # -- create ----------------------------------------------------------------------------
 
-    def create(self, info: ResourceInfo, namespace: str | None, body: Any) -> dict[str, Any]:
+    def create(
+        self, info: ResourceInfo, namespace: str | None, body: Any, *, manager: str = ""
+    ) -> dict[str, Any]:
         """POST to a collection; returns the stored object."""
         self._check_identity(info, namespace, body)
         obj = copy.deepcopy(body)
         obj["apiVersion"], obj["kind"] = info.api_version, info.kind
         obj = stored_form(info, obj)
+        obj["apiVersion"] = info.storage_api_version
         meta = obj.setdefault("metadata", {})
         for field in (*SERVER_FIELDS, "resourceVersion", "selfLink", "managedFields"):
             if field != "name":
@@ -252,6 +279,9 @@ class Cluster:
             if self._generation_tracked(info):
                 meta["generation"] = 1
             obj = self._default(info, obj)
+            if manager:
+                obj["metadata"]["managedFields"] = self._managed(info, None, obj, manager, "")
+            builtins.prepare_for_create(info, obj, unlabelled=not body["metadata"].get("labels"))
             if info.storage_key == CRD_KEY:
                 self._crd_status(obj)
             self._validate(info, obj, None, "")
@@ -280,6 +310,7 @@ class Cluster:
         body: Any,
         *,
         subresource: str = "",
+        manager: str = "",
     ) -> dict[str, Any]:
         """PUT an object (or its ``status``); returns the stored object."""
         self._check_identity(info, namespace, body)
@@ -299,7 +330,7 @@ class Cluster:
                 )
                 raise invalid(info.group, info.kind, name, [cause])
             new = stored_form(info, dict(copy.deepcopy(body), apiVersion=info.api_version))
-            stored = self._update_locked(info, old, new, str(rv or ""), subresource)
+            stored = self._update_locked(info, old, new, str(rv or ""), subresource, manager)
             return served_form(info, stored)
 
     def patch(
@@ -311,6 +342,7 @@ class Cluster:
         document: Any,
         *,
         subresource: str = "",
+        manager: str = "",
     ) -> dict[str, Any]:
         """PATCH with one of the three patch types; returns the stored object."""
         if content_type == STRATEGIC_PATCH and info.custom:
@@ -343,7 +375,8 @@ class Cluster:
                 raise bad_request("the name of the object cannot be changed by a patch")
             patched_rv = str(new["metadata"].get("resourceVersion") or "")
             new = stored_form(info, new)
-            return served_form(info, self._update_locked(info, old, new, patched_rv, subresource))
+            stored = self._update_locked(info, old, new, patched_rv, subresource, manager)
+            return served_form(info, stored)
 
     def _update_locked(
         self,
@@ -352,6 +385,7 @@ class Cluster:
         new: dict[str, Any],
         rv: str,
         subresource: str,
+        manager: str,
     ) -> dict[str, Any]:
         old_meta = old["metadata"]
         name = old_meta["name"]
@@ -377,7 +411,7 @@ class Cluster:
                     new["status"] = old["status"]
                 else:
                     new.pop("status", None)
-            new["apiVersion"], new["kind"] = info.api_version, info.kind
+            new["apiVersion"], new["kind"] = info.storage_api_version, info.kind
             new = self._default(info, new)
             meta = new["metadata"]
             if old_meta.get("deletionTimestamp"):
@@ -397,6 +431,8 @@ class Cluster:
         new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
         if info.storage_key == CRD_KEY and subresource != "status":
             self._crd_status(new)
+        if manager:
+            new["metadata"]["managedFields"] = self._managed(info, old, new, manager, subresource)
         self._validate(info, new, old, subresource)
         if new == old:
             return old

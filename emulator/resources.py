@@ -66,6 +66,13 @@ class ResourceInfo:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     @property
+    def storage_api_version(self) -> str:
+        """The apiVersion of the stored objects (``api_version`` unless stored elsewhere)."""
+        if self.storage_group is None:
+            return self.api_version
+        return f"{self.storage_group}/{self.version}" if self.storage_group else self.version
+
+    @property
     def storage_key(self) -> tuple[str, str]:
         group = self.group if self.storage_group is None else self.storage_group
         return (group, self.plural)

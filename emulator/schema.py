@@ -47,6 +47,11 @@ class StructuralSchema:
         self._schema = schema
         self._rules = rules
 
+    @property
+    def openapi(self) -> Mapping[str, Any]:
+        """The ``openAPIV3Schema`` this was built from (list and map types for field owners)."""
+        return self._schema
+
     @classmethod
     def from_crd_version(
         cls,

@@ -64,7 +64,12 @@ class Dicts:
 
 
 def raw(
-    api: ApiClient, method: str, path: str, body: Any = None, content_type: str = ""
+    api: ApiClient,
+    method: str,
+    path: str,
+    body: Any = None,
+    content_type: str = "",
+    user_agent: str = "",
 ) -> tuple[int, dict[str, Any] | list[dict[str, Any]]]:
     """``(status, decoded body)`` of one request; a watch body decodes to its list of events.
 
@@ -73,6 +78,8 @@ def raw(
     headers = auth_headers(api)
     if body is not None:
         headers["Content-Type"] = content_type or "application/json"
+    if user_agent:
+        headers["User-Agent"] = user_agent
     response = api.call_api(
         method,
         api.configuration.host + path,
