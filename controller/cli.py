@@ -4,7 +4,7 @@
 controller). Subcommands: ``emulator`` serves the Kubernetes API emulator, ``sandbox`` runs
 the whole loop without a cluster, ``run-local`` picks the operator when a cluster answers and
 the sandbox otherwise (what ``make run`` does). Flag names are controller-runtime's
-(DESIGN.md §1). This module parses and dispatches; it is the only place that turns a result
+(docs/design.md §1). This module parses and dispatches; it is the only place that turns a result
 into an exit code.
 """
 
@@ -21,8 +21,8 @@ __all__ = ["build_parser", "main"]
 
 DEFAULT_METRICS_BIND_ADDRESS = ":8080"  # controller-runtime's default
 DEFAULT_HEALTH_PROBE_BIND_ADDRESS = ":8081"  # kubebuilder scaffold's default
-DEFAULT_LEADER_ELECTION_ID = "dbbackup-operator-leader"  # DESIGN.md §1
-DEFAULT_LEADER_ELECTION_NAMESPACE = "dbbackup-system"  # DESIGN.md §1, used outside a pod
+DEFAULT_LEADER_ELECTION_ID = "dbbackup-operator-leader"  # docs/design.md §1
+DEFAULT_LEADER_ELECTION_NAMESPACE = "dbbackup-system"  # docs/design.md §1, used outside a pod
 DEFAULT_MAX_CONCURRENT_RECONCILES = 4  # backups are independent; 4 keeps API load gentle
 DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT = 30.0  # seconds; controller-runtime's default
 

@@ -6,7 +6,7 @@ observer feeds ``rest_client_requests_total``), the :class:`~manager.scheme.Sche
 :class:`~manager.cache.Cache`, the :class:`~manager.client.Client`, the
 :class:`~manager.metrics.Metrics` registry, the health probes, and event recorders.
 
-Start order (:meth:`Manager.start`), DESIGN.md §2:
+Start order (:meth:`Manager.start`), docs/design.md §2:
 
 1. the metrics and health-probe servers (``/healthz`` has a ``ping`` check, plus
    ``leader-election`` when enabled; ``/readyz`` has ``cache-sync``);
@@ -413,8 +413,8 @@ class Manager:
                     log.error("timed out waiting for the caches to sync")
                     code = EXIT_FAILURE
                 return self._shutdown(code, caches, servers, elector_stop, elector_thread)
-            # The initial lists are long-lived: move them out of the collector's generations,
-            # so full collections stop walking them (DESIGN.md §6: ~300 ms a pass at 50k dicts).
+            # The initial lists are long-lived: move them out of the collector's generations, so
+            # full collections stop walking them (docs/design.md §6: ~300 ms a pass at 50k dicts).
             gc.freeze()
             self._others.start_all(self._on_runnable_error)
             if self.elector is not None:

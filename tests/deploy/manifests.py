@@ -26,9 +26,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "config"
 
-OPERATOR_NAMESPACE = "dbbackup-system"  # DESIGN.md section 1
-SERVICE_ACCOUNT = "dbbackup-operator"  # DESIGN.md section 1
-LEASE_NAME = "dbbackup-operator-leader"  # DESIGN.md section 1
+OPERATOR_NAMESPACE = "dbbackup-system"  # docs/design.md section 1
+SERVICE_ACCOUNT = "dbbackup-operator"  # docs/design.md section 1
+LEASE_NAME = "dbbackup-operator-leader"  # docs/design.md section 1
 DEPLOYMENT = "dbbackup-operator"
 MANAGER_CONTAINER = "manager"
 MANAGER_ROLE = "dbbackup-operator-manager-role"

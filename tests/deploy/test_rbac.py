@@ -4,7 +4,7 @@ The expected rules are written out here on purpose: a change to ``config/rbac`` 
 with a change to this table (and to docs/deploy.md, which says why each rule exists). The
 audit-log test (the operator against the emulator in RBAC mode) proves the rules suffice and
 are all used; ``databasebackups/finalizers`` is the one rule it cannot see being used, because
-only the OwnerReferencesPermissionEnforcement admission plugin checks it (DESIGN.md section 6).
+only the OwnerReferencesPermissionEnforcement admission plugin checks it (docs/design.md section 6).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ MANAGER_RULES: set[Rule] = {
     ("dbbackup.io", "databasebackups", "list", ()),
     ("dbbackup.io", "databasebackups", "watch", ()),
     ("dbbackup.io", "databasebackups/status", "update", ()),
-    # Admission-only: blockOwnerDeletion on the Jobs' owner reference (DESIGN.md section 6).
+    # Admission-only: blockOwnerDeletion on the Jobs' owner reference (docs/design.md section 6).
     ("dbbackup.io", "databasebackups/finalizers", "update", ()),
     ("batch", "jobs", "get", ()),
     ("batch", "jobs", "list", ()),

@@ -7,7 +7,7 @@ live read, pruning, a status conflict, event aggregation, leader election). Then
 audit log: no request was refused, none touched Secrets, and every rule of the ClusterRole
 and Role was used — except ``databasebackups/finalizers`` ``update``, which the
 OwnerReferencesPermissionEnforcement admission plugin checks when a Job with
-``blockOwnerDeletion`` is created, never as a request of its own (DESIGN.md §6).
+``blockOwnerDeletion`` is created, never as a request of its own (docs/design.md §6).
 """
 
 from __future__ import annotations
