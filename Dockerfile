@@ -35,5 +35,5 @@ ENV PATH=/opt/dbbackup-operator/bin:$PATH \
 # Numeric, so Kubernetes can check runAsNonRoot without reading /etc/passwd; 65532 is the
 # "nonroot" user of distroless images and the user config/manager runs as.
 USER 65532:65532
-EXPOSE 8080 8081
+EXPOSE 8443 8081
 ENTRYPOINT ["dbbackup-operator"]

@@ -37,7 +37,7 @@ METRICS_SERVICE = "dbbackup-operator-metrics-service"
 MANIFEST_IMAGE = "ghcr.io/example/dbbackup-operator:latest"
 
 # Every kustomization a user may render on its own, and config/default that renders them all.
-KUSTOMIZATIONS = ("default", "rbac", "manager", "network-policy", "prometheus")
+KUSTOMIZATIONS = ("default", "rbac", "manager", "network-policy", "prometheus", "certmanager")
 
 KUSTOMIZE_TIMEOUT = 60.0  # seconds; a render takes well under one
 

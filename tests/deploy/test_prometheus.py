@@ -75,7 +75,12 @@ def test_service_monitor_scrapes_the_metrics_service_and_keeps_backup_labels() -
     (endpoint,) = monitor["spec"]["endpoints"]
     assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
     assert endpoint["path"] == "/metrics"
-    assert endpoint["scheme"] == "http"
+    # HTTPS with Prometheus' own token: the operator reviews it (TokenReview) and its access
+    # to /metrics (SubjectAccessReview). The certificate is self-signed unless cert-manager
+    # issues it (monitor_tls_patch.yaml then verifies it).
+    assert endpoint["scheme"] == "https"
+    assert endpoint["bearerTokenFile"] == "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    assert endpoint["tlsConfig"] == {"insecureSkipVerify": True}
     # Backup series carry their own namespace/name labels; the target's must not win.
     assert endpoint["honorLabels"] is True
     assert DURATION.match(endpoint["interval"])
