@@ -26,6 +26,7 @@ OPERATOR_METRICS = {
     "dbbackup_runs_total",
     "dbbackup_run_duration_seconds",
     "dbbackup_job_creation_skew_seconds",
+    "dbbackup_created_timestamp_seconds",
 }
 # The runtime's (manager/metrics.py) and Prometheus' own.
 RUNTIME_METRICS = {"leader_election_master_status", "up"}
@@ -38,6 +39,11 @@ KUBE_STATE_METRICS = {
 }
 ALERTS = {
     "DatabaseBackupMissed": {"dbbackup_last_success_timestamp_seconds"},
+    "DatabaseBackupNeverSucceeded": {
+        "dbbackup_created_timestamp_seconds",
+        "dbbackup_expected_interval_seconds",
+        "dbbackup_last_success_timestamp_seconds",
+    },
     "DatabaseBackupLastRunFailed": {"dbbackup_last_run_status"},
     "DatabaseBackupJobPastDeadline": {"kube_job_status_start_time", "kube_job_status_active"},
     "DbbackupOperatorDown": {"up"},
