@@ -105,7 +105,9 @@ def test_new_backup_is_pending_with_next_run_and_requeues_for_it(world: World) -
     assert world.metric("dbbackup_next_schedule_timestamp_seconds") == at(27, 1).timestamp()
     assert world.metric("dbbackup_expected_interval_seconds") == 86400
     # DatabaseBackupNeverSucceeded compares the creation time with the interval.
-    assert world.metric("dbbackup_created_timestamp_seconds") == parse_time(created).timestamp()
+    created_at = parse_time(created)
+    assert created_at is not None
+    assert world.metric("dbbackup_created_timestamp_seconds") == created_at.timestamp()
 
 
 def test_at_the_slot_a_job_is_created_and_status_is_running(world: World) -> None:
