@@ -71,7 +71,10 @@ def raw(
     For what the typed client hides: the status code, a watch's ERROR event.
     """
     headers = {"Accept": "application/json"}
-    token = api.configuration.api_key.get("authorization")
+    # The emulator's configurations carry "authorization"; a kubeconfig loaded by the official
+    # client (a real server, ``make conformance``) carries "BearerToken".
+    keys = api.configuration.api_key
+    token = keys.get("authorization") or keys.get("BearerToken")
     if token:
         headers["Authorization"] = token
     if body is not None:
