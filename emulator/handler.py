@@ -302,8 +302,10 @@ class Handler(BaseHTTPRequestHandler):
         info = request.info
         if info is None:
             return self._serve_discovery(method, path, request)
-        if info.storage_key in reviews.REVIEW_RESOURCES:
-            return self._serve_review(info, request)
+        if info.storage_key in reviews.REVIEW_RESOURCES:  # answered, never stored
+            review = reviews.answer(self.api.users, self.api.authorizer, request, self._body())
+            self._send_obj(201, review, info)
+            return 201
         ns = request.namespace or None
         cluster = self.api.cluster
         verb = request.verb
@@ -352,20 +354,6 @@ class Handler(BaseHTTPRequestHandler):
                     "metadata": {}, "items": items}  # fmt: skip
             self._send_obj(200, body)
         return 200 if verb != "create" else 201
-
-    def _serve_review(self, info: ResourceInfo, request: RequestInfo) -> int:
-        """TokenReview / SubjectAccessReview: answered, never stored (emulator.reviews)."""
-        if request.verb != "create" or request.name:
-            raise ApiStatusError(
-                405, "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
-            )  # fmt: skip
-        if info.plural == "tokenreviews":
-            review = reviews.token_review(self.api.users, self._body())
-        else:
-            review = reviews.subject_access_review(self.api.authorizer, self._body())
-        self._send_obj(201, review, info)
-        return 201
 
     def _delete_options(self, query: dict[str, str]) -> dict[str, Any]:
         body = self._body()

@@ -26,15 +26,19 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.audit import Users
-from emulator.errors import Cause, bad_request, invalid
+from emulator.errors import ApiStatusError, Cause, bad_request, invalid
 from emulator.rbac import SA_PREFIX, Attributes, Authorizer
+
+if TYPE_CHECKING:
+    from emulator.handler import RequestInfo
 
 __all__ = [
     "API_AUDIENCE",
     "REVIEW_RESOURCES",
+    "answer",
     "subject_access_review",
     "token_review",
 ]
@@ -145,3 +149,19 @@ def subject_access_review(authorizer: Authorizer | None, body: Any) -> dict[str,
         status["reason"] = decision.reason
     review["status"] = status
     return review
+
+
+def answer(
+    users: Users, authorizer: Authorizer | None, request: RequestInfo, body: Any
+) -> dict[str, Any]:
+    """The answered review for a request to either collection; anything but a POST to the
+    collection is 405, as for every create-only resource."""
+    if request.verb != "create" or request.name:
+        raise ApiStatusError(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+    if request.resource == "tokenreviews":
+        return token_review(users, body)
+    return subject_access_review(authorizer, body)
