@@ -4,8 +4,9 @@ A port of what controller-runtime's metrics server does with ``SecureServing``
 (``pkg/metrics/server/server.go``): with a ``CertDir`` it serves ``tls.crt`` / ``tls.key`` from
 there (e.g. a cert-manager Secret mounted into the pod) and picks up a rotated pair without a
 restart (its ``certwatcher``); without one it generates a self-signed certificate for
-``localhost`` in memory at start (``certutil.GenerateSelfSignedCertKey``), which Prometheus
-accepts with ``insecureSkipVerify`` as kubebuilder's ServiceMonitor configures it.
+``localhost`` and ``127.0.0.1`` in memory at start (``certutil.GenerateSelfSignedCertKey``
+``WithFixtures("localhost", [127.0.0.1])``), which Prometheus accepts with
+``insecureSkipVerify`` as kubebuilder's ServiceMonitor configures it.
 
 Guarantees: the generated private key never touches a lasting file (it is written to a private
 temporary directory only for ``ssl`` to load it, and removed at once); a rotated pair in the
@@ -17,6 +18,7 @@ client certificates, SNI, choosing cipher suites.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import logging
 import os
 import ssl
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 CERT_NAME = "tls.crt"  # controller-runtime metricsserver.Options.CertName default
 KEY_NAME = "tls.key"  # controller-runtime metricsserver.Options.KeyName default
 SELF_SIGNED_HOST = "localhost"  # the host controller-runtime's self-signed certificate names
+SELF_SIGNED_IP = "127.0.0.1"  # and the one address it names
 # client-go certutil's validity for a self-signed serving certificate (duration365d).
 SELF_SIGNED_VALIDITY = datetime.timedelta(days=365)
 # A backdated start absorbs clock skew between the pod and its scrapers (certutil: 1 hour).
@@ -62,7 +65,7 @@ class KeyPair:
 
 
 def self_signed_pair(host: str = SELF_SIGNED_HOST) -> KeyPair:
-    """A fresh self-signed serving certificate for ``host`` (ECDSA P-256, SHA-256)."""
+    """A fresh self-signed serving certificate for ``host`` and 127.0.0.1 (ECDSA P-256)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
     now = datetime.datetime.now(datetime.UTC)
@@ -74,7 +77,12 @@ def self_signed_pair(host: str = SELF_SIGNED_HOST) -> KeyPair:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - BACKDATE)
         .not_valid_after(now + SELF_SIGNED_VALIDITY)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName(host), x509.IPAddress(ipaddress.ip_address(SELF_SIGNED_IP))]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
