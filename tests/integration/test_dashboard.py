@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from emulator.jobrunner import RunnerOptions, SimulatedJobRunner
 from emulator.server import ApiServer
 from manager.clock import ScaledClock
+from tests.integration.test_rbac_least_privilege import LEASE_TIMINGS
 from tests.support.operator import OperatorProcess, apply_sample, setup_cluster, wait_for
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "config/grafana/dbbackup-dashboard.json"
@@ -111,7 +112,12 @@ def test_every_dashboard_query_reads_series_the_operator_exports(world: World) -
         clock_start=START,
         clock_origin=world.origin,
         clock_speed=SPEED,
-        extra_args=("--leader-elect", "--leader-election-namespace", "dbbackup-system"),
+        extra_args=(
+            "--leader-elect",
+            "--leader-election-namespace",
+            "dbbackup-system",
+            *LEASE_TIMINGS,
+        ),
     )
     try:
         operator.wait_ready()

@@ -37,6 +37,10 @@ from tests.support.operator import (
 SPEED = 60.0
 START = datetime(2025, 3, 27, 0, 59, 0, tzinfo=UTC)
 ADMISSION_ONLY = {("dbbackup.io", "databasebackups/finalizers", "update")}
+# Lease timings in virtual seconds: at x60, client-go's 15/10/2 s would be a 0.17 s real renew
+# deadline, which a loaded machine misses (the operator then exits, as it must); these are
+# 10 s / 6.7 s / 1 s of real time and still renew many times during the scenario.
+LEASE_TIMINGS = ("--lease-duration", "600", "--renew-deadline", "400", "--retry-period", "60")
 SCRAPER_TOKEN = "prometheus-token"
 SCRAPER_USER = "system:serviceaccount:monitoring:prometheus"
 
@@ -115,7 +119,12 @@ def test_the_operator_needs_exactly_the_rbac_it_ships(
         clock_start=START,
         clock_origin=clock.origin,
         clock_speed=SPEED,
-        extra_args=("--leader-elect", "--leader-election-namespace", "dbbackup-system"),
+        extra_args=(
+            "--leader-elect",
+            "--leader-election-namespace",
+            "dbbackup-system",
+            *LEASE_TIMINGS,
+        ),
         metrics_secure=True,
     )
     try:
