@@ -273,7 +273,7 @@ def _metric_sum(text: str, name: str) -> float:
 def _launch_operator(session: Session) -> tuple[Proc, str, str]:
     metrics, health = free_port(), free_port()
     args = [sys.executable, "-m", "controller", "--kubeconfig", str(session.kubeconfig),
-            "--metrics-bind-address", f"127.0.0.1:{metrics}",
+            "--metrics-bind-address", f"127.0.0.1:{metrics}", "--metrics-secure=false",
             "--health-probe-bind-address", f"127.0.0.1:{health}",
             "--log-level", "info", *session.clock.flags()]  # fmt: skip
     proc = Proc(args, cpu=session.cpu_program)

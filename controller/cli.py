@@ -4,7 +4,7 @@
 controller). Subcommands: ``emulator`` serves the Kubernetes API emulator, ``sandbox`` runs
 the whole loop without a cluster, ``run-local`` picks the operator when a cluster answers and
 the sandbox otherwise (what ``make run`` does). Flag names are controller-runtime's
-(DESIGN.md §1). This module parses and dispatches; it is the only place that turns a result
+(docs/design.md §1). This module parses and dispatches; it is the only place that turns a result
 into an exit code.
 """
 
@@ -19,12 +19,19 @@ from datetime import datetime
 
 __all__ = ["build_parser", "main"]
 
-DEFAULT_METRICS_BIND_ADDRESS = ":8080"  # controller-runtime's default
+# kubebuilder's scaffold: HTTPS on 8443, authenticated and authorized (docs/design.md §3).
+DEFAULT_METRICS_BIND_ADDRESS = ":8443"
+DEFAULT_METRICS_SECURE = True  # kubebuilder's cmd/main.go --metrics-secure default
 DEFAULT_HEALTH_PROBE_BIND_ADDRESS = ":8081"  # kubebuilder scaffold's default
-DEFAULT_LEADER_ELECTION_ID = "dbbackup-operator-leader"  # DESIGN.md §1
-DEFAULT_LEADER_ELECTION_NAMESPACE = "dbbackup-system"  # DESIGN.md §1, used outside a pod
+DEFAULT_LEADER_ELECTION_ID = "dbbackup-operator-leader"  # docs/design.md §1
+DEFAULT_LEADER_ELECTION_NAMESPACE = "dbbackup-system"  # docs/design.md §1, used outside a pod
 DEFAULT_MAX_CONCURRENT_RECONCILES = 4  # backups are independent; 4 keeps API load gentle
 DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT = 30.0  # seconds; controller-runtime's default
+EXIT_USAGE = 2  # argparse's exit code for a command that cannot run as asked
+NO_EMULATOR = (
+    "dbbackup-operator: this installation has no API emulator (the operator's package and "
+    "image leave it out); run the sandbox from a source checkout: make install && make run"
+)
 
 
 def _timestamp(value: str) -> datetime:
@@ -35,6 +42,19 @@ def _timestamp(value: str) -> datetime:
     if parsed.tzinfo is None:
         raise argparse.ArgumentTypeError(f"time needs a zone offset (e.g. Z): {value!r}")
     return parsed
+
+
+# Go's strconv.ParseBool spellings, which controller-runtime's bool flags accept.
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+def _bool(value: str) -> bool:
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"not a boolean: {value!r}")
 
 
 def _positive_float(value: str) -> float:
@@ -62,6 +82,24 @@ def add_operator_flags(parser: argparse.ArgumentParser) -> None:
         "--metrics-bind-address",
         default=DEFAULT_METRICS_BIND_ADDRESS,
         help="address the /metrics endpoint binds to; '0' disables it (default %(default)s)",
+    )
+    parser.add_argument(
+        "--metrics-secure",
+        type=_bool,
+        nargs="?",
+        const=True,
+        default=DEFAULT_METRICS_SECURE,
+        metavar="BOOL",
+        help="serve /metrics over HTTPS and allow only requests whose bearer token may get "
+        "/metrics (TokenReview + SubjectAccessReview); --metrics-secure=false serves plain "
+        "HTTP to anyone (default %(default)s)",
+    )
+    parser.add_argument(
+        "--metrics-cert-dir",
+        default="",
+        metavar="DIR",
+        help="directory with the metrics serving certificate (tls.crt, tls.key), reloaded when "
+        "it changes; default: a self-signed certificate made at start",
     )
     parser.add_argument(
         "--health-probe-bind-address",
@@ -177,6 +215,7 @@ def add_sandbox_flags(parser: argparse.ArgumentParser) -> None:
     add_operator_flags(parser)
     parser.set_defaults(
         metrics_bind_address=opts.DEFAULT_METRICS_BIND_ADDRESS,
+        metrics_secure=False,  # local runs: plain HTTP on loopback (docs/design.md §3)
         health_probe_bind_address=opts.DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
     )
     parser.add_argument(
@@ -221,8 +260,14 @@ def add_sandbox_flags(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.command in ("emulator", "sandbox", "run-local"):
-        from controller import sandbox
-
+        try:
+            from controller import sandbox
+        except ModuleNotFoundError as err:
+            if not (err.name or "").startswith("emulator"):
+                raise
+            # The operator's distribution (and image) leaves the API emulator out.
+            print(NO_EMULATOR, file=sys.stderr)
+            return EXIT_USAGE
         return sandbox.dispatch(args)
     from controller import operator
 

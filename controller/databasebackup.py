@@ -52,11 +52,12 @@ from controller.status import (
     PHASE_SUCCEEDED,
     mark_missing,
     merge_history,
+    retry_on_conflict,
     set_condition,
     summarize,
 )
 from manager.clock import Clock
-from manager.errors import AlreadyExists, Conflict, NotFound
+from manager.errors import AlreadyExists, NotFound
 from manager.reconcile import Request, Result
 from manager.scheme import JOBS, ResourceType
 from manager.store import INDEX_CONTROLLER_OWNER, owner_key
@@ -409,30 +410,25 @@ class DatabaseBackupReconciler:
     def _write_status(
         self, backup: dict[str, Any], jobs: list[dict[str, Any]], outcome: _Outcome, now: datetime
     ) -> None:
-        current = backup
-        for attempt in range(STATUS_WRITE_ATTEMPTS):
+        state = {"current": backup}
+
+        def attempt() -> None:
+            current = state["current"]
             desired = self._desired_status(current, jobs, outcome, now)
             previous = current.get("status") or {}
-            if desired == previous:
-                break
-            self._announce(current, previous, desired, outcome)
-            updated = {**current, "status": desired}
-            try:
-                self._client.update_status(self._backups, updated)
-            except Conflict:
-                if attempt + 1 == STATUS_WRITE_ATTEMPTS:
-                    raise
-                meta = _meta(current)
-                current = self._client.get_live(
-                    self._backups, str(meta.get("namespace", "")), str(meta.get("name", ""))
-                )
-                continue
-            self._failpoint("after-status-write")
-            self._metrics.observe_status(current, previous, desired)
-            break
-        else:  # pragma: no cover - the loop always breaks or raises
-            pass
-        self._metrics.set_schedule(current, outcome.next_time, outcome.expected_interval)
+            if desired != previous:
+                self._announce(current, previous, desired, outcome)
+                self._client.update_status(self._backups, {**current, "status": desired})
+                self._failpoint("after-status-write")
+                self._metrics.observe_status(current, previous, desired)
+
+        def reread() -> None:
+            meta = _meta(state["current"])
+            namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+            state["current"] = self._client.get_live(self._backups, namespace, name)
+
+        retry_on_conflict(attempt, reread, attempts=STATUS_WRITE_ATTEMPTS)
+        self._metrics.set_schedule(state["current"], outcome.next_time, outcome.expected_interval)
 
     def _announce(
         self,

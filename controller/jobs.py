@@ -25,7 +25,7 @@ __all__ = [
     "scheduled_time",
 ]
 
-SCHEDULED_AT_ANNOTATION = "dbbackup.io/scheduled-at"  # DESIGN.md §1
+SCHEDULED_AT_ANNOTATION = "dbbackup.io/scheduled-at"  # docs/design.md §1
 
 
 def cache_job(job: dict[str, Any]) -> dict[str, Any]:

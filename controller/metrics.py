@@ -11,6 +11,8 @@ Series are created the first time a backup is reconciled and removed when it is 
 * ``dbbackup_last_run_status`` — 1 if the newest finished run succeeded, 0 if it failed;
 * ``dbbackup_last_run_duration_seconds`` — start to completion of the newest finished run;
 * ``dbbackup_runs_total{result}`` — finished runs (``succeeded`` / ``failed``);
+* ``dbbackup_created_timestamp_seconds`` — the backup's ``metadata.creationTimestamp``, so a
+  backup that never succeeded can be told from one that is new;
 
 and two histograms over all backups (no per-backup labels):
 
@@ -60,8 +62,9 @@ GAUGES = (
     ("dbbackup_expected_interval_seconds", "Seconds between two consecutive scheduled backups."),
     ("dbbackup_last_run_status", "1 if the newest finished backup succeeded, 0 if it failed."),
     ("dbbackup_last_run_duration_seconds", "Run time of the newest finished backup."),
+    ("dbbackup_created_timestamp_seconds", "Unix time the DatabaseBackup was created."),
 )
-LAST_SUCCESS, NEXT_SCHEDULE, EXPECTED_INTERVAL, LAST_RUN_STATUS, LAST_DURATION = range(5)
+LAST_SUCCESS, NEXT_SCHEDULE, EXPECTED_INTERVAL, LAST_RUN_STATUS, LAST_DURATION, CREATED = range(6)
 
 
 class _Series:
@@ -111,8 +114,11 @@ class BackupMetrics(Collector):
         self, backup: dict[str, Any], next_time: datetime | None, interval: float | None
     ) -> None:
         success = parse_time((backup.get("status") or {}).get("lastSuccessfulBackup"))
+        created = parse_time((backup.get("metadata") or {}).get("creationTimestamp"))
         with self._lock:
             gauges = self._get(_labels(backup)).gauges
+            if created is not None:
+                gauges[CREATED] = created.timestamp()
             if next_time is None or interval is None:
                 # Suspended or invalid: nothing is expected, so "missed" alerts must not fire.
                 gauges[NEXT_SCHEDULE] = gauges[EXPECTED_INTERVAL] = UNSET

@@ -54,6 +54,8 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
         kubeconfig=args.kubeconfig,
         namespace=args.namespace,
         metrics_bind_address=args.metrics_bind_address,
+        metrics_secure=args.metrics_secure,
+        metrics_cert_dir=args.metrics_cert_dir,
         health_probe_bind_address=args.health_probe_bind_address,
         leader_election=args.leader_elect,
         leader_election_namespace=args.leader_election_namespace,

@@ -69,8 +69,8 @@ DEFAULT_START_DELAY = 1.0  # virtual seconds from Job creation to its pod runnin
 DEFAULT_FAILURE_RATE = 0.2  # one backup in five fails, so failures show up too
 DEFAULT_SEED = 0  # the runner's RNG seed: the same outcomes on every run
 
-OPERATOR_NAMESPACE = "dbbackup-system"  # DESIGN.md §1
-OPERATOR_SERVICE_ACCOUNT = "dbbackup-operator"  # DESIGN.md §1
+OPERATOR_NAMESPACE = "dbbackup-system"  # docs/design.md §1
+OPERATOR_SERVICE_ACCOUNT = "dbbackup-operator"  # docs/design.md §1
 OPERATOR_USER = f"system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT}"
 # The groups the API server's token authenticator gives a ServiceAccount.
 OPERATOR_GROUPS = (

@@ -2,7 +2,8 @@
 
 Pure functions: the previous status (for what outlives Jobs: history, last success, last
 schedule time) plus the Jobs that exist now give the new status. Nothing here reads a clock
-except through arguments, so every rule is unit-testable.
+except through arguments, so every rule is unit-testable. :func:`retry_on_conflict` is the
+status write's retry policy (tenacity), the one part that calls out.
 
 Rules:
 
@@ -17,11 +18,14 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+import tenacity
+
 from controller.jobs import format_time, job_outcome, parse_time, scheduled_time
+from manager.errors import Conflict
 
 __all__ = [
     "HISTORY_LIMIT",
@@ -31,6 +35,7 @@ __all__ = [
     "PHASE_SUCCEEDED",
     "mark_missing",
     "merge_history",
+    "retry_on_conflict",
     "set_condition",
     "summarize",
 ]
@@ -179,3 +184,22 @@ def set_condition(
             }
         )
     return result
+
+
+def retry_on_conflict(
+    attempt: Callable[[], None], reread: Callable[[], None], *, attempts: int
+) -> None:
+    """Run ``attempt`` (a status write); on a 409 Conflict call ``reread`` and run it again, at
+    most ``attempts`` times in all; the last Conflict propagates, any other error at once.
+
+    Fresh data resolves a conflict, waiting does not: no wait and no jitter between attempts,
+    and ``reread`` runs only when another attempt follows.
+    """
+    tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(attempts),
+        retry=tenacity.retry_if_exception_type(Conflict),
+        wait=tenacity.wait_none(),
+        before_sleep=lambda _: reread(),
+        sleep=lambda _: None,  # wait_none: nothing to sleep
+        reraise=True,
+    )(attempt)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
-from emulator import discovery
+from emulator import discovery, reviews
 from emulator.errors import ApiStatusError, bad_request, forbidden, status_body
 from emulator.managed_fields import manager_name
 from emulator.rbac import Attributes, forbidden_status_message
@@ -303,6 +303,10 @@ class Handler(BaseHTTPRequestHandler):
         info = request.info
         if info is None:
             return self._serve_discovery(method, path, request)
+        if info.storage_key in reviews.REVIEW_RESOURCES:  # answered, never stored
+            review = reviews.answer(self.api.users, self.api.authorizer, request, self._body())
+            self._send_obj(201, review, info)
+            return 201
         ns = request.namespace or None
         cluster = self.api.cluster
         verb = request.verb

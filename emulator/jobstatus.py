@@ -1,7 +1,7 @@
 """The ``batch/v1`` Job status update rules of kube-apiserver 1.32 (``PUT .../jobs/x/status``).
 
 Role: :func:`validate_job_status_update` returns the 422 causes the real server gives for a
-Job status update, so the emulator refuses what a real cluster refuses (DESIGN.md section 6:
+Job status update, so the emulator refuses what a real cluster refuses (docs/design.md section 6:
 ``Complete=True`` needs ``startTime``, ``completionTime`` and ``SuccessCriteriaMet=True``;
 ``Failed=True`` needs ``startTime`` and ``FailureTarget=True``).
 

@@ -114,6 +114,11 @@ BUILTINS: tuple[ResourceInfo, ...] = (
              namespaced=True),
     _builtin("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings",
              namespaced=False),
+    # Create-only and never stored (emulator.reviews).
+    _builtin("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", namespaced=False,
+             verbs=("create",)),
+    _builtin("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews",
+             namespaced=False, verbs=("create",)),
 )  # fmt: skip
 
 

@@ -10,7 +10,9 @@ Public surface (docs/contracts.md): ``url``, ``port``, ``ADMIN_TOKEN``, ``add_us
 the same semantics as HTTP requests (as the admin, without audit records or faults).
 
 Guarantees: requests are served concurrently; watches are fed in commit order; the server never
-binds anything but 127.0.0.1. Non-goals: TLS, client certificates, persistence across restarts.
+binds anything but 127.0.0.1; its HTTPS port's key pair is generated at start
+(:mod:`emulator.certs`), never read from disk. Non-goals: client certificates, persistence
+across restarts.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import yaml
 from kubernetes.client import Configuration
 
 from emulator.audit import ADMIN_TOKEN, AuditLog, AuditRecord, Users
+from emulator.certs import ServingPair, serving_pair
 from emulator.errors import bad_request
 from emulator.event_conversion import served_form
 from emulator.faults import Faults
@@ -47,7 +50,6 @@ __all__ = ["ADMIN_TOKEN", "DEFAULT_BOOKMARK_INTERVAL", "ApiServer"]
 
 DEFAULT_BOOKMARK_INTERVAL = 1.0  # seconds of idle stream before a BOOKMARK (the server: ~1 min)
 INITIAL_NAMESPACES = ("default", "kube-system")
-TLS_DIR = Path(__file__).with_name("tls")  # a self-signed certificate for 127.0.0.1/localhost
 SHUTDOWN_POLL = 0.02  # seconds; how fast serve_forever notices stop()
 RESOURCE_VERSION_WAIT = 3.0  # seconds a list waits for a future resourceVersion (the server: 3 s)
 
@@ -127,6 +129,7 @@ class ApiServer:
         self._requested_port = port
         self._http: _HTTPServer | None = None
         self._https: _HTTPServer | None = None
+        self._tls: ServingPair | None = None
         self._threads: list[threading.Thread] = []
         self._gc = GarbageCollector(self.cluster, self.stopping)
         for name in INITIAL_NAMESPACES:
@@ -139,10 +142,9 @@ class ApiServer:
     def start(self) -> ApiServer:
         if self._http is not None:
             return self
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(TLS_DIR / "server.crt", TLS_DIR / "server.key")
+        self._tls = serving_pair()
         self._http = _HTTPServer(("127.0.0.1", self._requested_port), self)
-        self._https = _HTTPServer(("127.0.0.1", 0), self, context)
+        self._https = _HTTPServer(("127.0.0.1", 0), self, self._tls.context)
         self._threads = [
             threading.Thread(
                 target=self._http.serve_forever,
@@ -200,7 +202,7 @@ class ApiServer:
 
     @property
     def secure_url(self) -> str:
-        """HTTPS with :data:`TLS_DIR`'s certificate (kubectl sends tokens only over TLS)."""
+        """HTTPS with this server's own certificate (kubectl sends tokens only over TLS)."""
         if self._https is None:
             raise RuntimeError("the server is not started")
         return f"https://127.0.0.1:{self._https.server_address[1]}"
@@ -224,7 +226,9 @@ class ApiServer:
         It points at :attr:`secure_url` with the certificate embedded: kubectl does not send
         bearer tokens over plain HTTP.
         """
-        ca = base64.b64encode((TLS_DIR / "server.crt").read_bytes()).decode()
+        if self._tls is None:
+            raise RuntimeError("the server is not started")
+        ca = base64.b64encode(self._tls.cert_pem).decode()
         cluster = {"server": self.secure_url, "certificate-authority-data": ca}
         doc = {
             "apiVersion": "v1",

@@ -16,8 +16,9 @@ Runnable) takes records off the queue and writes them:
   repeats taken off the queue together are coalesced into one PATCH with the final count;
   if the Event is gone (404) it is created again carrying the series, as client-go does;
 * notes longer than the API's 1 KiB limit are truncated (client-go: 1021 bytes + ``...``);
-* transport errors, 429 and 5xx are retried a few times with a short backoff; other errors
-  drop the event with a log line.
+* transport errors, 429 and 5xx are retried (``tenacity``) up to :data:`SEND_ATTEMPTS` tries,
+  :data:`SEND_RETRY_DELAY` doubling, or the server's ``Retry-After`` if longer, no jitter (one
+  sender thread, nothing to de-synchronise); other errors drop the event with a log line.
 
 Events are the background channel, so the sender yields to the foreground: given
 ``defer_while`` (the Manager passes "a controller has work waiting"), it holds what it took
@@ -43,6 +44,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+import tenacity
 
 from manager.clock import Clock
 from manager.errors import ApiError, NotFound, ServerError, TooManyRequests, TransportError
@@ -74,6 +77,8 @@ SERIES_WINDOW = 6 * 60.0  # seconds; client-go's finishTime for an isomorphic se
 MAX_CACHED_SERIES = 4096  # events remembered for aggregation; the oldest are forgotten first
 SEND_ATTEMPTS = 3  # tries per write on retryable errors (client-go: 12 tries 10 s apart)
 SEND_RETRY_DELAY = 0.5  # seconds before the first retry, doubling
+# Failures a later identical write may not hit; anything else is the server refusing the Event.
+RETRYABLE = (TransportError, ServerError, TooManyRequests)
 BATCH = 100  # records taken off the queue per round (repeats among them coalesce)
 QUEUE_POLL = 5.0  # seconds; a safety net: stop wakes the sender through when_set
 MAX_DEFER = 120.0  # seconds an event may be held while the foreground is busy
@@ -288,36 +293,52 @@ class EventRecorder:
 
     def _send(self, series: _Series, stop: threading.Event) -> None:
         name = series.body["metadata"]["name"]
-        delay = SEND_RETRY_DELAY
-        for attempt in range(1, SEND_ATTEMPTS + 1):
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(SEND_ATTEMPTS),
+            wait=_send_wait,
+            retry=tenacity.retry_if_exception_type(RETRYABLE),
+            sleep=lambda seconds: self._sleep(seconds, stop),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                if stop.is_set() and attempt.retry_state.attempt_number > 1:
+                    return  # stopped while waiting to retry: the event is dropped
+                with attempt:
+                    self._write(series)
+        except RETRYABLE as err:
+            log.warning("cannot write event, dropping it", extra={"event": name, "error": err})
+        except ApiError as err:
+            log.warning("event refused, dropping it", extra={"event": name, "error": err})
+
+    def _sleep(self, seconds: float, stop: threading.Event) -> None:
+        self._clock.sleep(seconds, stop)
+
+    def _write(self, series: _Series) -> None:
+        """One try: PATCH the series onto the Event, or create it (again, after a 404)."""
+        name = series.body["metadata"]["name"]
+        if series.created and series.count != series.sent_count:
+            path = EVENTS.object_path(series.namespace, name)
             try:
-                if series.created and series.count != series.sent_count:
-                    path = EVENTS.object_path(series.namespace, name)
-                    try:
-                        self._rest.patch(path, {"series": self._series_field(series)})
-                    except NotFound:
-                        series.created = False  # expired or deleted: create it again
-                if not series.created:
-                    body = dict(series.body)
-                    if series.count > 1:
-                        body["series"] = self._series_field(series)
-                    self._rest.create(EVENTS.collection_path(series.namespace), body)
-                    series.created = True
-                series.sent_count = series.count
-                return
-            except (TransportError, ServerError, TooManyRequests) as err:
-                if attempt == SEND_ATTEMPTS:
-                    log.warning(
-                        "cannot write event, dropping it", extra={"event": name, "error": err}
-                    )
-                    return
-                retry_after = err.retry_after or 0.0
-                if self._clock.sleep(max(delay, retry_after), stop):
-                    return
-                delay *= 2
-            except ApiError as err:
-                log.warning("event refused, dropping it", extra={"event": name, "error": err})
-                return
+                self._rest.patch(path, {"series": self._series_field(series)})
+            except NotFound:
+                series.created = False  # expired or deleted: create it again
+        if not series.created:
+            body = dict(series.body)
+            if series.count > 1:
+                body["series"] = self._series_field(series)
+            self._rest.create(EVENTS.collection_path(series.namespace), body)
+            series.created = True
+        series.sent_count = series.count
+
+
+def _send_wait(state: tenacity.RetryCallState) -> float:
+    """:data:`SEND_RETRY_DELAY` doubling per retry, or the server's Retry-After if longer."""
+    delay = SEND_RETRY_DELAY * float(2 ** (state.attempt_number - 1))
+    outcome = state.outcome
+    err = outcome.exception() if outcome is not None else None
+    retry_after = getattr(err, "retry_after", None) or 0.0
+    return max(delay, float(retry_after))
 
 
 def _safe(predicate: Callable[[], bool]) -> bool:

@@ -11,10 +11,16 @@ Bind addresses use controller-runtime's spelling:
 * ``"[::1]:8080"`` — IPv6;
 * ``"0"`` (or ``""``) — disabled: :func:`parse_bind_address` returns ``None``.
 
+With ``tls`` (a callable returning the current ``ssl.SSLContext``, asked once per connection
+so a rotated certificate applies to the next one) the server speaks HTTPS; the TLS handshake
+runs on the connection's thread, bounded by :data:`HANDSHAKE_TIMEOUT`, so a slow client never
+holds up the accept loop.
+
 Guarantees: the socket is bound when :func:`start_http_server` returns (a bind error raises
 there, not later on a thread); a request handler that raises answers 500 instead of killing
 the server; :meth:`BackgroundHTTPServer.close` stops serving and releases the port. It is not a
-general web framework: GET/HEAD only, no TLS, no authentication.
+general web framework: GET/HEAD only, no authentication (routes add their own, see
+:mod:`manager.metricsauth`).
 """
 
 from __future__ import annotations
@@ -22,17 +28,20 @@ from __future__ import annotations
 import logging
 import selectors
 import socket
+import ssl
 import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 __all__ = [
     "BackgroundHTTPServer",
     "HTTPRequest",
     "HTTPResponse",
     "Route",
+    "TLSContext",
     "parse_bind_address",
     "start_http_server",
 ]
@@ -40,6 +49,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TEXT_PLAIN = "text/plain; charset=utf-8"
+# Seconds a client gets to finish the TLS handshake and send its request line; Go's
+# http.Server as controller-runtime configures it has no limit, this keeps a stuck client
+# from holding a thread forever.
+HANDSHAKE_TIMEOUT = 10.0
+
+TLSContext = Callable[[], ssl.SSLContext]
+"""Returns the SSLContext for the next connection."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,11 +103,34 @@ def parse_bind_address(address: str) -> tuple[str, int] | None:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], route: Route) -> None:
+    def __init__(
+        self, address: tuple[str, int], route: Route, tls: TLSContext | None = None
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.route = route
+        self.tls = tls
         super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        conn, client = super().get_request()
+        if self.tls is None:
+            return conn, client
+        conn.settimeout(HANDSHAKE_TIMEOUT)
+        wrapped = self.tls().wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        return wrapped, client
+
+    def process_request_thread(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.do_handshake()
+            except (OSError, ssl.SSLError) as err:
+                log.debug("TLS handshake failed", extra={"error": str(err)})
+                self.shutdown_request(request)
+                return
+        super().process_request_thread(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -133,8 +172,16 @@ class _Handler(BaseHTTPRequestHandler):
 class BackgroundHTTPServer:
     """A bound, serving HTTP server; as a Runnable, ``start(stop)`` closes it when stopped."""
 
-    def __init__(self, address: tuple[str, int], route: Route, *, name: str = "http") -> None:
-        self._server = _Server(address, route)
+    def __init__(
+        self,
+        address: tuple[str, int],
+        route: Route,
+        *,
+        name: str = "http",
+        tls: TLSContext | None = None,
+    ) -> None:
+        self._server = _Server(address, route, tls)
+        self.scheme = "http" if tls is None else "https"
         self._server.timeout = 0  # handle_request() after select said ready: never waits
         # The serving loop sleeps in select() until a request or a byte on this pair: no
         # polling while idle (serve_forever wakes every poll_interval to look for shutdown).
@@ -163,13 +210,13 @@ class BackgroundHTTPServer:
         return int(self._server.server_address[1])
 
     def url(self, path: str = "") -> str:
-        """``http://host:port/path``; an all-interfaces server is reached through 127.0.0.1."""
+        """``http[s]://host:port/path``; an all-interfaces server is reached through 127.0.0.1."""
         host = self.host
         if host in ("", "0.0.0.0"):
             host = "127.0.0.1"
         elif ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def start(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set, then close (the serving thread runs from construction)."""
@@ -189,11 +236,13 @@ class BackgroundHTTPServer:
         self._wake_writer.close()
 
 
-def start_http_server(bind_address: str, route: Route, *, name: str) -> BackgroundHTTPServer | None:
+def start_http_server(
+    bind_address: str, route: Route, *, name: str, tls: TLSContext | None = None
+) -> BackgroundHTTPServer | None:
     """Bind ``bind_address`` and serve ``route`` on a thread; None when the address is ``"0"``."""
     address = parse_bind_address(bind_address)
     if address is None:
         return None
-    server = BackgroundHTTPServer(address, route, name=name)
+    server = BackgroundHTTPServer(address, route, name=name, tls=tls)
     log.info("serving HTTP", extra={"server": name, "address": server.url()})
     return server

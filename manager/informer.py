@@ -15,7 +15,7 @@ Guarantees:
 * ``has_synced()`` turns true once the first list is in the store and handed to the listeners;
 * ``transform`` runs on each object before it is stored; the default drops
   ``metadata.managedFields`` and the ``kubectl.kubernetes.io/last-applied-configuration``
-  annotation (≈ 8.5 KiB → ≈ 4.7 KiB per object, DESIGN.md §6). Objects are stored whole and
+  annotation (≈ 8.5 KiB → ≈ 4.7 KiB per object, docs/design.md §6). Objects are stored whole and
   never mutated afterwards: a dict handed to a handler stays as it was.
 
 After a relist handlers get only the difference (adds, updates whose resourceVersion changed,

@@ -3,7 +3,8 @@
 A port of client-go's ``tools/leaderelection/leaderelection.go`` and
 ``resourcelock/leaselock.go`` (not of the Python client's elector). Candidates race to write
 their identity into one Lease with optimistic concurrency (``resourceVersion``); the winner
-renews it every ``retry_period``; the others wait for it to expire.
+renews it every ``retry_period``; the others wait for it to expire. (Not tenacity: this is a
+lease-timing algorithm that never gives up, not a bounded retry of one call.)
 
 Timing rules (client-go's, kept verbatim in spirit):
 

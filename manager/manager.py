@@ -6,10 +6,12 @@ observer feeds ``rest_client_requests_total``), the :class:`~manager.scheme.Sche
 :class:`~manager.cache.Cache`, the :class:`~manager.client.Client`, the
 :class:`~manager.metrics.Metrics` registry, the health probes, and event recorders.
 
-Start order (:meth:`Manager.start`), DESIGN.md §2:
+Start order (:meth:`Manager.start`), docs/design.md §2:
 
 1. the metrics and health-probe servers (``/healthz`` has a ``ping`` check, plus
-   ``leader-election`` when enabled; ``/readyz`` has ``cache-sync``);
+   ``leader-election`` when enabled; ``/readyz`` has ``cache-sync``); with
+   ``metrics_secure`` the metrics server speaks HTTPS and reviews every request with the API
+   server (:mod:`manager.metricsauth`, :mod:`manager.servingcert`);
 2. the caches, then runnables that do not need leader election; ``/readyz`` turns ready once
    every informer has synced (a sync that does not finish in ``cache_sync_timeout`` fails);
 3. leader election (when enabled);
@@ -50,6 +52,7 @@ from manager.controller import Controller
 from manager.events import DEFAULT_QUEUE_SIZE, EventRecorder
 from manager.handler import EnqueueRequestForObject, EnqueueRequestForOwner
 from manager.healthz import HealthProbes, serve_probes
+from manager.httpserver import parse_bind_address
 from manager.informer import Transform
 from manager.kubeconfig import load_configuration
 from manager.leaderelection import (
@@ -62,11 +65,13 @@ from manager.leaderelection import (
     default_identity,
 )
 from manager.metrics import Metrics, rest_client_observer, serve_metrics
+from manager.metricsauth import DelegatingAuth
 from manager.predicate import Predicate
 from manager.reconcile import Reconciler
 from manager.rest import RestClient
 from manager.runnable import Runnable, when_set
 from manager.scheme import ResourceType, Scheme
+from manager.servingcert import tls_source
 
 __all__ = [
     "DEFAULT_CACHE_SYNC_TIMEOUT",
@@ -117,6 +122,11 @@ class ManagerOptions:
     kubeconfig: str | None = None  # None: $KUBECONFIG, in-cluster, ~/.kube/config
     namespace: str | None = None  # watch one namespace; None: all
     metrics_bind_address: str = DEFAULT_METRICS_BIND_ADDRESS
+    # HTTPS, and every request reviewed with the API server (manager.metricsauth); off by
+    # default as controller-runtime's SecureServing. The certificate comes from
+    # metrics_cert_dir (tls.crt, tls.key) or is self-signed at start.
+    metrics_secure: bool = False
+    metrics_cert_dir: str = ""
     health_probe_bind_address: str = DEFAULT_HEALTH_PROBE_BIND_ADDRESS
     leader_election: bool = False
     leader_election_namespace: str = ""
@@ -380,12 +390,19 @@ class Manager:
         servers = _Group("server")
         servers_started = []
         try:
-            metrics_server = serve_metrics(self.registry, o.metrics_bind_address)
+            secure = o.metrics_secure and parse_bind_address(o.metrics_bind_address) is not None
+            metrics_server = serve_metrics(
+                self.registry,
+                o.metrics_bind_address,
+                tls=tls_source(o.metrics_cert_dir) if secure else None,
+                guard=DelegatingAuth(self.rest, self.clock).filter if secure else None,
+            )
             health_server = serve_probes(self.health, o.health_probe_bind_address)
         except OSError as err:
-            # A clear one-line reason (busy port, bad address) beats a traceback here.
+            # A clear one-line reason (busy port, bad address, unreadable certificate) beats a
+            # traceback here.
             log.error(
-                "cannot bind the metrics or health-probe address",
+                "cannot serve the metrics or health-probe address",
                 extra={
                     "metricsBindAddress": o.metrics_bind_address,
                     "healthProbeBindAddress": o.health_probe_bind_address,
@@ -413,8 +430,8 @@ class Manager:
                     log.error("timed out waiting for the caches to sync")
                     code = EXIT_FAILURE
                 return self._shutdown(code, caches, servers, elector_stop, elector_thread)
-            # The initial lists are long-lived: move them out of the collector's generations,
-            # so full collections stop walking them (DESIGN.md §6: ~300 ms a pass at 50k dicts).
+            # The initial lists are long-lived: move them out of the collector's generations, so
+            # full collections stop walking them (docs/design.md §6: ~300 ms a pass at 50k dicts).
             gc.freeze()
             self._others.start_all(self._on_runnable_error)
             if self.elector is not None:

@@ -31,7 +31,7 @@ the metrics to :data:`manager.rest.RequestObserver`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -44,6 +44,8 @@ from manager.httpserver import (
     BackgroundHTTPServer,
     HTTPRequest,
     HTTPResponse,
+    Route,
+    TLSContext,
     start_http_server,
 )
 from manager.rest import RequestObserver
@@ -298,10 +300,18 @@ def rest_client_observer(metrics: Metrics, host: str = "") -> RequestObserver:
     return observe
 
 
-def serve_metrics(registry: CollectorRegistry, bind_address: str) -> BackgroundHTTPServer | None:
+def serve_metrics(
+    registry: CollectorRegistry,
+    bind_address: str,
+    *,
+    tls: TLSContext | None = None,
+    guard: Callable[[Route], Route] | None = None,
+) -> BackgroundHTTPServer | None:
     """Serve ``registry`` at ``/metrics`` on ``bind_address`` (``"0"`` disables: None).
 
     The text format is negotiated from ``Accept`` like ``promhttp`` (OpenMetrics on request).
+    ``tls`` serves HTTPS; ``guard`` wraps every request (authentication and authorization,
+    :mod:`manager.metricsauth`), as controller-runtime's metrics server ``FilterProvider``.
     """
 
     def route(request: HTTPRequest) -> HTTPResponse:
@@ -310,4 +320,5 @@ def serve_metrics(registry: CollectorRegistry, bind_address: str) -> BackgroundH
         encoder, content_type = choose_encoder(request.headers.get("accept", ""))
         return HTTPResponse(status=200, body=encoder(registry), content_type=content_type)
 
-    return start_http_server(bind_address, route, name="metrics")
+    served = route if guard is None else guard(route)
+    return start_http_server(bind_address, served, name="metrics", tls=tls)

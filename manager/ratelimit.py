@@ -1,6 +1,7 @@
 """Rate limiters for the work queue: how long to wait before an item is retried.
 
-A port of client-go's ``util/workqueue/default_rate_limiters.go``. A :class:`RateLimiter`
+A port of client-go's ``util/workqueue/default_rate_limiters.go`` (not tenacity: the delay is
+handed to the queue's ``add_after``, nothing here retries or sleeps). A :class:`RateLimiter`
 answers ``when(item)`` — the delay before ``item`` may be retried — and keeps per-item state
 that :meth:`RateLimiter.forget` resets. The queue turns the delay into an ``add_after``.
 

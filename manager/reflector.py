@@ -19,6 +19,7 @@ State machine (one thread, :meth:`Reflector.run`)::
 Backoff (:class:`Backoff`): 0.8 s doubling to 30 s, plus up to 100 % jitter (capped at 30 s),
 reset to 0.8 s after two minutes without a backoff — client-go's reflector defaults. A
 ``Retry-After`` from a 429 or 5xx answer is honoured (bounded by ``max_retry_after``).
+Not tenacity: the backoff outlives any one attempt (it resets after quiet time), as client-go's.
 
 Non-goals: watch-list streaming (``sendInitialEvents``), resync, field selectors.
 """

@@ -3,7 +3,7 @@
 :class:`RestClient` uses ``kubernetes.client.ApiClient`` for what it is good at — kubeconfig
 auth (tokens, exec plugins, client certificates), TLS and a pooled ``urllib3`` connection —
 and skips what is slow on hot paths: building pydantic models. Bodies are decoded to plain
-dicts (≈10 µs per Job against ≈138 µs for a model, measured in DESIGN.md §6).
+dicts (≈10 µs per Job against ≈138 µs for a model, measured in docs/design.md §6).
 
 Guarantees:
 

@@ -1,6 +1,6 @@
 """Names of the ``dbbackup.io/v1alpha1`` API: group, version, kind, and the labels it stamps.
 
-Role: the one place these strings are spelled (DESIGN.md section 1). The CRD generator, the
+Role: the one place these strings are spelled (docs/design.md section 1). The CRD generator, the
 Job builder, the controller and the RBAC files all read them from here.
 Guarantees: constants only; importing this module has no side effects.
 Non-goals: REST paths (``manager.scheme.ResourceType`` builds those from these names).

@@ -8,7 +8,7 @@ Guarantees:
 
 * the name is ``<backup>-<YYYYmmddHHMMSS>`` of the scheduled time in UTC; labels, the
   ``dbbackup.io/scheduled-at`` annotation and a controller owner reference
-  (``controller: true``, ``blockOwnerDeletion: true``) as DESIGN.md section 1 fixes them;
+  (``controller: true``, ``blockOwnerDeletion: true``) as docs/design.md section 1 fixes them;
 * the container gets the backup-image contract (:mod:`api.v1alpha1.contract`), the same
   variable set for every Job; credentials only via ``secretKeyRef`` or a read-only Secret
   volume; every ``$`` in a value doubled, the exact inverse of the kubelet's ``$(VAR)``

@@ -26,9 +26,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "config"
 
-OPERATOR_NAMESPACE = "dbbackup-system"  # DESIGN.md section 1
-SERVICE_ACCOUNT = "dbbackup-operator"  # DESIGN.md section 1
-LEASE_NAME = "dbbackup-operator-leader"  # DESIGN.md section 1
+OPERATOR_NAMESPACE = "dbbackup-system"  # docs/design.md section 1
+SERVICE_ACCOUNT = "dbbackup-operator"  # docs/design.md section 1
+LEASE_NAME = "dbbackup-operator-leader"  # docs/design.md section 1
 DEPLOYMENT = "dbbackup-operator"
 MANAGER_CONTAINER = "manager"
 MANAGER_ROLE = "dbbackup-operator-manager-role"
@@ -37,7 +37,7 @@ METRICS_SERVICE = "dbbackup-operator-metrics-service"
 MANIFEST_IMAGE = "ghcr.io/example/dbbackup-operator:latest"
 
 # Every kustomization a user may render on its own, and config/default that renders them all.
-KUSTOMIZATIONS = ("default", "rbac", "manager", "network-policy", "prometheus")
+KUSTOMIZATIONS = ("default", "rbac", "manager", "network-policy", "prometheus", "certmanager")
 
 KUSTOMIZE_TIMEOUT = 60.0  # seconds; a render takes well under one
 

@@ -1,9 +1,11 @@
 """The image and the Makefile's deployment targets.
 
 The Dockerfile is linted with hadolint, its build context is exactly what ``.dockerignore``
-admits, and one test installs those files the way the Dockerfile does (a fresh virtualenv,
-``pip install .`` without the test extra, from PyPI) and runs the console script, which is
-what the image's ENTRYPOINT runs. No container runtime is needed. The Makefile tests run the
+admits, one test builds the wheel its install step installs and reads the file list (no
+``emulator/``, no private key), and one installs those files the way the Dockerfile does (a
+virtualenv without pip, the base's ``pip --python ... install .`` without extras, from PyPI)
+and runs the console script, which is what the image's ENTRYPOINT runs. No container runtime
+is needed. The Makefile tests run the
 real targets in a scratch copy of the repository (``kubectl kustomize``, no cluster).
 """
 
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import tomllib
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -34,8 +37,15 @@ HADOLINT = Path(sys.executable).parent / "hadolint"
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 PIP_TIMEOUT = 240.0  # seconds; a cold pip cache downloads kubernetes and its dependencies
 MAKE_TIMEOUT = 60.0
+PRIVATE_KEY = b"PRIVATE KEY-----"  # the PEM armour of every private key type
 # What the image needs: the project metadata and the importable packages.
-IMAGE_INPUTS = {"pyproject.toml", "README.md", "api", "manager", "controller", "emulator"}
+IMAGE_INPUTS = {"pyproject.toml", "README.md", "api", "manager", "controller"}
+
+
+# The builder's install step: the base's pip installs `.` into the pip-less virtualenv.
+INSTALL_STEP = (
+    r"python -m pip --python /opt/dbbackup-operator/bin/python install --no-cache-dir \.(\s|$)"
+)
 
 
 def _dockerfile() -> str:
@@ -78,18 +88,23 @@ def test_dockerfile_is_multi_stage_pinned_non_root_and_exec_form() -> None:
         assert DIGEST.search(resolved), f"{resolved} is not pinned by digest"
     stages = [i for i, (keyword, _) in enumerate(steps) if keyword == "FROM"]
     final = steps[stages[-1] :]
-    # The final stage copies only the built virtualenv, nothing from the context.
+    # The final stage copies only the built virtualenv, nothing from the context, and its one
+    # command removes the base's package installer.
     copies = [a for k, a in final if k == "COPY"]
     assert copies and all(a.startswith("--from=builder ") for a in copies)
-    assert not [k for k, _ in final if k in {"RUN", "ADD"}]
+    assert not [k for k, _ in final if k == "ADD"]
+    assert [a for k, a in final if k == "RUN"] == [
+        "python -m pip uninstall --yes --no-cache-dir pip setuptools wheel"
+    ]
     (user,) = [a for k, a in final if k == "USER"]
     uid = user.split(":")[0]
     assert uid.isdigit() and int(uid) == 65532
     (entrypoint,) = [a for k, a in final if k == "ENTRYPOINT"]
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert entrypoint == '["dbbackup-operator"]' and "dbbackup-operator" in scripts
-    installs = [a for k, a in steps if k == "RUN" and "pip install" in a]
-    assert len(installs) == 1 and re.search(r"pip install --no-cache-dir \.(\s|$)", installs[0])
+    installs = [a for k, a in steps if k == "RUN" and re.search(r"pip .*\binstall\b", a)]
+    assert len(installs) == 1 and re.search(INSTALL_STEP, installs[0]), installs
+    assert "venv --without-pip /opt/dbbackup-operator" in " ".join(a for k, a in steps)
 
 
 def test_dockerignore_admits_exactly_what_the_image_needs() -> None:
@@ -118,40 +133,88 @@ def test_dockerignore_evaluator_follows_dockers_rules() -> None:
     assert dockerignore.excluded(".venv/bin/python", patterns)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(PIP_TIMEOUT + 60)
-def test_project_installs_like_the_image_and_the_console_script_runs(tmp_path: Path) -> None:
+def _copy_context(tmp_path: Path) -> Path:
+    """The build context (what .dockerignore admits) in a scratch directory."""
     context = tmp_path / "context"
     for rel in _context():
         target = context / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / rel, target)
-    env_dir = tmp_path / "image-venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    bin_dir = env_dir / "bin"
+    return context
+
+
+def _pip_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(PIP_TIMEOUT + 60)
+def test_the_install_step_builds_a_wheel_without_the_emulator_or_a_private_key(
+    tmp_path: Path,
+) -> None:
+    """What `pip install .` in the Dockerfile installs is this wheel: its file list must hold
+    the operator's packages and nothing of the emulator, and no file may carry a private key.
+    Building it must not warn (setuptools deprecations surface here as on `make install`)."""
+    context = _copy_context(tmp_path)
+    out = tmp_path / "wheel"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out),
+         str(context)],
+        cwd=tmp_path, env=_pip_env(), capture_output=True, text=True, timeout=PIP_TIMEOUT,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stdout + build.stderr
+    backend_warnings = [
+        line for line in build.stderr.splitlines() if "Warning" in line or "deprecat" in line
+    ]
+    assert backend_warnings == []
+    (wheel,) = out.glob("dbbackup_operator-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        keys = [n for n in names if PRIVATE_KEY in archive.read(n)]
+    packages = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert packages == {"api", "manager", "controller"}
+    assert [n for n in names if n.startswith("emulator/")] == []
+    assert [n for n in names if n.endswith((".key", ".pem", ".crt"))] == []
+    assert keys == []
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    with zipfile.ZipFile(wheel) as archive:
+        text = archive.read(metadata).decode()
+    requires = [line for line in text.splitlines() if line.startswith("Requires-Dist:")]
+    # cel-python is the emulator's; it comes only with an extra, never with the operator.
+    assert [r for r in requires if "cel-python" in r and "extra ==" not in r] == []
+    assert "License-Expression: Apache-2.0" in text
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(PIP_TIMEOUT + 60)
+def test_project_installs_like_the_image_and_the_console_script_runs(tmp_path: Path) -> None:
+    context = _copy_context(tmp_path)
+    env_dir = tmp_path / "image-venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)  # the Dockerfile's `venv --without-pip`
+    bin_dir = env_dir / "bin"
+    env = _pip_env()
     install = subprocess.run(
-        [str(bin_dir / "pip"), "install", "--quiet", str(context)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=PIP_TIMEOUT,
-    )
+        [sys.executable, "-m", "pip", "--python", str(bin_dir / "python"), "install",
+         "--quiet", str(context)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=PIP_TIMEOUT,
+    )  # fmt: skip
     assert install.returncode == 0, install.stdout + install.stderr
     check = subprocess.run(
-        [str(bin_dir / "pip"), "check"], env=env, capture_output=True, text=True, timeout=60
-    )
+        [sys.executable, "-m", "pip", "--python", str(bin_dir / "python"), "check"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
     assert check.returncode == 0, check.stdout
-    # Only the runtime dependencies: the test extra did not come along.
+    # Only the operator and its runtime dependencies: no extra, no emulator, no installer.
     probe = subprocess.run(
         [
             str(bin_dir / "python"),
             "-c",
             "import importlib.util as u, controller; "
             "print(controller.__file__); "
-            "print([m for m in ('pytest', 'hypothesis', 'mypy') if u.find_spec(m)])",
+            "print([m for m in ('pytest', 'hypothesis', 'mypy', 'celpy', 'emulator', 'pip') "
+            "if u.find_spec(m)])",
         ],
         cwd=tmp_path,
         env=env,
@@ -172,8 +235,14 @@ def test_project_installs_like_the_image_and_the_console_script_runs(tmp_path: P
         timeout=60,
     )
     assert help_run.returncode == 0, help_run.stderr
-    for flag in ("--leader-elect", "--metrics-bind-address", "--health-probe-bind-address"):
+    for flag in ("--leader-elect", "--metrics-bind-address", "--metrics-secure"):
         assert flag in help_run.stdout
+    sandbox = subprocess.run(
+        [str(bin_dir / "dbbackup-operator"), "sandbox"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert sandbox.returncode == 2
+    assert "source checkout" in sandbox.stderr
 
 
 def _scratch_repo(tmp_path: Path) -> Path:

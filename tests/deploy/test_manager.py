@@ -20,7 +20,8 @@ from tests.deploy.manifests import (
 DRAIN_SECONDS = 30
 EXPECTED_ARGS = [
     "--leader-elect",
-    "--metrics-bind-address=:8080",
+    "--metrics-bind-address=:8443",
+    "--metrics-secure",
     "--health-probe-bind-address=:8081",
     "--log-format=json",
 ]
@@ -63,6 +64,8 @@ def test_every_flag_is_one_the_cli_accepts_and_means_what_the_pod_expects() -> N
     assert unknown == []
     assert args.command is None  # the operator itself, not a subcommand
     assert args.leader_elect is True
+    assert args.metrics_secure is True  # HTTPS, every scrape reviewed by the API server
+    assert args.metrics_cert_dir == ""  # self-signed at start (config/certmanager mounts one)
     assert args.log_format == "json"
     # The Lease lives where the pod runs: the CLI defaults the namespace to $POD_NAMESPACE.
     env = {e["name"]: e for e in _container()["env"]}

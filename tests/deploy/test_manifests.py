@@ -135,7 +135,7 @@ def test_metrics_service_selects_the_manager_pods_on_the_metrics_port() -> None:
     assert port["name"] == "metrics"
     target = port["targetPort"]
     resolved = container_ports[target] if isinstance(target, str) else target
-    assert resolved == container_ports["metrics"] == 8080
+    assert resolved == container_ports["metrics"] == 8443
 
 
 def test_every_binding_names_an_existing_role_and_service_account() -> None:
@@ -164,5 +164,5 @@ def test_network_policy_admits_only_labelled_namespaces_to_the_metrics_port() ->
     assert spec["policyTypes"] == ["Ingress"]
     (rule,) = spec["ingress"]
     assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"metrics": "enabled"}}}]
-    assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
+    assert rule["ports"] == [{"port": 8443, "protocol": "TCP"}]
     assert "egress" not in spec  # the operator must still reach the API server

@@ -26,6 +26,7 @@ OPERATOR_METRICS = {
     "dbbackup_runs_total",
     "dbbackup_run_duration_seconds",
     "dbbackup_job_creation_skew_seconds",
+    "dbbackup_created_timestamp_seconds",
 }
 # The runtime's (manager/metrics.py) and Prometheus' own.
 RUNTIME_METRICS = {"leader_election_master_status", "up"}
@@ -38,6 +39,11 @@ KUBE_STATE_METRICS = {
 }
 ALERTS = {
     "DatabaseBackupMissed": {"dbbackup_last_success_timestamp_seconds"},
+    "DatabaseBackupNeverSucceeded": {
+        "dbbackup_created_timestamp_seconds",
+        "dbbackup_expected_interval_seconds",
+        "dbbackup_last_success_timestamp_seconds",
+    },
     "DatabaseBackupLastRunFailed": {"dbbackup_last_run_status"},
     "DatabaseBackupJobPastDeadline": {"kube_job_status_start_time", "kube_job_status_active"},
     "DbbackupOperatorDown": {"up"},
@@ -75,7 +81,12 @@ def test_service_monitor_scrapes_the_metrics_service_and_keeps_backup_labels() -
     (endpoint,) = monitor["spec"]["endpoints"]
     assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
     assert endpoint["path"] == "/metrics"
-    assert endpoint["scheme"] == "http"
+    # HTTPS with Prometheus' own token: the operator reviews it (TokenReview) and its access
+    # to /metrics (SubjectAccessReview). The certificate is self-signed unless cert-manager
+    # issues it (monitor_tls_patch.yaml then verifies it).
+    assert endpoint["scheme"] == "https"
+    assert endpoint["bearerTokenFile"] == "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    assert endpoint["tlsConfig"] == {"insecureSkipVerify": True}
     # Backup series carry their own namespace/name labels; the target's must not win.
     assert endpoint["honorLabels"] is True
     assert DURATION.match(endpoint["interval"])

@@ -4,7 +4,7 @@ The expected rules are written out here on purpose: a change to ``config/rbac`` 
 with a change to this table (and to docs/deploy.md, which says why each rule exists). The
 audit-log test (the operator against the emulator in RBAC mode) proves the rules suffice and
 are all used; ``databasebackups/finalizers`` is the one rule it cannot see being used, because
-only the OwnerReferencesPermissionEnforcement admission plugin checks it (DESIGN.md section 6).
+only the OwnerReferencesPermissionEnforcement admission plugin checks it (docs/design.md section 6).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ MANAGER_RULES: set[Rule] = {
     ("dbbackup.io", "databasebackups", "list", ()),
     ("dbbackup.io", "databasebackups", "watch", ()),
     ("dbbackup.io", "databasebackups/status", "update", ()),
-    # Admission-only: blockOwnerDeletion on the Jobs' owner reference (DESIGN.md section 6).
+    # Admission-only: blockOwnerDeletion on the Jobs' owner reference (docs/design.md section 6).
     ("dbbackup.io", "databasebackups/finalizers", "update", ()),
     ("batch", "jobs", "get", ()),
     ("batch", "jobs", "list", ()),
@@ -50,6 +50,14 @@ LEADER_ELECTION_RULES: set[Rule] = {
     ("coordination.k8s.io", "leases", "create", ()),
 }
 
+# Secure metrics: reviews of a scraper's token and of its access to /metrics, nothing else.
+METRICS_AUTH_ROLE = "dbbackup-operator-metrics-auth-role"
+METRICS_AUTH_RULES: set[Rule] = {
+    ("authentication.k8s.io", "tokenreviews", "create", ()),
+    ("authorization.k8s.io", "subjectaccessreviews", "create", ()),
+}
+METRICS_READER_ROLE = "dbbackup-operator-metrics-reader"
+
 USER_ROLES = {
     "dbbackup-databasebackup-admin-role": (
         "rbac.authorization.k8s.io/aggregate-to-admin",
@@ -67,10 +75,12 @@ USER_ROLES = {
 
 
 def expand(role: dict[str, Any]) -> set[Rule]:
-    """Flatten a role's rules into (group, resource, verb, resourceNames) tuples."""
+    """Flatten a role's resource rules into (group, resource, verb, resourceNames) tuples."""
     out: set[Rule] = set()
     for rule in role["rules"]:
-        assert "nonResourceURLs" not in rule, rule
+        if "nonResourceURLs" in rule:
+            assert "resources" not in rule and "apiGroups" not in rule, rule
+            continue
         names = tuple(rule.get("resourceNames", ()))
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
@@ -104,10 +114,25 @@ def test_leader_election_role_is_one_lease_in_the_operator_namespace() -> None:
     assert expand(role) == LEADER_ELECTION_RULES
 
 
-def test_the_service_account_holds_only_those_two_roles() -> None:
+def test_metrics_auth_role_only_creates_reviews() -> None:
+    role = only(render("rbac"), "ClusterRole", METRICS_AUTH_ROLE)
+    assert expand(role) == METRICS_AUTH_RULES
+
+
+def test_metrics_reader_role_only_gets_the_metrics_path_and_is_bound_to_no_one() -> None:
+    role = only(render("rbac"), "ClusterRole", METRICS_READER_ROLE)
+    assert role["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
+    bindings = of_kind(render("rbac"), "ClusterRoleBinding") + of_kind(
+        render("rbac"), "RoleBinding"
+    )
+    assert METRICS_READER_ROLE not in {b["roleRef"]["name"] for b in bindings}
+
+
+def test_the_service_account_holds_only_those_three_roles() -> None:
     bound = _bound_roles()
     assert sorted((r["kind"], r["metadata"]["name"]) for r in bound) == [
         ("ClusterRole", MANAGER_ROLE),
+        ("ClusterRole", METRICS_AUTH_ROLE),
         ("Role", LEADER_ELECTION_ROLE),
     ]
     binding = only(render("rbac"), "RoleBinding", "dbbackup-operator-leader-election-rolebinding")

@@ -1,4 +1,4 @@
-"""Job status update rules of kube-apiserver 1.32 (DESIGN.md section 6, measured), each from
+"""Job status update rules of kube-apiserver 1.32 (docs/design.md section 6, measured), each from
 ``pkg/apis/batch/validation/validation.go`` (validateJobStatus / ValidateJobStatusUpdate) with
 the change-gated options of ``pkg/registry/batch/job/strategy.go``."""
 

@@ -244,7 +244,7 @@ def test_stale_status_update_is_409(objects: Dicts) -> None:
 
 def test_job_status_rules_are_enforced(objects: Dicts) -> None:
     """Jobs, "Terminal Job conditions" (1.31+): Complete=True needs startTime,
-    completionTime and SuccessCriteriaMet first (DESIGN.md §6, measured)."""
+    completionTime and SuccessCriteriaMet first (docs/design.md §6, measured)."""
     created = _create_job(objects, job("a"))
     created["status"] = {"conditions": [{"type": "Complete", "status": "True"}]}
     with pytest.raises(ApiException) as err:

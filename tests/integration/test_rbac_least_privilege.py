@@ -3,11 +3,12 @@
 The emulator runs in RBAC mode with only the objects ``kubectl kustomize config/rbac``
 renders, and the real command runs as ``system:serviceaccount:dbbackup-system:dbbackup-operator``
 through a scenario that exercises every code path that talks to the API (scheduling, Forbid's
-live read, pruning, a status conflict, event aggregation, leader election). Then, from the
+live read, pruning, a status conflict, event aggregation, leader election, a secure metrics
+scrape reviewed with TokenReview and SubjectAccessReview). Then, from the
 audit log: no request was refused, none touched Secrets, and every rule of the ClusterRole
 and Role was used — except ``databasebackups/finalizers`` ``update``, which the
 OwnerReferencesPermissionEnforcement admission plugin checks when a Job with
-``blockOwnerDeletion`` is created, never as a request of its own (DESIGN.md §6).
+``blockOwnerDeletion`` is created, never as a request of its own (docs/design.md §6).
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ from tests.support.operator import (
 SPEED = 60.0
 START = datetime(2025, 3, 27, 0, 59, 0, tzinfo=UTC)
 ADMISSION_ONLY = {("dbbackup.io", "databasebackups/finalizers", "update")}
+# Lease timings in virtual seconds: at x60, client-go's 15/10/2 s would be a 0.17 s real renew
+# deadline, which a loaded machine misses (the operator then exits, as it must); these are
+# 10 s / 6.7 s / 1 s of real time and still renew many times during the scenario.
+LEASE_TIMINGS = ("--lease-duration", "600", "--renew-deadline", "400", "--retry-period", "60")
+SCRAPER_TOKEN = "prometheus-token"
+SCRAPER_USER = "system:serviceaccount:monitoring:prometheus"
 
 
 def rendered_rbac() -> list[dict[str, Any]]:
@@ -82,6 +89,14 @@ def test_the_operator_needs_exactly_the_rbac_it_ships(
     objects = rendered_rbac()
     for obj in objects:
         server.create_object(obj)
+    server.add_user(SCRAPER_TOKEN, SCRAPER_USER)
+    server.create_object({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "prometheus-dbbackup-metrics"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "dbbackup-operator-metrics-reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "prometheus", "namespace": "monitoring"}],
+    })  # fmt: skip
     # Every minute, runs of 70 s: the next slot finds the last run active (Forbid's live
     # read, a repeated JobAlreadyActive aggregated by PATCH); limit 1 prunes old Jobs.
     apply_sample(
@@ -104,10 +119,17 @@ def test_the_operator_needs_exactly_the_rbac_it_ships(
         clock_start=START,
         clock_origin=clock.origin,
         clock_speed=SPEED,
-        extra_args=("--leader-elect", "--leader-election-namespace", "dbbackup-system"),
+        extra_args=(
+            "--leader-elect",
+            "--leader-election-namespace",
+            "dbbackup-system",
+            *LEASE_TIMINGS,
+        ),
+        metrics_secure=True,
     )
     try:
         operator.wait_ready()
+        operator.metrics(SCRAPER_TOKEN)  # reviews the scraper's token and access
 
         def used() -> set[tuple[str, str, str]]:
             return {

@@ -31,7 +31,7 @@ from tests.reliability.world import World, minute, stable_hash
 from tests.support.operator import OPERATOR_USER, wait_for
 
 SPEED = 30.0  # one virtual minute per 2 real seconds: a lag under 2 s never loses a slot
-MAX_ITEM_BACKOFF = 1000.0  # seconds: the work queue's per-item backoff cap (DESIGN.md §3)
+MAX_ITEM_BACKOFF = 1000.0  # seconds: the work queue's per-item backoff cap (docs/design.md §3)
 TICKS = 40
 BACKUPS = 12
 START = datetime(2025, 3, 27, 0, 57, 0, tzinfo=UTC)  # 3 virtual minutes before the first slot

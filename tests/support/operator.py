@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -108,13 +109,16 @@ class OperatorProcess:
         extra_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
         log_format: str = "json",
+        metrics_secure: bool = False,
     ) -> None:
         self.metrics_port = free_port()
+        self.metrics_secure = metrics_secure
         self.health_port = free_port()
         args = [
             sys.executable, "-m", "controller",
             "--kubeconfig", str(kubeconfig),
             "--metrics-bind-address", f"127.0.0.1:{self.metrics_port}",
+            f"--metrics-secure={str(metrics_secure).lower()}",
             "--health-probe-bind-address", f"127.0.0.1:{self.health_port}",
             "--log-format", log_format,
             "--log-level", "debug",
@@ -154,10 +158,27 @@ class OperatorProcess:
     def healthz(self) -> int:
         return self._get(self.health_port, "/healthz")[0]
 
-    def metrics(self) -> str:
-        code, body = self._get(self.metrics_port, "/metrics")
-        assert code == 200, f"/metrics answered {code}"
+    def metrics(self, token: str | None = None) -> str:
+        code, body = self.scrape(token)
+        assert code == 200, f"/metrics answered {code}: {body}"
         return body
+
+    def scrape(self, token: str | None = None) -> tuple[int, str]:
+        """GET /metrics (HTTPS when secure, the self-signed certificate unverified, as
+        kubebuilder's ServiceMonitor does), with ``token`` as bearer when given."""
+        if not self.metrics_secure:
+            return self._get(self.metrics_port, "/metrics")
+        request = urllib.request.Request(f"https://127.0.0.1:{self.metrics_port}/metrics")
+        if token is not None:
+            request.add_header("Authorization", f"Bearer {token}")
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=context) as r:
+                return int(r.status), r.read().decode()
+        except urllib.error.HTTPError as err:
+            return int(err.code), err.read().decode()
 
     def wait_ready(self, timeout: float = 30) -> None:
         def check() -> bool:

@@ -4,7 +4,7 @@ Each Manager authenticates as its own user, so the emulator's audit log says who
 The test reconciler copies ConfigMap ``in-<x>`` to ``out-<x>``: every ``out-*`` create is
 leader-only work. Timings are shortened (lease 2 s, renew deadline 1.5 s, retry 0.3 s).
 
-Scenarios (DESIGN.md §2 and the issue's "done when"):
+Scenarios (docs/design.md §2 and the issue's "done when"):
 
 * only the leader's identity ever writes, and stopping the leader hands over within the lease
   duration (it releases the Lease, so the standby takes over at its next retry);

@@ -17,6 +17,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from controller.databasebackup import DatabaseBackupReconciler
+from controller.jobs import parse_time
 from controller.metrics import BackupMetrics
 from controller.resources import BACKUPS, JOBS
 from manager.clock import FakeClock
@@ -92,7 +93,7 @@ def world() -> World:
 
 
 def test_new_backup_is_pending_with_next_run_and_requeues_for_it(world: World) -> None:
-    world.backup()
+    created = world.backup()["metadata"]["creationTimestamp"]
     result = world.reconcile()
     status = world.status()
     assert status["phase"] == "Pending"
@@ -103,6 +104,10 @@ def test_new_backup_is_pending_with_next_run_and_requeues_for_it(world: World) -
     assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "True", "Scheduled")
     assert world.metric("dbbackup_next_schedule_timestamp_seconds") == at(27, 1).timestamp()
     assert world.metric("dbbackup_expected_interval_seconds") == 86400
+    # DatabaseBackupNeverSucceeded compares the creation time with the interval.
+    created_at = parse_time(created)
+    assert created_at is not None
+    assert world.metric("dbbackup_created_timestamp_seconds") == created_at.timestamp()
 
 
 def test_at_the_slot_a_job_is_created_and_status_is_running(world: World) -> None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from controller.status import (
     HISTORY_LIMIT,
     mark_missing,
     merge_history,
+    retry_on_conflict,
     set_condition,
     summarize,
 )
+from manager.errors import Conflict, ServerError
 
 LOCATION = "s3://bucket/prefix"
 
@@ -174,3 +178,43 @@ def test_condition_transition_time_changes_only_when_status_flips() -> None:
     assert same[0]["observedGeneration"] == 2
     assert flipped[0]["lastTransitionTime"] == "2025-03-27T02:00:00Z"
     assert len(flipped) == 1
+
+
+# -- the status write's conflict retries ------------------------------------------------------
+
+
+class _Writes:
+    """A status write that fails with the queued errors, then succeeds; counts re-reads."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.attempts = 0
+        self.rereads = 0
+
+    def attempt(self) -> None:
+        self.attempts += 1
+        if self.errors:
+            raise self.errors.pop(0)
+
+    def reread(self) -> None:
+        self.rereads += 1
+
+
+def test_a_conflict_rereads_and_writes_again_at_once() -> None:
+    writes = _Writes(Conflict("modified"), Conflict("modified"))
+    retry_on_conflict(writes.attempt, writes.reread, attempts=3)
+    assert (writes.attempts, writes.rereads) == (3, 2)
+
+
+def test_conflicts_past_the_bound_propagate_without_a_last_reread() -> None:
+    writes = _Writes(Conflict("a"), Conflict("b"), Conflict("c"), Conflict("d"))
+    with pytest.raises(Conflict, match="c"):
+        retry_on_conflict(writes.attempt, writes.reread, attempts=3)
+    assert (writes.attempts, writes.rereads) == (3, 2)
+
+
+def test_other_errors_are_not_retried() -> None:
+    writes = _Writes(ServerError("busy"))
+    with pytest.raises(ServerError):
+        retry_on_conflict(writes.attempt, writes.reread, attempts=3)
+    assert (writes.attempts, writes.rereads) == (1, 0)

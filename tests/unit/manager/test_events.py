@@ -10,8 +10,16 @@ from typing import Any
 import pytest
 
 from manager.clock import FakeClock
-from manager.errors import NotFound, ServerError
-from manager.events import MAX_DEFER, MAX_NOTE_BYTES, EventRecorder, micro_time, truncate_note
+from manager.errors import NotFound, ServerError, TooManyRequests
+from manager.events import (
+    MAX_DEFER,
+    MAX_NOTE_BYTES,
+    SEND_ATTEMPTS,
+    SEND_RETRY_DELAY,
+    EventRecorder,
+    micro_time,
+    truncate_note,
+)
 from tests.unit.manager.reflectorfake import drive
 
 BACKUP = {
@@ -239,3 +247,73 @@ def test_a_failing_busy_predicate_does_not_stall_events() -> None:
         sink.wait_calls(1)
     finally:
         stop.set()
+
+
+# -- the sender's retry policy (tenacity) -----------------------------------------------------
+
+
+class SleepLog(FakeClock):
+    """A fake clock whose sleeps return at once and are written down."""
+
+    def __init__(self, stop_after_first: threading.Event | None = None) -> None:
+        super().__init__()
+        self.slept: list[float] = []
+        self._stop = stop_after_first
+
+    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
+        self.slept.append(seconds)
+        if self._stop is not None:
+            self._stop.set()
+        return stop is not None and stop.is_set()
+
+
+def send_once(
+    sink: FakeSink, clock: FakeClock, *, left: int = 0, stop: threading.Event | None = None
+) -> None:
+    """Record one event and let the sender work on it until it wrote it or only ``left``
+    queued failures remain (or ``stop`` was set), then stop the recorder."""
+    stop = stop or threading.Event()
+    recorder = EventRecorder(sink, component="c", instance="i", clock=clock)
+    recorder.event(BACKUP, "Normal", "R", "m")
+    thread = run(recorder, stop)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (
+        sink.calls or (len(sink.failures) <= left and left) or stop.is_set()
+    ):
+        threading.Event().wait(0.005)
+    stop.set()
+    thread.join(10)
+
+
+def test_retries_wait_half_a_second_doubling() -> None:
+    sink, clock = FakeSink(), SleepLog()
+    sink.failures = [ServerError("busy"), ServerError("busy")]
+    send_once(sink, clock)
+    assert [verb for verb, _, _ in sink.calls] == ["create"]
+    assert clock.slept == [SEND_RETRY_DELAY, 2 * SEND_RETRY_DELAY]
+
+
+def test_a_longer_retry_after_is_honoured() -> None:
+    sink, clock = FakeSink(), SleepLog()
+    sink.failures = [TooManyRequests("slow down", retry_after=3.0)]
+    send_once(sink, clock)
+    assert len(sink.calls) == 1
+    assert clock.slept == [3.0]
+
+
+def test_an_event_is_dropped_after_the_last_attempt() -> None:
+    sink, clock = FakeSink(), SleepLog()
+    sink.failures = [ServerError("busy")] * (SEND_ATTEMPTS + 1)
+    send_once(sink, clock, left=1)
+    assert sink.calls == []
+    assert len(sink.failures) == 1  # SEND_ATTEMPTS tries, no more
+    assert len(clock.slept) == SEND_ATTEMPTS - 1
+
+
+def test_stopping_while_waiting_to_retry_drops_the_event_without_another_try() -> None:
+    stop = threading.Event()
+    sink, clock = FakeSink(), SleepLog(stop_after_first=stop)
+    sink.failures = [ServerError("busy"), ServerError("busy")]
+    send_once(sink, clock, left=1, stop=stop)
+    assert sink.calls == []
+    assert len(sink.failures) == 1  # one try, then the stop
