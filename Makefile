@@ -23,7 +23,7 @@ $(BIN)/python:
 
 .PHONY: install
 install: $(BIN)/python ## Create .venv and install the project with its test extra.
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,runner]'
 
 .PHONY: test
 test: ## Run the whole test suite (unit, emulator conformance, integration).
