@@ -7,6 +7,8 @@ Guarantees: passwords never appear on a command line (``PGPASSWORD``, ``MYSQL_PW
 0600 config file for the MongoDB tools); the tools get a minimal environment (no storage
 credentials); PostgreSQL dumps are plain SQL with ``--clean --if-exists`` (``pg_dumpall``
 when ``DB_NAME`` is empty) and restore with ``psql`` in a single transaction for one database;
+a whole-server restore (``pg_dumpall``'s script) runs
+without ``ON_ERROR_STOP``, since it must survive dropping the role it runs as;
 MySQL/MariaDB dumps use ``--single-transaction``; MongoDB uses ``--archive``.
 Non-goals: streaming and storage (:mod:`runner.backup`, :mod:`runner.restore`).
 """
@@ -122,12 +124,13 @@ class PostgreSQL(Engine):
         if cfg.db_name:
             dump = ["pg_dump", *conn, "--clean", "--if-exists", "--dbname", cfg.db_name]
             version = ("pg_dump", "--version")
-            restore = [*psql, "--single-transaction"]
+            restore = [*psql, "--single-transaction", "--quiet", "--set", "ON_ERROR_STOP=1"]
         else:
+            # pg_dumpall's script drops and recreates roles, including the one restoring:
+            # as PostgreSQL documents for it, errors on objects that must stay are expected.
             dump = ["pg_dumpall", *conn, "--clean", "--if-exists", "--database", "postgres"]
             version = ("pg_dumpall", "--version")
-            restore = list(psql)
-        restore += ["--quiet", "--set", "ON_ERROR_STOP=1"]
+            restore = [*psql, "--quiet"]
         return Commands(
             env=env,
             probe=(*psql, "--tuples-only", "--no-align", "--command", "SHOW server_version"),

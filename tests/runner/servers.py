@@ -57,7 +57,13 @@ class Database:
         """Run SQL as the admin; returns stdout (tab-separated rows)."""
         argv = [*self.admin, database] if database else list(self.admin)
         done = subprocess.run(
-            argv, input=statements, capture_output=True, text=True, check=False, timeout=300
+            argv,
+            input=statements,
+            capture_output=True,
+            encoding="utf-8",
+            errors="surrogateescape",
+            check=False,
+            timeout=300,
         )
         if done.returncode != 0:
             raise RuntimeError(f"SQL failed: {done.stderr.strip()}")
