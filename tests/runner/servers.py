@@ -211,8 +211,13 @@ def s3_server(bucket: str = "backups") -> Iterator[ObjectStore]:
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        client: Any = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                                   aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+        client: Any = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
         client.create_bucket(Bucket=bucket)
         yield ObjectStore(endpoint, bucket)
     finally:
