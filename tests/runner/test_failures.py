@@ -58,7 +58,7 @@ def _pvc(tmp_path: Path) -> Target:
 def _env(db: Database, target: Target, tmp_path: Path, **kw: str) -> dict[str, str]:
     return contract_env(
         db, target, backup="fail", job=JOB, scheduled=SCHEDULED, scratch=tmp_path,
-        **{"db_name": "postgres", **kw},  # type: ignore[arg-type]
+        **{"db_name": "postgres", **kw},
     )  # fmt: skip
 
 
