@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 IMG ?= ghcr.io/example/dbbackup-operator:latest
+RUNNER_IMG ?= ghcr.io/example/dbbackup-runner:latest
 ARGS ?=
 KUBECTL ?= kubectl
 CONTAINER_TOOL ?= docker
@@ -26,16 +27,22 @@ install: $(BIN)/python ## Create .venv and install the project with its test ext
 	$(BIN)/python -m pip install --quiet -e '.[test,runner]'
 
 .PHONY: test
-test: ## Run the whole test suite (unit, emulator conformance, integration).
+test: ## Run the whole test suite (unit, emulator conformance, integration, runner).
 	@test -x $(BIN)/pytest || $(MAKE) install
 	$(BIN)/pytest
 
+.PHONY: test-slow
+test-slow: ## The heavy tests left out of `make test` (a 1 GiB dump under the memory bound).
+	@test -x $(BIN)/pytest || $(MAKE) install
+	$(BIN)/pytest -m heavy $(ARGS)
+
 .PHONY: lint
-lint: ## ruff check, ruff format --check, mypy --strict, hadolint Dockerfile.
+lint: ## ruff check, ruff format --check, mypy --strict, hadolint on both Dockerfiles.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint runner/Dockerfile
 
 .PHONY: fmt
 fmt: ## Format and autofix with ruff.
@@ -107,3 +114,11 @@ docker-build: ## Build the operator image IMG.
 .PHONY: docker-push
 docker-push: ## Push the operator image IMG.
 	$(CONTAINER_TOOL) push $(IMG)
+
+.PHONY: docker-build-runner
+docker-build-runner: ## Build the backup runner image RUNNER_IMG (context: the repository root).
+	$(CONTAINER_TOOL) build -f runner/Dockerfile -t $(RUNNER_IMG) .
+
+.PHONY: docker-push-runner
+docker-push-runner: ## Push the backup runner image RUNNER_IMG.
+	$(CONTAINER_TOOL) push $(RUNNER_IMG)
