@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from api.v1alpha1.job import DumpLocation
 from controller.status import (
     HISTORY_LIMIT,
     mark_missing,
@@ -174,3 +175,18 @@ def test_condition_transition_time_changes_only_when_status_flips() -> None:
     assert same[0]["observedGeneration"] == 2
     assert flipped[0]["lastTransitionTime"] == "2025-03-27T02:00:00Z"
     assert len(flipped) == 1
+
+
+def test_a_pod_failure_policy_failure_reads_as_the_contract_cause() -> None:
+    """The Job controller's FailJob condition carries the exit code; no Pod is read."""
+    failed = job("b-1", "2025-03-27T01:00:00Z", result="Failed")
+    condition = failed["status"]["conditions"][-1]
+    condition["reason"] = "PodFailurePolicy"
+    condition["message"] = (
+        "Container backup for pod ns/b-1-x7k2p failed with exit code 4 matching FailJob rule "
+        "at index 0"
+    )
+    history = merge_history([], [failed], DumpLocation("s3://bucket/prefix", "postgresql"))
+    status = summarize({}, history)
+    assert status["failureReason"] == "database authentication failed (exit 4)"
+    assert history[0]["location"] == "s3://bucket/prefix/b-1.sql.zst"
