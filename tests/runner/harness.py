@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tests.runner.servers import Database, ObjectStore
 
-__all__ = ["RUN_TIMEOUT_SECONDS", "Target", "contract_env", "run_runner"]
+__all__ = ["RUN_TIMEOUT_SECONDS", "Target", "contract_env", "run_measured", "run_runner"]
 
 RUN_TIMEOUT_SECONDS = 300
 S3_KEY_ID = "test-key-id"
@@ -104,3 +104,33 @@ def run_runner(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
         timeout=RUN_TIMEOUT_SECONDS,
         check=False,
     )
+
+
+# Runs the CLI, then reports the process's own peak RSS, VmHWM (children, i.e. the database
+# tools, are not counted: they are the engine's, the same in any pipeline). Not ru_maxrss:
+# Linux carries that high-water mark across exec from the (large) test process.
+_MEASURED = """
+import sys
+from runner.cli import main
+code = main(sys.argv[2:])
+with open("/proc/self/status") as status:
+    hwm = next(line for line in status if line.startswith("VmHWM:"))
+with open(sys.argv[1], "w") as out:
+    out.write(str(int(hwm.split()[1]) * 1024))
+sys.exit(code)
+"""
+
+
+def run_measured(
+    env: dict[str, str], rss_file: Path, *args: str, timeout: float = RUN_TIMEOUT_SECONDS
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """``dbbackup-runner <args>`` and its peak resident set size in bytes."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURED, str(rss_file), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return done, int(rss_file.read_text()) if rss_file.exists() else 0
