@@ -64,6 +64,11 @@ bench-quick: ## Benchmarks at N = 1,000 in a few minutes; fails only on duplicat
 	@$(BIN)/python -c "import kopf, matplotlib" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.run --n 1000 --idle 20 --out bench/results/quick.jsonl --check $(ARGS)
 
+.PHONY: bench-runner
+bench-runner: ## dbbackup-runner vs pg_dump | zstd on one PostgreSQL; renders its section of docs/performance.md.
+	@test -x $(BIN)/dbbackup-runner || $(MAKE) install
+	$(BIN)/python -m bench.runner_bench --report $(ARGS)
+
 .PHONY: run
 run: ## Run the operator against the current kubeconfig, or the built-in sandbox if no cluster answers.
 	@test -x $(BIN)/dbbackup-operator || $(MAKE) install
