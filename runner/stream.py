@@ -21,6 +21,10 @@ from runner.storage.base import CHUNK_SIZE, READ_SIZE
 __all__ = ["ZSTD_LEVEL", "CompressedDump", "Digest"]
 
 ZSTD_LEVEL = 3  # zstd's own default: fast, and a good ratio on SQL text
+# One zstd worker thread: compression runs beside the loop that reads the tool and hashes
+# and writes the output (zstd releases the GIL), as a `pg_dump | zstd` pipeline overlaps.
+ZSTD_THREADS = 1
+ZSTD_JOB_SIZE = 2 * 1024 * 1024  # what the worker takes at a time; bounds its buffers
 
 
 class Digest:
@@ -51,7 +55,10 @@ class CompressedDump:
         self.digest = Digest()
 
     def __iter__(self) -> Iterator[bytes]:
-        compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)
+        params = zstandard.ZstdCompressionParameters.from_level(
+            ZSTD_LEVEL, threads=ZSTD_THREADS, job_size=ZSTD_JOB_SIZE, write_checksum=1
+        )
+        compressor = zstandard.ZstdCompressor(compression_params=params)
         chunker = compressor.chunker(chunk_size=CHUNK_SIZE)
         while data := self._source.read(READ_SIZE):
             self.raw_size += len(data)
