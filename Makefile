@@ -34,7 +34,7 @@ test: ## Run the whole test suite (unit, emulator conformance, integration, runn
 .PHONY: test-slow
 test-slow: ## The heavy tests left out of `make test` (a 1 GiB dump under the memory bound).
 	@test -x $(BIN)/pytest || $(MAKE) install
-	$(BIN)/pytest -m heavy $(ARGS)
+	$(BIN)/pytest -m heavy -rP $(ARGS)
 
 .PHONY: lint
 lint: ## ruff check, ruff format --check, mypy --strict, hadolint on both Dockerfiles.

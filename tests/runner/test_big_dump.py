@@ -46,13 +46,17 @@ def test_a_gibibyte_dump_stays_under_the_memory_bound(postgres: Database, tmp_pa
     raw = int(backup.stderr.split("step=dump")[1].split("bytes=")[1].split()[0])
     assert raw > GIB
     assert rss < RSS_BOUND, f"backup peak RSS {rss / 2**20:.1f} MiB"
+    peaks = [f"backup {rss / 2**20:.1f}"]
 
     verify, rss = run_measured(env, rss_file, "verify", timeout=TIMEOUT_SECONDS)
     assert verify.returncode == 0, verify.stderr
     assert rss < RSS_BOUND, f"verify peak RSS {rss / 2**20:.1f} MiB"
+    peaks.append(f"verify {rss / 2**20:.1f}")
 
     postgres.sql("DELETE FROM big WHERE id % 2 = 0;", "big")
     restore, rss = run_measured(env, rss_file, "restore", timeout=TIMEOUT_SECONDS)
     assert restore.returncode == 0, restore.stderr
     assert rss < RSS_BOUND, f"restore peak RSS {rss / 2**20:.1f} MiB"
+    peaks.append(f"restore {rss / 2**20:.1f}")
     assert postgres.sql(CHECKSUM, "big") == count_before
+    print(f"dump {raw / 2**20:,.0f} MiB; peak RSS MiB: {', '.join(peaks)}")  # make test-slow -rP
