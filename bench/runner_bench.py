@@ -43,6 +43,7 @@ class Figures:
     backup_seconds: float
     backup_rss: int
     restore_seconds: float
+    stream_seconds: float = 0.0  # the runner's dump step alone (no start-up, probe, manifest)
 
 
 # The pipeline runs under a small Python launcher that reports its children's peak RSS: Linux
@@ -105,13 +106,15 @@ def _runner(db: Database, work: Path) -> tuple[Figures, int]:
     backup = time.monotonic() - started
     if done.returncode != 0:
         raise RuntimeError(done.stderr)
-    raw = int(done.stderr.split("step=dump")[1].split("bytes=")[1].split()[0])
+    dump_line = done.stderr.split("step=dump")[1].splitlines()[0]
+    raw = int(dump_line.split("bytes=")[1].split()[0])
+    stream = float(dump_line.split("seconds=")[1].split()[0])
     started = time.monotonic()
     done, _ = run_measured(env, work / "rss", "restore", timeout=3600)
     restore = time.monotonic() - started
     if done.returncode != 0:
         raise RuntimeError(done.stderr)
-    return Figures(backup, rss, restore), raw
+    return Figures(backup, rss, restore, stream), raw
 
 
 def _best(rounds: list[Figures]) -> Figures:
@@ -119,6 +122,7 @@ def _best(rounds: list[Figures]) -> Figures:
         min(r.backup_seconds for r in rounds),
         max(r.backup_rss for r in rounds),
         min(r.restore_seconds for r in rounds),
+        min(r.stream_seconds for r in rounds),
     )
 
 
@@ -144,14 +148,19 @@ def render(base: Figures, runner: Figures, raw: int, rows: int, repeat: int, loa
         f"| backup throughput (dump MiB/s) | {mib / base.backup_seconds:,.1f} | "
         f"{mib / runner.backup_seconds:,.1f} | "
         f"{base.backup_seconds / runner.backup_seconds:.2f}x (target >= 0.9x) |",
+        f"| the runner's streaming step alone (dump MiB/s) | | "
+        f"{mib / runner.stream_seconds:,.1f} | "
+        f"{base.backup_seconds / runner.stream_seconds:.2f}x |",
         f"| backup peak RSS | {base.backup_rss / MIB:,.1f} MiB (largest of pg_dump, zstd "
         f"and bash) | {runner.backup_rss / MIB:,.1f} MiB (runner process; target <= 100 MiB) | |",
         f"| restore time | {base.restore_seconds:,.1f} s | {runner.restore_seconds:,.1f} s "
         f"(verify pass + restore pass) | {runner.restore_seconds / base.restore_seconds:.2f}x |",
         "",
-        "The runner's backup includes the storage listing, the connection probe, the manifest "
-        "and retention; its restore reads the dump twice (a full SHA-256 check before the "
-        "database is touched, then the restore, hashed again).",
+        "The runner's backup includes its start-up, the storage listing, the connection probe, "
+        "the tool's version query, the manifest and retention (the second row leaves them "
+        "out: a fixed cost that a larger database amortizes); its restore reads the dump "
+        "twice (a full SHA-256 check before the database is touched, then the restore, "
+        "hashed again).",
         END,
     ]
     return "\n".join(lines)
