@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from api.v1alpha1 import contract as c
 from runner.catalog import read_manifests
 from runner.config import Config
+from runner.errors import StorageError
 from runner.manifest import Manifest, job_of
 from runner.storage import ObjectInfo, Storage
 
@@ -87,14 +88,24 @@ def plan(
     return Plan(tuple(delete), discard)
 
 
+def _partials(storage: Storage) -> list[ObjectInfo]:
+    try:
+        return storage.partials()
+    except StorageError as err:  # e.g. no permission to list multipart uploads: not fatal
+        LOG.warning("step=retention partial-uploads=unlisted reason=%s", err)
+        return []
+
+
 def enforce(storage: Storage, cfg: Config, now: datetime) -> Plan:
-    """List, plan and delete; returns what was deleted."""
+    """List, plan and delete; returns what was deleted. Expired backups that cannot be
+    deleted fail the run (:class:`StorageError`); leftovers of interrupted uploads that
+    cannot be listed or discarded are only logged (the storage may not allow it)."""
     objects = storage.objects()
     manifests = read_manifests(storage, objects, cfg)
     todo = plan(
         objects,
         manifests,
-        storage.partials(),
+        _partials(storage),
         backup_name=cfg.backup_name,
         retention_seconds=cfg.retention_seconds,
         now=now,
@@ -103,6 +114,10 @@ def enforce(storage: Storage, cfg: Config, now: datetime) -> Plan:
         storage.delete(name)
         LOG.info("step=retention deleted=%s", storage.url(name))
     for partial in todo.discard:
-        storage.discard_partial(partial)
+        try:
+            storage.discard_partial(partial)
+        except StorageError as err:
+            LOG.warning("step=retention discard-failed=%s reason=%s", partial.name, err)
+            continue
         LOG.info("step=retention discarded-partial=%s", storage.url(partial.name))
     return todo

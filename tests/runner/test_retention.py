@@ -10,20 +10,29 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import boto3
 
 from runner.backup import run_backup
 from runner.config import load_config
 from runner.engines import engine_for
 from runner.manifest import Manifest
-from runner.retention import LEFTOVER_AGE, plan
+from runner.retention import LEFTOVER_AGE, enforce, plan
 from runner.storage import ObjectInfo
 from runner.storage.directory import DirectoryStorage
-from tests.runner.harness import Target, contract_env
-from tests.runner.servers import Database
+from runner.storage.s3 import S3Storage
+from tests.runner.harness import S3_KEY_ID, S3_SECRET, Target, contract_env
+from tests.runner.servers import Database, ObjectStore
 
 NOW = datetime(2025, 3, 27, 1, 5, tzinfo=UTC)
 DAY = timedelta(days=1)
 SHA = "0" * 64
+ENV_FOR_S3 = {
+    "BACKUP_NAME": "pg", "BACKUP_NAMESPACE": "default", "DB_TYPE": "postgresql",
+    "DB_HOST": "db", "DB_PORT": "5432", "STORAGE_TYPE": "s3", "STORAGE_BUCKET": "backups",
+    "STORAGE_PREFIX": "retention/partials",
+}  # fmt: skip
 
 
 def _manifest(job: str, scheduled: datetime, *, name: str = "pg", ns: str = "default") -> Manifest:
@@ -123,3 +132,24 @@ def test_a_backup_run_applies_retention_with_an_injected_clock(
         "README.txt", f"{_job(NOW)}.json", f"{_job(NOW)}.sql.zst", f"{one}.json",
         f"{one}.sql.zst", f"{twenty}.json", f"{twenty}.sql.zst",
     ])  # fmt: skip
+
+
+def test_an_interrupted_s3_upload_older_than_a_day_is_aborted(s3: ObjectStore) -> None:
+    storage = S3Storage(
+        s3.bucket, "retention/partials", region="us-east-1", endpoint=s3.endpoint,
+        access_key_id=S3_KEY_ID, secret_access_key=S3_SECRET,
+    )  # fmt: skip
+    client: Any = boto3.client(
+        "s3", endpoint_url=s3.endpoint, region_name="us-east-1",
+        aws_access_key_id=S3_KEY_ID, aws_secret_access_key=S3_SECRET,
+    )  # fmt: skip
+    ours = f"retention/partials/{_job(NOW, 'pg')}.sql.zst"
+    theirs = f"retention/partials/{_job(NOW, 'pg-other')}.sql.zst"
+    for key in (ours, theirs):
+        client.create_multipart_upload(Bucket=s3.bucket, Key=key)
+    cfg = load_config(ENV_FOR_S3, need_job=False)
+    later = datetime.now(UTC) + 2 * DAY  # the injected clock: the uploads are two days old
+    done = enforce(storage, cfg, later)
+    assert [p.name for p in done.discard] == [f"{_job(NOW, 'pg')}.sql.zst"]
+    left = client.list_multipart_uploads(Bucket=s3.bucket, Prefix="retention/partials/")
+    assert [u["Key"] for u in left.get("Uploads", [])] == [theirs]
