@@ -100,7 +100,7 @@ def run_backup(cfg: Config, storage: Storage, engine: Engine, clock: Clock) -> M
     manifest = Manifest(
         namespace=cfg.namespace,
         name=cfg.backup_name,
-        uid="",
+        uid=cfg.uid,
         job=cfg.job_name,
         scheduled_time=cfg.scheduled_time,
         started_at=started_at,

@@ -37,6 +37,7 @@ class Config:
 
     backup_name: str
     namespace: str
+    uid: str
     job_name: str
     scheduled_time: datetime
     retention_seconds: int | None
@@ -132,6 +133,7 @@ def load_config(env: Mapping[str, str], *, need_job: bool = True) -> Config:
     return Config(
         backup_name=get(c.BACKUP_NAME, ""),
         namespace=get(c.BACKUP_NAMESPACE, ""),
+        uid=get(c.BACKUP_UID, ""),
         job_name=job,
         scheduled_time=scheduled,
         retention_seconds=retention,

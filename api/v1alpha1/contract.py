@@ -53,6 +53,7 @@ GCS_KEY_FILE = f"{GCS_KEY_DIR}/key.json"
 # Names. Constants so a typo is a NameError, not a silently missing variable.
 BACKUP_NAME = "BACKUP_NAME"
 BACKUP_NAMESPACE = "BACKUP_NAMESPACE"
+BACKUP_UID = "BACKUP_UID"
 BACKUP_JOB_NAME = "BACKUP_JOB_NAME"
 BACKUP_SCHEDULED_TIME = "BACKUP_SCHEDULED_TIME"
 BACKUP_RETENTION = "BACKUP_RETENTION"
@@ -92,6 +93,12 @@ class EnvVar:
 VARIABLES: tuple[EnvVar, ...] = (
     EnvVar(BACKUP_NAME, ALWAYS, "Name of the DatabaseBackup.", "postgres-daily-backup"),
     EnvVar(BACKUP_NAMESPACE, ALWAYS, "Its namespace.", "default"),
+    EnvVar(
+        BACKUP_UID,
+        ALWAYS,
+        "Its `metadata.uid` (tells a re-created backup of the same name apart).",
+        "0f9b6c3e-5d1a-4c2b-9e8f-7a6b5c4d3e2f",
+    ),
     EnvVar(
         BACKUP_JOB_NAME,
         ALWAYS,

@@ -206,6 +206,7 @@ def _env(b: DatabaseBackup, job: str, scheduled_time: datetime) -> list[dict[str
     plain = {
         c.BACKUP_NAME: b.name,
         c.BACKUP_NAMESPACE: b.namespace,
+        c.BACKUP_UID: str(b.metadata.get("uid", "")),
         c.BACKUP_JOB_NAME: job,
         c.BACKUP_SCHEDULED_TIME: format_time(scheduled_time),
         c.BACKUP_RETENTION: retention,

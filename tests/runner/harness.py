@@ -21,6 +21,7 @@ from tests.runner.servers import Database, ObjectStore
 __all__ = ["RUN_TIMEOUT_SECONDS", "Target", "contract_env", "run_measured", "run_runner"]
 
 RUN_TIMEOUT_SECONDS = 300
+BACKUP_UID = "6f1c0b9e-2d4a-4e8b-9c1d-3a5b7e9f0c2d"
 S3_KEY_ID = "test-key-id"
 S3_SECRET = "test-secret-key"
 
@@ -78,6 +79,7 @@ def contract_env(
         "PATH": os.environ["PATH"],
         "BACKUP_NAME": backup,
         "BACKUP_NAMESPACE": "default",
+        "BACKUP_UID": BACKUP_UID,
         "BACKUP_JOB_NAME": job,
         "BACKUP_SCHEDULED_TIME": scheduled,
         "BACKUP_RETENTION": "",

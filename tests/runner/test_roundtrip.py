@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runner.harness import Target, contract_env, run_runner
+from tests.runner.harness import BACKUP_UID, Target, contract_env, run_runner
 from tests.runner.seed import mutate, seed, snapshot
 from tests.runner.servers import Database, ObjectStore
 
@@ -61,6 +61,7 @@ def test_round_trip(
     assert entry["url"] == target.url(f"{JOB}.sql.zst")
     assert entry["job"] == JOB and entry["scheduledTime"] == SCHEDULED
     assert entry["name"] == "shop-daily" and entry["namespace"] == "default"
+    assert entry["uid"] == BACKUP_UID
     assert entry["engine"] == engine and entry["format"] == "sql"
     assert entry["compression"] == "zstd" and entry["serverVersion"]
     if storage == "pvc":
