@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 IMG ?= ghcr.io/example/dbbackup-operator:latest
+RUNNER_IMG ?= ghcr.io/example/dbbackup-runner:latest
 ARGS ?=
 KUBECTL ?= kubectl
 CONTAINER_TOOL ?= docker
@@ -23,19 +24,25 @@ $(BIN)/python:
 
 .PHONY: install
 install: $(BIN)/python ## Create .venv and install the project with its test extra.
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,runner]'
 
 .PHONY: test
-test: ## Run the whole test suite (unit, emulator conformance, integration).
+test: ## Run the whole test suite (unit, emulator conformance, integration, runner).
 	@test -x $(BIN)/pytest || $(MAKE) install
 	$(BIN)/pytest
 
+.PHONY: test-slow
+test-slow: ## The heavy tests left out of `make test` (a 1 GiB dump under the memory bound).
+	@test -x $(BIN)/pytest || $(MAKE) install
+	$(BIN)/pytest -m heavy -rP $(ARGS)
+
 .PHONY: lint
-lint: ## ruff check, ruff format --check, mypy --strict, hadolint Dockerfile.
+lint: ## ruff check, ruff format --check, mypy --strict, hadolint on both Dockerfiles.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint runner/Dockerfile
 
 .PHONY: fmt
 fmt: ## Format and autofix with ruff.
@@ -61,6 +68,11 @@ bench: ## Benchmarks at N = 1,000 and 10,000 (operator, floor, kopf peer); rende
 bench-quick: ## Benchmarks at N = 1,000 in a few minutes; fails only on duplicates, missed runs or errors.
 	@$(BIN)/python -c "import kopf, matplotlib" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.run --n 1000 --idle 20 --out bench/results/quick.jsonl --check $(ARGS)
+
+.PHONY: bench-runner
+bench-runner: ## dbbackup-runner vs pg_dump | zstd on one PostgreSQL; renders its section of docs/performance.md.
+	@test -x $(BIN)/dbbackup-runner || $(MAKE) install
+	$(BIN)/python -m bench.runner_bench --report $(ARGS)
 
 .PHONY: run
 run: ## Run the operator against the current kubeconfig, or the built-in sandbox if no cluster answers.
@@ -112,3 +124,11 @@ docker-build: ## Build the operator image IMG.
 .PHONY: docker-push
 docker-push: ## Push the operator image IMG.
 	$(CONTAINER_TOOL) push $(IMG)
+
+.PHONY: docker-build-runner
+docker-build-runner: ## Build the backup runner image RUNNER_IMG (context: the repository root).
+	$(CONTAINER_TOOL) build -f runner/Dockerfile -t $(RUNNER_IMG) .
+
+.PHONY: docker-push-runner
+docker-push-runner: ## Push the backup runner image RUNNER_IMG.
+	$(CONTAINER_TOOL) push $(RUNNER_IMG)

@@ -37,8 +37,8 @@ from api.v1alpha1 import (
     GROUP,
     KIND,
     build_job,
+    dump_location,
     job_name,
-    storage_location,
     validate,
 )
 from controller.jobs import format_time, is_controlled_by, job_outcome, parse_time
@@ -157,7 +157,7 @@ class DatabaseBackupReconciler:
         # Spec-derived values, once per (uid, generation): see controller.memo. The verdict is
         # kept as a tuple so no caller can change what the next pass reads.
         self._problems = GenerationMemo(lambda backup: tuple(validate(backup)))
-        self._locations = GenerationMemo(storage_location)
+        self._locations = GenerationMemo(dump_location)
 
     # -- the steps -------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import tenacity
 
+from api.v1alpha1 import failure_in_words
 from controller.jobs import format_time, job_outcome, parse_time, scheduled_time
 from manager.errors import Conflict
 
@@ -65,9 +66,12 @@ def _sort_key(entry: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def merge_history(
-    previous: Iterable[Mapping[str, Any]], jobs: Iterable[dict[str, Any]], location: str
+    previous: Iterable[Mapping[str, Any]],
+    jobs: Iterable[dict[str, Any]],
+    location: str | Callable[[str], str],
 ) -> list[dict[str, Any]]:
-    """Fold the Jobs that exist into the recorded runs (see module rules)."""
+    """Fold the Jobs that exist into the recorded runs (see module rules). ``location`` is
+    the storage location, or a function of the Job name giving its dump's exact URL."""
     by_job: dict[str, dict[str, Any]] = {}
     for entry in previous:
         if isinstance(entry, Mapping) and entry.get("job"):
@@ -80,7 +84,7 @@ def merge_history(
         slot = scheduled_time(job)
         if slot is not None:
             entry["scheduledTime"] = format_time(slot)
-        entry.setdefault("location", location)
+        entry.setdefault("location", location(name) if callable(location) else location)
         started = parse_time((job.get("status") or {}).get("startTime"))
         if started is not None:
             entry["startTime"] = format_time(started)
@@ -91,16 +95,12 @@ def merge_history(
         if outcome.finished_at is not None:
             entry["completionTime"] = format_time(outcome.finished_at)
         if outcome.result == PHASE_FAILED:
-            entry["failureReason"] = _failure_text(outcome.reason, outcome.message)
+            entry["failureReason"] = failure_in_words(outcome.reason, outcome.message)
     ordered = sorted(by_job.values(), key=_sort_key)
     if len(ordered) <= HISTORY_LIMIT:
         return ordered
     running = [e for e in ordered[:-HISTORY_LIMIT] if e.get("result") == PHASE_RUNNING]
     return running + ordered[-HISTORY_LIMIT:]
-
-
-def _failure_text(reason: str, message: str) -> str:
-    return f"{reason}: {message}" if message else reason
 
 
 def mark_missing(history: list[dict[str, Any]], job_name: str, now: datetime) -> None:

@@ -1,5 +1,6 @@
 """The import rules of STYLE.md: ``api`` imports nothing of ours; ``manager`` knows nothing of
-backups; the emulator imports none of the operator's packages."""
+backups; the emulator imports none of the operator's packages; the backup runner (its own
+image) imports only ``api``, and nothing of ours imports it."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"api", "manager", "controller", "emulator"}
+OURS = {"api", "manager", "controller", "emulator", "runner"}
 FORBIDDEN: dict[str, set[str]] = {
-    "api": {"manager", "controller", "emulator"},
-    "manager": {"api", "controller", "emulator"},
-    "emulator": {"api", "manager", "controller"},
-    "controller": {"emulator"},
+    "api": {"manager", "controller", "emulator", "runner"},
+    "manager": {"api", "controller", "emulator", "runner"},
+    "emulator": {"api", "manager", "controller", "runner"},
+    "controller": {"emulator", "runner"},
+    "runner": {"manager", "controller", "emulator"},
 }
 
 

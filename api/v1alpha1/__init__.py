@@ -7,7 +7,8 @@ Plain data in, plain data out: nothing here does I/O or imports the runtime. The
 * :func:`validate` -> ``[FieldProblem(path, message)]``;
 * :func:`parse_schedule` -> :class:`CronSchedule` (``next_after``, ``prev_at_or_before``),
   raising :class:`ScheduleError`;
-* :func:`build_job`, :func:`job_name`, :func:`storage_location`;
+* :func:`build_job`, :func:`job_name`, :func:`storage_location`, :func:`dump_location`,
+  :func:`failure_in_words`;
 * the CRD is generated from the types: ``python -m api.v1alpha1.crdgen``.
 """
 
@@ -30,7 +31,9 @@ from api.v1alpha1.groupversion import (
 from api.v1alpha1.job import (
     InvalidBackupError,
     build_job,
+    dump_location,
     escape_value,
+    failure_in_words,
     format_time,
     job_labels,
     job_name,
@@ -66,7 +69,9 @@ __all__ = [
     "ScheduleError",
     "apply_defaults",
     "build_job",
+    "dump_location",
     "escape_value",
+    "failure_in_words",
     "format_time",
     "hash_seed",
     "job_labels",

@@ -8,6 +8,8 @@ Guarantees: every variable whose ``when`` is ``always`` is set in every Job, in 
 to an empty string when it does not apply, so an image can rely on the full set; credential
 variables are set only when the backup references a Secret, and only as ``secretKeyRef``
 (never a literal value); file paths are fixed constants.
+The object layout (:func:`dump_object_name`, :func:`manifest_object_name`) and the exit codes
+(:data:`EXIT_CODES`) are defined here once, so the operator and ``dbbackup-runner`` agree.
 Non-goals: how an image dumps or uploads, or how it applies retention (the image decides).
 """
 
@@ -16,12 +18,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "COMPRESSION",
+    "COMPRESSION_EXTENSION",
+    "DUMP_FORMATS",
+    "EXIT_CODES",
+    "EXIT_CONFIG",
+    "EXIT_DB_AUTH",
+    "EXIT_DB_UNREACHABLE",
+    "EXIT_INTERNAL",
+    "EXIT_STORAGE",
+    "EXIT_TOOL_FAILED",
+    "EXIT_UPLOAD",
+    "EXIT_VERIFY",
     "GCS_KEY_DIR",
     "GCS_KEY_FILE",
+    "MANIFEST_EXTENSION",
+    "NON_RETRIABLE_EXIT_CODES",
     "SCRATCH_DIR",
     "STORAGE_MOUNT_PATH",
     "VARIABLES",
     "EnvVar",
+    "ExitCode",
+    "describe_exit_code",
+    "dump_object_name",
+    "manifest_object_name",
     "markdown",
 ]
 
@@ -33,6 +53,7 @@ GCS_KEY_FILE = f"{GCS_KEY_DIR}/key.json"
 # Names. Constants so a typo is a NameError, not a silently missing variable.
 BACKUP_NAME = "BACKUP_NAME"
 BACKUP_NAMESPACE = "BACKUP_NAMESPACE"
+BACKUP_UID = "BACKUP_UID"
 BACKUP_JOB_NAME = "BACKUP_JOB_NAME"
 BACKUP_SCHEDULED_TIME = "BACKUP_SCHEDULED_TIME"
 BACKUP_RETENTION = "BACKUP_RETENTION"
@@ -72,6 +93,12 @@ class EnvVar:
 VARIABLES: tuple[EnvVar, ...] = (
     EnvVar(BACKUP_NAME, ALWAYS, "Name of the DatabaseBackup.", "postgres-daily-backup"),
     EnvVar(BACKUP_NAMESPACE, ALWAYS, "Its namespace.", "default"),
+    EnvVar(
+        BACKUP_UID,
+        ALWAYS,
+        "Its `metadata.uid` (tells a re-created backup of the same name apart).",
+        "0f9b6c3e-5d1a-4c2b-9e8f-7a6b5c4d3e2f",
+    ),
     EnvVar(
         BACKUP_JOB_NAME,
         ALWAYS,
@@ -119,7 +146,8 @@ VARIABLES: tuple[EnvVar, ...] = (
     EnvVar(
         STORAGE_ENDPOINT,
         ALWAYS,
-        "S3-compatible endpoint URL; empty means AWS.",
+        "S3-compatible endpoint URL; empty means AWS. `dbbackup-runner` also reads it for "
+        "`gcs` (a JSON-API endpoint such as an emulator; empty means Google's).",
         "https://minio.example:9000",
     ),
     EnvVar(
@@ -171,6 +199,62 @@ VARIABLES: tuple[EnvVar, ...] = (
     ),
 )
 
+# The object layout: <STORAGE_URL>/<BACKUP_JOB_NAME>.<format>.<compression extension>, and the
+# manifest <BACKUP_JOB_NAME>.json beside it.
+DUMP_FORMATS = {"postgresql": "sql", "mysql": "sql", "mariadb": "sql", "mongodb": "archive"}
+COMPRESSION = "zstd"
+COMPRESSION_EXTENSION = "zst"
+MANIFEST_EXTENSION = "json"
+
+
+def dump_object_name(job_name: str, db_type: str) -> str:
+    """The dump's object name: ``<job>.sql.zst`` (SQL engines) or ``<job>.archive.zst``."""
+    return f"{job_name}.{DUMP_FORMATS[db_type]}.{COMPRESSION_EXTENSION}"
+
+
+def manifest_object_name(job_name: str) -> str:
+    """The manifest's object name, ``<job>.json``; it is written last, after the dump."""
+    return f"{job_name}.{MANIFEST_EXTENSION}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExitCode:
+    """One exit status of a backup container: its number, its cause in words, retriable."""
+
+    code: int
+    reason: str
+    retriable: bool
+
+
+EXIT_INTERNAL = 1
+EXIT_CONFIG = 2
+EXIT_DB_UNREACHABLE = 3
+EXIT_DB_AUTH = 4
+EXIT_TOOL_FAILED = 5
+EXIT_STORAGE = 6
+EXIT_UPLOAD = 7
+EXIT_VERIFY = 8
+
+EXIT_CODES: tuple[ExitCode, ...] = (
+    ExitCode(EXIT_INTERNAL, "backup interrupted or internal error", True),
+    ExitCode(EXIT_CONFIG, "bad configuration", False),
+    ExitCode(EXIT_DB_UNREACHABLE, "database unreachable", True),
+    ExitCode(EXIT_DB_AUTH, "database authentication failed", False),
+    ExitCode(EXIT_TOOL_FAILED, "database dump or restore tool failed", True),
+    ExitCode(EXIT_STORAGE, "storage unreachable or refused", True),
+    ExitCode(EXIT_UPLOAD, "upload failed", True),
+    ExitCode(EXIT_VERIFY, "verification failed", True),
+)
+NON_RETRIABLE_EXIT_CODES: tuple[int, ...] = tuple(e.code for e in EXIT_CODES if not e.retriable)
+_EXIT_REASONS = {e.code: e.reason for e in EXIT_CODES}
+
+
+def describe_exit_code(code: int) -> str:
+    """``database authentication failed (exit 4)``; ``exit 42`` for a code not listed."""
+    reason = _EXIT_REASONS.get(code)
+    return f"{reason} (exit {code})" if reason else f"exit {code}"
+
+
 _PREAMBLE = """\
 # The backup-image contract
 
@@ -196,6 +280,23 @@ container only as `secretKeyRef` variables or a read-only Secret volume, never a
 values. Every `$` in a value is written as `$$`, so the kubelet passes values through
 verbatim instead of expanding `$(VAR)` references.
 
+**Object layout.** A run writes its dump to `<STORAGE_URL>/<BACKUP_JOB_NAME>.<format>.zst`
+(`sql` for PostgreSQL, MySQL and MariaDB, `archive` for MongoDB; zstd-compressed), then, only
+after the upload
+completed, a manifest `<BACKUP_JOB_NAME>.json` beside it (identity, scheduled, start and finish
+times, engine, server and tool versions, format, compression, size, SHA-256). A dump without its
+manifest is incomplete: never restorable, never the last good backup. The operator records the
+dump's exact URL in `status.history[].location`.
+
+**Exit codes** of `dbbackup-runner`:
+
+| exit code | cause | retried |
+| --- | --- | --- |
+| 0 | success | |
+{{exit_rows}}
+The Job's `podFailurePolicy` fails it at once on a code that is not retried; the operator turns
+the Job's failure into `failureReason`, e.g. `database authentication failed (exit 4)`.
+
 The Jobs have no `ttlSecondsAfterFinished`: the operator deletes finished Jobs beyond
 `spec.successfulJobsHistoryLimit` / `spec.failedJobsHistoryLimit`, and records every run in
 `status.history`, which outlives the Jobs.
@@ -205,4 +306,7 @@ The Jobs have no `ttlSecondsAfterFinished`: the operator deletes finished Jobs b
 def markdown() -> str:
     """``CONTRACT.md``: the table of :data:`VARIABLES` with its preamble and notes."""
     rows = "".join(f"| `{v.name}` | {v.when} | {v.meaning} | `{v.example}` |\n" for v in VARIABLES)
-    return _PREAMBLE + rows + _POSTAMBLE
+    exit_rows = "".join(
+        f"| {e.code} | {e.reason} | {'yes' if e.retriable else 'no'} |\n" for e in EXIT_CODES
+    )
+    return _PREAMBLE + rows + _POSTAMBLE.replace("{exit_rows}", exit_rows)

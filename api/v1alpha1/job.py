@@ -2,7 +2,9 @@
 
 Role: :func:`build_job` is a pure function from (backup object, scheduled time) to a Job
 manifest; :func:`job_name` gives its deterministic name, which is the lock that guarantees one
-Job per scheduled time; :func:`storage_location` says where a run writes.
+Job per scheduled time; :func:`storage_location` says where a run writes, and
+:func:`dump_location` the exact object URL of each run's dump; :func:`failure_in_words` reads
+a failed Job's condition.
 
 Guarantees:
 
@@ -16,6 +18,9 @@ Guarantees:
 * the pod meets the Pod Security "restricted" profile, with a read-only root filesystem, an
   ``emptyDir`` for scratch, ``restartPolicy: Never``, no service links, and no API token unless
   ``spec.pod.serviceAccountName`` is set;
+* a ``podFailurePolicy`` fails the Job at once when the container exits with a code the
+  contract calls non-retriable (bad configuration, refused credentials), instead of burning
+  ``backoffLimit``;
 * the same inputs give the same dict (no clock, no randomness); no ``ttlSecondsAfterFinished``
   (the operator prunes by history limits).
 
@@ -25,7 +30,9 @@ Raises :class:`InvalidBackupError` (carrying every problem) for an invalid backu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,9 +53,13 @@ from api.v1alpha1.validation import FieldProblem, parse_duration, validate
 __all__ = [
     "CONTAINER_NAME",
     "DEFAULT_PORTS",
+    "POD_FAILURE_POLICY_REASON",
+    "DumpLocation",
     "InvalidBackupError",
     "build_job",
+    "dump_location",
     "escape_value",
+    "failure_in_words",
     "format_time",
     "job_labels",
     "job_name",
@@ -61,6 +72,10 @@ SCRATCH_VOLUME = "scratch"
 STORAGE_VOLUME = "storage"
 GCS_VOLUME = "gcs-credentials"
 SECRET_FILE_MODE = 0o444  # readable by the (non-root, arbitrary) container user; read-only
+# The Job controller's condition reason when a podFailurePolicy FailJob rule matched; its
+# message reads "Container <name> for pod <ns>/<pod> failed with exit code <N> matching ...".
+POD_FAILURE_POLICY_REASON = "PodFailurePolicy"
+_EXIT_CODE_IN_MESSAGE = re.compile(r"\bfailed with exit code (\d+)\b")
 
 
 class InvalidBackupError(ValueError):
@@ -129,6 +144,52 @@ def storage_location(backup: Mapping[str, Any]) -> str:
     return _location(storage)
 
 
+@dataclass(frozen=True, slots=True)
+class DumpLocation:
+    """Where a backup's runs write: ``<base>/<job>.<format>.zst`` (the contract's layout)."""
+
+    base: str
+    db_type: str
+
+    def __call__(self, job: str) -> str:
+        """The exact URL of run ``job``'s dump; the base alone when it cannot be known."""
+        if not self.base or self.db_type not in c.DUMP_FORMATS:
+            return self.base
+        return f"{self.base}/{c.dump_object_name(job, self.db_type)}"
+
+
+def dump_location(backup: Mapping[str, Any]) -> DumpLocation:
+    """:func:`storage_location` and the database type, to name each run's dump."""
+    database = (backup.get("spec") or {}).get("database") or {}
+    return DumpLocation(storage_location(backup), str(database.get("type") or ""))
+
+
+def failure_in_words(reason: str, message: str) -> str:
+    """A failed Job's condition as a reason a person reads: ``database authentication failed
+    (exit 4)`` when a podFailurePolicy rule matched a contract exit code, else
+    ``<reason>: <message>``."""
+    if reason == POD_FAILURE_POLICY_REASON:
+        found = _EXIT_CODE_IN_MESSAGE.search(message)
+        if found:
+            return c.describe_exit_code(int(found.group(1)))
+    return f"{reason}: {message}" if message else reason
+
+
+def _pod_failure_policy() -> dict[str, Any]:
+    return {
+        "rules": [
+            {
+                "action": "FailJob",
+                "onExitCodes": {
+                    "containerName": CONTAINER_NAME,
+                    "operator": "In",
+                    "values": list(c.NON_RETRIABLE_EXIT_CODES),
+                },
+            }
+        ]
+    }
+
+
 def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
@@ -145,6 +206,7 @@ def _env(b: DatabaseBackup, job: str, scheduled_time: datetime) -> list[dict[str
     plain = {
         c.BACKUP_NAME: b.name,
         c.BACKUP_NAMESPACE: b.namespace,
+        c.BACKUP_UID: str(b.metadata.get("uid", "")),
         c.BACKUP_JOB_NAME: job,
         c.BACKUP_SCHEDULED_TIME: format_time(scheduled_time),
         c.BACKUP_RETENTION: retention,
@@ -291,6 +353,7 @@ def build_job(
     job_spec: dict[str, Any] = {"backoffLimit": b.spec.backoff_limit}
     if b.spec.active_deadline_seconds is not None:
         job_spec["activeDeadlineSeconds"] = b.spec.active_deadline_seconds
+    job_spec["podFailurePolicy"] = _pod_failure_policy()
     job_spec["template"] = {"metadata": pod_meta, "spec": _pod_spec(b, name, scheduled_time)}
     metadata: dict[str, Any] = {"name": name}
     if b.namespace:

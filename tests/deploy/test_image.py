@@ -300,7 +300,7 @@ def test_deploy_targets_apply_the_rendered_default_with_img() -> None:
     assert "kubectl apply -k config/crd" in crds.stdout
     assert "kubectl delete --ignore-not-found=false -k config/crd" in crds.stdout
     # `make install` keeps meaning "install the project into .venv" (README, .ci/run).
-    assert "pip install --quiet -e '.[test]'" in _make(REPO, "-n", "-B", "install").stdout
+    assert "pip install --quiet -e '.[test,runner]'" in _make(REPO, "-n", "-B", "install").stdout
     lint = _make(REPO, "-n", "lint").stdout
     assert "hadolint Dockerfile" in lint
     docker = _make(REPO, "-n", "docker-build", "docker-push", "IMG=example.org/op:v2").stdout

@@ -148,7 +148,9 @@ def test_completed_job_makes_the_backup_succeeded(world: World) -> None:
     assert status["lastSuccessfulBackup"] == "2025-03-27T01:04:00Z"
     assert "activeJob" not in status
     assert status["history"][-1]["result"] == "Succeeded"
-    assert status["history"][-1]["location"].startswith("s3://my-database-backups/postgres/daily")
+    assert status["history"][-1]["location"] == (
+        "s3://my-database-backups/postgres/daily/postgres-daily-backup-20250327010000.sql.zst"
+    )
     assert {"SawCompletedJob", "BackupSucceeded"} <= set(world.recorder.reasons())
     assert world.metric("dbbackup_runs_total", result="succeeded") == 1
     assert world.metric("dbbackup_last_run_status") == 1
@@ -478,7 +480,7 @@ def test_a_new_storage_spec_shows_in_the_next_runs_location(world: World) -> Non
     world.reconcile()
     locations = [e["location"] for e in world.status()["history"]]
     assert locations[0].startswith("s3://my-database-backups/")
-    assert locations[-1] == "s3://moved/pg"
+    assert locations[-1] == "s3://moved/pg/postgres-daily-backup-20250328010000.sql.zst"
 
 
 def test_status_is_written_only_when_it_changed(world: World) -> None:

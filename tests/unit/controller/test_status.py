@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from api.v1alpha1.job import DumpLocation
 from controller.status import (
     HISTORY_LIMIT,
     mark_missing,
@@ -218,3 +219,18 @@ def test_other_errors_are_not_retried() -> None:
     with pytest.raises(ServerError):
         retry_on_conflict(writes.attempt, writes.reread, attempts=3)
     assert (writes.attempts, writes.rereads) == (1, 0)
+
+
+def test_a_pod_failure_policy_failure_reads_as_the_contract_cause() -> None:
+    """The Job controller's FailJob condition carries the exit code; no Pod is read."""
+    failed = job("b-1", "2025-03-27T01:00:00Z", result="Failed")
+    condition = failed["status"]["conditions"][-1]
+    condition["reason"] = "PodFailurePolicy"
+    condition["message"] = (
+        "Container backup for pod ns/b-1-x7k2p failed with exit code 4 matching FailJob rule "
+        "at index 0"
+    )
+    history = merge_history([], [failed], DumpLocation("s3://bucket/prefix", "postgresql"))
+    status = summarize({}, history)
+    assert status["failureReason"] == "database authentication failed (exit 4)"
+    assert history[0]["location"] == "s3://bucket/prefix/b-1.sql.zst"

@@ -1,0 +1,9 @@
+"""``python -m runner``: the same as the ``dbbackup-runner`` console script."""
+
+from __future__ import annotations
+
+import sys
+
+from runner.cli import main
+
+sys.exit(main())

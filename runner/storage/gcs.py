@@ -1,0 +1,171 @@
+"""Storage in Google Cloud Storage, through its JSON API (resumable uploads).
+
+Role: a :class:`~runner.storage.base.Storage` over ``gs://bucket/prefix``, speaking the JSON
+API with ``requests``; credentials from ``GOOGLE_APPLICATION_CREDENTIALS`` (a key file), else
+Application Default Credentials (workload identity); none when ``STORAGE_ENDPOINT`` names an
+emulator and no key file is given.
+Guarantees: a dump is written as one resumable upload in chunks that are multiples of
+256 KiB, so memory stays at a chunk or two; the object exists only once the last chunk is
+accepted; on any failure the upload session is cancelled.
+Non-goals: the XML API, composite objects, customer-supplied encryption keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from runner.config import parse_time
+from runner.errors import StorageError, UploadError
+from runner.storage.base import CHUNK_SIZE, READ_SIZE, ObjectInfo
+
+__all__ = ["DEFAULT_ENDPOINT", "GCSStorage"]
+
+DEFAULT_ENDPOINT = "https://storage.googleapis.com"
+SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
+TIMEOUT_SECONDS = (10, 120)  # connect, read
+RESUME_INCOMPLETE = 308
+
+
+def _session(endpoint: str, key_file: str) -> requests.Session:
+    if not key_file and endpoint:
+        return requests.Session()
+    from google.auth import default
+    from google.auth.transport.requests import AuthorizedSession
+    from google.oauth2 import service_account
+
+    if key_file:
+        credentials: Any = service_account.Credentials.from_service_account_file(
+            key_file, scopes=[SCOPE]
+        )
+    else:
+        credentials, _ = default(scopes=[SCOPE])
+    return AuthorizedSession(credentials)
+
+
+def _reason(response: requests.Response) -> str:
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = response.text[:200]
+    return f"HTTP {response.status_code}: {message}".rstrip(": ")
+
+
+class GCSStorage:
+    """Objects under ``prefix`` in ``bucket``."""
+
+    def __init__(self, bucket: str, prefix: str, *, endpoint: str = "", key_file: str = "") -> None:
+        self._bucket = bucket
+        self._prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self._endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip("/")
+        try:
+            self._http = _session(endpoint, key_file)
+        except Exception as err:  # google-auth raises several unrelated types
+            raise StorageError(f"GCS credentials could not be loaded: {err}") from None
+
+    def url(self, name: str) -> str:
+        return f"gs://{self._bucket}/{self._prefix}{name}"
+
+    def _object_url(self, name: str) -> str:
+        key = quote(self._prefix + name, safe="")
+        return f"{self._endpoint}/storage/v1/b/{self._bucket}/o/{key}"
+
+    def _request(self, what: str, method: str, url: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self._http.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
+        except requests.RequestException as err:
+            raise StorageError(f"GCS {what} in gs://{self._bucket} failed: {err}") from None
+        if response.status_code >= 400 and not (method == "DELETE" and response.status_code == 404):
+            raise StorageError(f"GCS {what} in gs://{self._bucket} failed: {_reason(response)}")
+        return response
+
+    def objects(self) -> list[ObjectInfo]:
+        found: list[ObjectInfo] = []
+        params = {
+            "prefix": self._prefix,
+            "delimiter": "/",
+            "fields": "items(name,size,updated),nextPageToken",
+        }
+        url = f"{self._endpoint}/storage/v1/b/{self._bucket}/o"
+        while True:
+            page = self._request("list", "GET", url, params=params).json()
+            for item in page.get("items", []):
+                name = item["name"][len(self._prefix) :]
+                if name and "/" not in name:
+                    found.append(ObjectInfo(name, int(item["size"]), parse_time(item["updated"])))
+            if not page.get("nextPageToken"):
+                return found
+            params["pageToken"] = page["nextPageToken"]
+
+    def partials(self) -> list[ObjectInfo]:
+        return []  # GCS expires unfinished resumable sessions by itself; they hold no object
+
+    def discard_partial(self, partial: ObjectInfo) -> None:
+        return None
+
+    def upload(self, name: str, chunks: Iterable[bytes]) -> None:
+        start = self._request(
+            "upload",
+            "POST",
+            f"{self._endpoint}/upload/storage/v1/b/{self._bucket}/o",
+            params={"uploadType": "resumable", "name": self._prefix + name},
+            json={"name": self._prefix + name},
+            headers={"X-Upload-Content-Type": "application/octet-stream"},
+        )
+        session = start.headers["Location"]
+        try:
+            self._send_all(session, chunks)
+        except BaseException:
+            with contextlib.suppress(requests.RequestException):
+                self._http.delete(session, timeout=TIMEOUT_SECONDS)
+            raise
+
+    def _send_all(self, session: str, chunks: Iterable[bytes]) -> None:
+        buffer = bytearray()
+        offset = 0
+        for chunk in chunks:
+            buffer += chunk
+            while len(buffer) > CHUNK_SIZE:  # keep the last piece until the total is known
+                self._send(session, bytes(buffer[:CHUNK_SIZE]), offset, None)
+                del buffer[:CHUNK_SIZE]
+                offset += CHUNK_SIZE
+        self._send(session, bytes(buffer), offset, offset + len(buffer))
+
+    def _send(self, session: str, data: bytes, offset: int, total: int | None) -> None:
+        size = "*" if total is None else str(total)
+        span = f"{offset}-{offset + len(data) - 1}" if data else "*"
+        try:
+            response = self._http.put(
+                session,
+                data=data,
+                headers={"Content-Range": f"bytes {span}/{size}"},
+                timeout=TIMEOUT_SECONDS,
+            )
+        except requests.RequestException as err:
+            raise UploadError(f"GCS upload failed at byte {offset}: {err}") from None
+        expected = (RESUME_INCOMPLETE,) if total is None else (200, 201)
+        if response.status_code not in expected:
+            raise UploadError(f"GCS upload failed at byte {offset}: {_reason(response)}")
+
+    def put(self, name: str, data: bytes) -> None:
+        try:
+            self.upload(name, [data])
+        except StorageError as err:
+            raise UploadError(str(err)) from None
+
+    def read(self, name: str) -> Iterator[bytes]:
+        response = self._request(
+            "read", "GET", self._object_url(name), params={"alt": "media"}, stream=True
+        )
+        with response:
+            try:
+                yield from response.iter_content(READ_SIZE)
+            except requests.RequestException as err:
+                raise StorageError(f"reading {self.url(name)} failed: {err}") from None
+
+    def delete(self, name: str) -> None:
+        self._request("delete", "DELETE", self._object_url(name))
