@@ -49,8 +49,8 @@ def _container_env(server: ApiServer, job: dict[str, Any]) -> dict[str, str]:
     (container,) = job["spec"]["template"]["spec"]["containers"]
     env: dict[str, str] = {}
     for var in container["env"]:
-        if "value" in var:
-            env[var["name"]] = var["value"].replace("$$", "$")
+        if "valueFrom" not in var:  # an empty value reads back without "value" (omitempty)
+            env[var["name"]] = var.get("value", "").replace("$$", "$")
             continue
         ref = var["valueFrom"]["secretKeyRef"]
         secret = server.get_object("v1", "Secret", ref["name"], "default")
