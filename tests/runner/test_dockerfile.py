@@ -68,7 +68,7 @@ def test_image_is_pinned_non_root_with_clients_and_the_runner_entrypoint() -> No
     assert "--no-install-recommends" in runs and "rm -rf /var/lib/apt/lists/*" in runs
     (entrypoint,) = [a for k, a in final if k == "ENTRYPOINT"]
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
-    assert entrypoint == '["dbbackup-runner"]' and scripts["dbbackup-runner"] == "runner.cli:main"
+    assert entrypoint == '["dbbackup-runner"]' and scripts["dbbackup-runner"] == "runner.entry:main"
     env = " ".join(a for k, a in final if k == "ENV")
     assert "HOME=/tmp" in env and "TMPDIR=/tmp" in env
     installs = [a for k, a in steps if k == "RUN" and "pip install" in a]
