@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import os
+import signal
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
@@ -58,6 +60,10 @@ class ToolProcess:
                 stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL if feed else subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                # Its own process group: kill() reaches what the tool started too
+                # (pg_dumpall's pg_dump, a shell's pipeline), which would else keep the pipes
+                # open and the runner waiting.
+                start_new_session=True,
             )
         except FileNotFoundError:
             raise ConfigError(f"{argv[0]} is not installed in this image") from None
@@ -90,10 +96,15 @@ class ToolProcess:
         return code, "\n".join(self._tail)
 
     def kill(self) -> None:
-        """Stop the tool now (a restore killed before its input ended commits nothing)."""
-        if self._proc.poll() is None:
-            self._proc.kill()
+        """Stop the tool and everything it started now (a restore killed before its input
+        ended commits nothing)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
         self._proc.wait()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe is not None and not pipe.closed:
+                with contextlib.suppress(BrokenPipeError):
+                    pipe.close()
         self._drain.join()
 
     def __enter__(self) -> ToolProcess:

@@ -150,7 +150,9 @@ def _wait_for(condition: Any, proc: subprocess.Popen[str]) -> None:
         time.sleep(0.1)
 
 
-STALLS = "head -c 12582912 /dev/urandom; exec sleep 600"  # 12 MiB, then hangs mid-dump
+# 12 MiB, then hangs mid-dump, with a child of its own that holds the pipes (as pg_dumpall's
+# pg_dump does): stopping the tool must stop that child too, or the runner never exits.
+STALLS = "sleep 600 & head -c 12582912 /dev/urandom; wait"
 
 
 def test_sigterm_mid_upload_aborts_the_multipart_upload(
