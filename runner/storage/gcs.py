@@ -6,7 +6,9 @@ Application Default Credentials (workload identity); none when ``STORAGE_ENDPOIN
 emulator and no key file is given.
 Guarantees: a dump is written as one resumable upload in chunks that are multiples of
 256 KiB, so memory stays at a chunk or two; the object exists only once the last chunk is
-accepted; on any failure the upload session is cancelled.
+accepted; a transient failure (408, 429, 5xx, a broken connection) is retried with backoff
+(:mod:`runner.retry`), a chunk after asking the session how much of it arrived; on any other
+failure, or once the retries are spent, the upload session is cancelled.
 Non-goals: the XML API, composite objects, customer-supplied encryption keys.
 """
 
@@ -21,6 +23,7 @@ import requests
 
 from runner.config import parse_time
 from runner.errors import StorageError, UploadError
+from runner.retry import RETRY_STATUSES, RetryPolicy, TransientError
 from runner.storage.base import CHUNK_SIZE, READ_SIZE, ObjectInfo
 
 __all__ = ["DEFAULT_ENDPOINT", "GCSStorage"]
@@ -58,7 +61,16 @@ def _reason(response: requests.Response) -> str:
 class GCSStorage:
     """Objects under ``prefix`` in ``bucket``."""
 
-    def __init__(self, bucket: str, prefix: str, *, endpoint: str = "", key_file: str = "") -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str,
+        *,
+        endpoint: str = "",
+        key_file: str = "",
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._retry = retry or RetryPolicy()
         self._bucket = bucket
         self._prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         self._endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip("/")
@@ -76,11 +88,25 @@ class GCSStorage:
 
     def _request(self, what: str, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
+            for attempt in self._retry.retrying():
+                with attempt:
+                    return self._attempt(what, method, url, **kwargs)
+        except TransientError as err:
+            raise StorageError(str(err)) from None
+        raise AssertionError("unreachable: Retrying re-raises the last error")
+
+    def _attempt(self, what: str, method: str, url: str, **kwargs: Any) -> requests.Response:
+        failed = f"GCS {what} in gs://{self._bucket} failed"
+        try:
             response = self._http.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as err:
+            raise TransientError(f"{failed}: {err}") from None
         except requests.RequestException as err:
-            raise StorageError(f"GCS {what} in gs://{self._bucket} failed: {err}") from None
+            raise StorageError(f"{failed}: {err}") from None
+        if response.status_code in RETRY_STATUSES:
+            raise TransientError(f"{failed}: {_reason(response)}")
         if response.status_code >= 400 and not (method == "DELETE" and response.status_code == 404):
-            raise StorageError(f"GCS {what} in gs://{self._bucket} failed: {_reason(response)}")
+            raise StorageError(f"{failed}: {_reason(response)}")
         return response
 
     def objects(self) -> list[ObjectInfo]:
@@ -136,8 +162,26 @@ class GCSStorage:
         self._send(session, bytes(buffer), offset, offset + len(buffer))
 
     def _send(self, session: str, data: bytes, offset: int, total: int | None) -> None:
+        """Send ``data`` (bytes ``offset``.. of the object); on a transient failure, ask the
+        session what it has and send the rest."""
+        pending = [0]  # how much of ``data`` the session already holds
+        try:
+            for attempt in self._retry.retrying():
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        pending[0] = self._persisted(session, total) - offset
+                        if pending[0] < 0:
+                            raise UploadError(f"GCS upload session lost bytes before {offset}")
+                        if pending[0] >= len(data) and total is not None:
+                            return  # the session finished the object before the answer broke
+                    self._put(session, data[pending[0] :], offset + pending[0], total)
+        except TransientError as err:
+            raise UploadError(str(err)) from None
+
+    def _put(self, session: str, data: bytes, offset: int, total: int | None) -> None:
         size = "*" if total is None else str(total)
         span = f"{offset}-{offset + len(data) - 1}" if data else "*"
+        failed = f"GCS upload failed at byte {offset}"
         try:
             response = self._http.put(
                 session,
@@ -145,11 +189,33 @@ class GCSStorage:
                 headers={"Content-Range": f"bytes {span}/{size}"},
                 timeout=TIMEOUT_SECONDS,
             )
+        except (requests.ConnectionError, requests.Timeout) as err:
+            raise TransientError(f"{failed}: {err}") from None
         except requests.RequestException as err:
-            raise UploadError(f"GCS upload failed at byte {offset}: {err}") from None
+            raise UploadError(f"{failed}: {err}") from None
+        if response.status_code in RETRY_STATUSES:
+            raise TransientError(f"{failed}: {_reason(response)}")
         expected = (RESUME_INCOMPLETE,) if total is None else (200, 201)
         if response.status_code not in expected:
-            raise UploadError(f"GCS upload failed at byte {offset}: {_reason(response)}")
+            raise UploadError(f"{failed}: {_reason(response)}")
+
+    def _persisted(self, session: str, total: int | None) -> int:
+        """How many bytes the session holds (``Range: bytes=0-N`` of a 308 status answer)."""
+        size = "*" if total is None else str(total)
+        try:
+            response = self._http.put(
+                session, headers={"Content-Range": f"bytes */{size}"}, timeout=TIMEOUT_SECONDS
+            )
+        except requests.RequestException as err:
+            raise TransientError(f"GCS upload status query failed: {err}") from None
+        if response.status_code in (200, 201):
+            return total if total is not None else 0
+        if response.status_code in RETRY_STATUSES:
+            raise TransientError(f"GCS upload status query failed: {_reason(response)}")
+        if response.status_code != RESUME_INCOMPLETE:
+            raise UploadError(f"GCS upload session lost: {_reason(response)}")
+        held = response.headers.get("Range", "")  # "bytes=0-N", absent when nothing arrived
+        return int(held.rsplit("-", 1)[1]) + 1 if held else 0
 
     def put(self, name: str, data: bytes) -> None:
         try:
