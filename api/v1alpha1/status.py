@@ -65,6 +65,11 @@ class BackupRun:
         "'manual' for an on-demand run (kubectl dbbackup run); unset for a scheduled one.",
         enum=TRIGGERS,
     )
+    requested_time: str | None = prop(
+        "When an on-demand run was requested (RFC 3339); it has no scheduled time.",
+        format=RFC3339,
+        max_length=64,
+    )
     result: str = prop("Running, Succeeded or Failed.", required=True, enum=RESULTS)
     location: str | None = prop("Storage location written to.", max_length=2048)
     failure_reason: str | None = prop("Why the run failed.", max_length=MESSAGE_MAX)

@@ -33,6 +33,11 @@ MANAGER_RULES: set[Rule] = {
     ("dbbackup.io", "databasebackups/status", "update", ()),
     # Admission-only: blockOwnerDeletion on the Jobs' owner reference (DESIGN.md section 6).
     ("dbbackup.io", "databasebackups/finalizers", "update", ()),
+    ("dbbackup.io", "databaserestores", "list", ()),
+    ("dbbackup.io", "databaserestores", "watch", ()),
+    ("dbbackup.io", "databaserestores/status", "update", ()),
+    # Admission-only, like the above: the restore Job's owner reference.
+    ("dbbackup.io", "databaserestores/finalizers", "update", ()),
     ("batch", "jobs", "get", ()),
     ("batch", "jobs", "list", ()),
     ("batch", "jobs", "watch", ()),
