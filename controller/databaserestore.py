@@ -36,12 +36,13 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from api.v1alpha1 import (
+    ANNOTATION_RESTORE_SOURCE,
     GROUP,
     KIND,
     RESTORE_KIND,
@@ -102,7 +103,9 @@ class DatabaseRestoreReconciler:
         client: ReconcilerClient,
         recorder: Recorder,
         clock: Clock,
+        failpoint: Callable[[str], None] = lambda _name: None,
     ) -> None:
+        self._failpoint = failpoint
         self._restores = restores
         self._backups = backups
         self._client = client
@@ -179,6 +182,7 @@ class DatabaseRestoreReconciler:
                     "recreate the DatabaseRestore under another name",
                 )
         else:
+            self._failpoint("after-create-restore-job")  # Job created, status not yet written
             self._recorder.event(
                 obj, NORMAL, "SuccessfulCreate", f"Created job {name} restoring {source.url}"
             )
@@ -230,8 +234,10 @@ class DatabaseRestoreReconciler:
         job_status = job.get("status") or {}
         outcome = job_outcome(dict(job))
         started = job_status.get("startTime")
+        annotations = _meta(job).get("annotations") or {}
         status = _with(
             status,
+            source=status.source or annotations.get(ANNOTATION_RESTORE_SOURCE),
             job=str(_meta(job).get("name", "")),
             phase=outcome.result,
             start_time=str(started) if started else status.start_time,

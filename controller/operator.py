@@ -71,13 +71,14 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
     mgr.scheme.register(BACKUPS)
     mgr.scheme.register(RESTORES)
     recorder = mgr.get_event_recorder(EVENT_COMPONENT, queue_size=EVENT_QUEUE_SIZE)
+    failpoints = FailPoints()
     reconciler = DatabaseBackupReconciler(
         backups=BACKUPS,
         client=mgr.client,
         recorder=recorder,
         clock=clock,
         metrics=BackupMetrics(mgr.registry),
-        failpoint=FailPoints().hit,
+        failpoint=failpoints.hit,
         # A herd's Job creations first, statuses after (docstring of databasebackup, step 7).
         defer_status_after_create=True,
         restore_guard=RestoreGuard(mgr.client, RESTORES),
@@ -86,7 +87,12 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
     # The second controller: same Manager, same cache (one Job informer serves both), its
     # own queue and workers, under the same Lease.
     restores = DatabaseRestoreReconciler(
-        restores=RESTORES, backups=BACKUPS, client=mgr.client, recorder=recorder, clock=clock
+        restores=RESTORES,
+        backups=BACKUPS,
+        client=mgr.client,
+        recorder=recorder,
+        clock=clock,
+        failpoint=failpoints.hit,
     )
     mgr.new_controller(RESTORE_CONTROLLER_NAME, restores, RESTORES, owns=(JOBS,))
     return mgr

@@ -17,6 +17,7 @@ Plain data in, plain data out: nothing here does I/O or imports the runtime. The
 
 from api.v1alpha1.groupversion import (
     ANNOTATION_REQUESTED_AT,
+    ANNOTATION_RESTORE_SOURCE,
     ANNOTATION_SCHEDULED_AT,
     API_VERSION,
     CATEGORIES,
@@ -65,6 +66,7 @@ from api.v1alpha1.validation import FieldProblem, apply_defaults, parse_duration
 
 __all__ = [
     "ANNOTATION_REQUESTED_AT",
+    "ANNOTATION_RESTORE_SOURCE",
     "ANNOTATION_SCHEDULED_AT",
     "API_VERSION",
     "CATEGORIES",

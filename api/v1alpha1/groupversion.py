@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "ANNOTATION_REQUESTED_AT",
+    "ANNOTATION_RESTORE_SOURCE",
     "ANNOTATION_SCHEDULED_AT",
     "API_VERSION",
     "CATEGORIES",
@@ -80,3 +81,5 @@ RESTORE_SHORT_NAMES: tuple[str, ...] = ("dbrestore",)
 RESTORE_JOB_SUFFIX = "-restore"
 RESTORE_MAX_NAME_LENGTH = JOB_NAME_MAX_LENGTH - len(RESTORE_JOB_SUFFIX)
 LABEL_RESTORE = f"{GROUP}/restore"
+# The exact dump a restore Job restores, on the Job itself, so status can be rebuilt from it.
+ANNOTATION_RESTORE_SOURCE = f"{GROUP}/restore-source"

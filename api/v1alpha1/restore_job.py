@@ -15,7 +15,9 @@ Guarantees:
   runner resolves under ``STORAGE_URL`` and refuses unless its manifest is there;
 * ``backoffLimit: 0``: a restore that failed half-way is not replayed onto a half-restored
   database; the failure is reported and a person decides;
-* a controller owner reference to the DatabaseRestore: deleting it deletes the Job (never data).
+* a controller owner reference to the DatabaseRestore: deleting it deletes the Job (never data);
+  the exact source URL in the ``dbbackup.io/restore-source`` annotation, so status can be
+  rebuilt from the Job alone (after a crash between its creation and the status write).
 
 Non-goals: whether the dump exists (the runner checks the manifest and exits with the
 contract's code); which restores may run now (the controller's mutual exclusion).
@@ -31,6 +33,7 @@ from typing import Any
 
 from api.v1alpha1 import contract as c
 from api.v1alpha1.groupversion import (
+    ANNOTATION_RESTORE_SOURCE,
     API_VERSION,
     LABEL_MANAGED_BY,
     LABEL_RESTORE,
@@ -181,7 +184,7 @@ def build_restore_job(
         name=restore_job_name(restore.name),
         when=created,
         labels={LABEL_MANAGED_BY: MANAGED_BY, LABEL_RESTORE: restore.name},
-        annotations={},
+        annotations={ANNOTATION_RESTORE_SOURCE: source.url},
         owner=owner_reference(API_VERSION, RESTORE_KIND, restore.name, restore.uid),
         backoff_limit=RESTORE_BACKOFF_LIMIT,
         args=("restore", "--from", source.argument),

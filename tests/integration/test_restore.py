@@ -34,9 +34,9 @@ class World:
         origin = time.time()
         self.clock = ScaledClock(speed=SPEED, start=START, origin=origin)
         self.server = ApiServer(clock=self.clock.now).start()
-        kubeconfig = setup_cluster(self.server)
+        self.operator_kubeconfig = setup_cluster(self.server)
         self.operator = OperatorProcess(
-            kubeconfig, clock_start=START, clock_origin=origin, clock_speed=SPEED
+            self.operator_kubeconfig, clock_start=START, clock_origin=origin, clock_speed=SPEED
         )
 
     def restore(self, name: str) -> dict[str, Any]:
@@ -187,4 +187,55 @@ def test_a_restore_waits_runs_once_holds_the_schedule_and_reports_in_words(world
         server.update_object(changed)
     assert err.value.code == 422
     assert "immutable" in str(err.value)
+    assert world.operator.stop() == 0
+
+
+@pytest.mark.timeout(120)
+def test_a_crash_after_creating_the_restore_job_never_runs_a_second_one(world: World) -> None:
+    """Killed between the Job POST and the status write, the next operator adopts the Job:
+    the name is the lock, so there is one restore Job and one create in the audit log."""
+    server = world.server
+    backup = _backup()
+    backup["spec"]["suspend"] = True  # no backup runs: only the restore's Job exists
+    server.create_object(backup)
+    run = f"{BACKUP}-20250326010000"
+    server.create_object(_restore("after-crash", source=run))
+    world.operator.kill()
+    crashing = OperatorProcess(
+        world.operator_kubeconfig,
+        clock_start=START,
+        clock_origin=world.clock.origin,
+        clock_speed=SPEED,
+        env={"DBBACKUP_FAILPOINT": "after-create-restore-job"},
+    )
+    try:
+        assert crashing.wait_exit(60) == 137
+    finally:
+        crashing.kill()
+    assert world.job("after-crash-restore") is not None
+    assert not (world.restore("after-crash").get("status") or {}).get("job")
+
+    world.operator = OperatorProcess(
+        world.operator_kubeconfig,
+        clock_start=START,
+        clock_origin=world.clock.origin,
+        clock_speed=SPEED,
+    )
+    world.operator.wait_ready()
+    status = wait_for(
+        lambda: (s := world.restore("after-crash").get("status") or {}).get("job") and s, 30,
+        "the restarted operator to adopt the Job",
+    )  # fmt: skip
+    assert status["phase"] == "Running"
+    assert status["source"] == f"s3://my-database-backups/pg/{run}.sql.zst"
+    world.finish("after-crash-restore")
+    wait_for(lambda: world.restore("after-crash")["status"].get("phase") == "Succeeded", 30,
+             "phase Succeeded")  # fmt: skip
+    assert world.ready("after-crash")["reason"] == "RestoreSucceeded"
+    creates = [
+        r for r in server.audit.records
+        if r.verb == "create" and r.resource == "jobs" and r.code == 201
+    ]  # fmt: skip
+    assert len(creates) == 1  # one POST of a Job in the whole story: the crashed one's
+    assert [j for j in world.jobs() if j.endswith("-restore")] == ["after-crash-restore"]
     assert world.operator.stop() == 0
