@@ -6,6 +6,7 @@ the name, an override of the wrong engine, and a pass that changes nothing writi
 
 from __future__ import annotations
 
+import builtins
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,19 @@ from tests.unit.controller.fakes import FakeCluster, FakeRecorder
 
 NOW = datetime(2025, 3, 28, 9, 0, tzinfo=UTC)
 RUN = "pg-20250327010000"
+
+
+class Lister:
+    """The cache reads the guard makes, answered by the fake cluster's cache."""
+
+    def __init__(self, cluster: FakeCluster) -> None:
+        self._cluster = cluster
+
+    def list(self, rt: Any, namespace: str | None = None) -> builtins.list[dict[str, Any]]:
+        return [o for k, o in sorted(self._cluster.cache.items()) if k[0] == rt.plural]
+
+    def by_index(self, rt: Any, index: str, value: str) -> builtins.list[dict[str, Any]]:
+        return self._cluster.by_index(rt, index, value)
 
 
 class World:
@@ -127,14 +141,7 @@ def test_the_guard_names_a_running_restore_only() -> None:
     w.reconcile()
     w.cluster.sync()
 
-    class Lister:
-        def list(self, rt: Any, namespace: str | None = None) -> list[dict[str, Any]]:
-            return w.cluster.objects(rt)
-
-        def by_index(self, rt: Any, index: str, value: str) -> list[dict[str, Any]]:
-            return w.cluster.by_index(rt, index, value)
-
-    guard = RestoreGuard(Lister(), RESTORES)
+    guard = RestoreGuard(Lister(w.cluster), RESTORES)
     (backup,) = w.cluster.objects(BACKUPS)
     assert guard(backup) == "r"
     w.cluster.finish_job("default", "r-restore", succeeded=True, at=NOW)
