@@ -170,7 +170,11 @@ def test_sandbox_runs_the_samples_end_to_end(
     assert f"http://127.0.0.1:{info['health']}/readyz" in text
     assert "00:59:30 UTC, running at 60x real time" in text
     assert "operator | " in text  # the operator's own logs are streamed
-    assert f"default/{SAMPLE}: Succeeded" in text  # the phase feed
+    # The phase feed: its watch may print the line a moment after kubectl saw the success.
+    deadline = time.monotonic() + 10
+    while f"default/{SAMPLE}: Succeeded" not in output.text() and time.monotonic() < deadline:
+        threading.Event().wait(0.1)
+    assert f"default/{SAMPLE}: Succeeded" in output.text()
 
     url = f"http://127.0.0.1:{info['metrics']}/metrics"
     with urllib.request.urlopen(url, timeout=5) as response:
