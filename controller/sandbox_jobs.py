@@ -24,6 +24,7 @@ import base64
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,9 @@ class LocalJobExecutor:
         self._claim_dir = claim_dir
         self._say = say
 
-    def environment(self, job: Mapping[str, Any]) -> dict[str, str]:
-        """The container's environment as the kubelet would set it (claim mapped locally)."""
+    def environment(self, job: Mapping[str, Any], scratch: Path) -> dict[str, str]:
+        """The container's environment as the kubelet would set it: the claim mapped to
+        ``claim_dir``, the ``emptyDir`` scratch space (``HOME``, ``TMPDIR``) to ``scratch``."""
         (container,) = job["spec"]["template"]["spec"]["containers"]
         namespace = str(job["metadata"].get("namespace", ""))
         env = {"PATH": os.environ.get("PATH", "")}
@@ -61,33 +63,32 @@ class LocalJobExecutor:
             if data is None:
                 raise KeyError(f"Secret {namespace}/{ref['name']} has no key {ref['key']}")
             env[var["name"]] = base64.b64decode(data).decode()
-        for key in (c.STORAGE_PATH, c.STORAGE_URL, c.HOME, c.TMPDIR):
+        for key in (c.STORAGE_PATH, c.STORAGE_URL):
             env[key] = self._local(env.get(key, ""))
+        for key in (c.HOME, c.TMPDIR):
+            if env.get(key) == c.SCRATCH_DIR:
+                env[key] = str(scratch)
         return env
 
     def _local(self, value: str) -> str:
         if value.startswith(c.STORAGE_MOUNT_PATH):
             return str(self._claim_dir) + value[len(c.STORAGE_MOUNT_PATH) :]
-        if value == c.SCRATCH_DIR:
-            scratch = self._claim_dir / ".scratch"
-            scratch.mkdir(parents=True, exist_ok=True)
-            return str(scratch)
         return value
 
     def __call__(self, job: Mapping[str, Any]) -> bool:
         name = str(job.get("metadata", {}).get("name", ""))
         try:
             (container,) = job["spec"]["template"]["spec"]["containers"]
-            env = self.environment(job)
             args = [self._local(str(a)) for a in container.get("args") or ()]
-            done = subprocess.run(
-                [sys.executable, "-m", "runner", *args],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=RUN_TIMEOUT,
-                check=False,
-            )
+            with tempfile.TemporaryDirectory(prefix="dbbackup-job-") as scratch:
+                done = subprocess.run(
+                    [sys.executable, "-m", "runner", *args],
+                    env=self.environment(job, Path(scratch)),
+                    capture_output=True,
+                    text=True,
+                    timeout=RUN_TIMEOUT,
+                    check=False,
+                )
         except (KeyError, ValueError, OSError, subprocess.TimeoutExpired) as err:
             self._say(f"{name}: cannot run it: {err}")
             return False

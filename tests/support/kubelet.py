@@ -13,38 +13,30 @@ Non-goals: retries within ``backoffLimit``, Pods, image pulls: one attempt, one 
 
 from __future__ import annotations
 
-import base64
 import subprocess
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from api.v1alpha1 import contract as c
+from controller.sandbox_jobs import LocalJobExecutor
 from emulator.jobrunner import mark_job_failed, mark_job_succeeded
 from emulator.server import ApiServer
 from tests.runner.harness import run_runner
+from tests.support.operator import scratch_dir
 
 __all__ = ["container_env", "run_job"]
 
 
 def container_env(server: ApiServer, job: dict[str, Any], claim_dir: Path) -> dict[str, str]:
-    """What the kubelet would give the container, with the claim mounted at ``claim_dir``."""
-    (container,) = job["spec"]["template"]["spec"]["containers"]
-    namespace = job["metadata"]["namespace"]
-    env: dict[str, str] = {}
-    for var in container["env"]:
-        if "value" in var:
-            env[var["name"]] = var["value"].replace("$$", "$")
-            continue
-        ref = var["valueFrom"]["secretKeyRef"]
-        secret = server.get_object("v1", "Secret", ref["name"], namespace)
-        assert secret is not None, f"Secret {ref['name']} is missing"
-        env[var["name"]] = base64.b64decode(secret["data"][ref["key"]]).decode()
-    mounted = c.STORAGE_MOUNT_PATH
-    for key in (c.STORAGE_PATH, c.STORAGE_URL):
-        if env.get(key, "").startswith(mounted):
-            env[key] = str(claim_dir) + env[key][len(mounted) :]
-    return env
+    """What the kubelet would give the container, with the claim mounted at ``claim_dir``:
+    the sandbox's :class:`~controller.sandbox_jobs.LocalJobExecutor` reading, shared."""
+    executor = LocalJobExecutor(
+        lambda namespace, name: server.get_object("v1", "Secret", name, namespace),
+        claim_dir,
+        lambda _line: None,
+    )
+    return executor.environment(job, scratch_dir("kubelet-scratch-"))
 
 
 def _map_args(args: list[str], claim_dir: Path) -> list[str]:
