@@ -20,7 +20,7 @@ The steps, in the style of :mod:`controller.databasebackup`:
    ``Ready=False`` with the reason (``NoSuccessfulBackup``, ``SourceNotFound``, ...);
 7. create the Job under its deterministic name; ``AlreadyExists`` from our own Job is success
    (the name is the lock, across crashes and leader changes); someone else's Job of that name
-   is ``JobNameTaken``;
+   is ``JobNameTaken``; a Job the API server refuses (422, 403) is ``FailedCreate``;
 8. write status (phase, exact source, Job, times, failure reason in words, ``Ready``,
    ``observedGeneration``) only when it changed; a 409 requeues.
 
@@ -61,7 +61,7 @@ from controller.databasebackup import NORMAL, WARNING, ReconcilerClient, Recorde
 from controller.jobs import format_time, is_controlled_by, job_outcome
 from controller.status import PHASE_FAILED, PHASE_PENDING, PHASE_RUNNING, PHASE_SUCCEEDED
 from manager.clock import Clock
-from manager.errors import AlreadyExists, Conflict, NotFound
+from manager.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from manager.reconcile import Request, Result
 from manager.scheme import JOBS, ResourceType
 from manager.store import INDEX_CONTROLLER_OWNER, owner_key
@@ -181,6 +181,8 @@ class DatabaseRestoreReconciler:
                     f"Job {name} exists and is not owned by this DatabaseRestore: delete it or "
                     "recreate the DatabaseRestore under another name",
                 )
+        except (Invalid, Forbidden) as err:  # no retry will fix these: say so and look later
+            return self._wait(obj, previous, "FailedCreate", f"Error creating job {name}: {err}")
         else:
             self._failpoint("after-create-restore-job")  # Job created, status not yet written
             self._recorder.event(

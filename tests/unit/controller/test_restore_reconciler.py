@@ -13,6 +13,7 @@ from typing import Any
 from controller.databaserestore import WAIT_REQUEUE, DatabaseRestoreReconciler, RestoreGuard
 from controller.resources import BACKUPS, JOBS, RESTORES
 from manager.clock import FakeClock
+from manager.errors import Invalid
 from manager.reconcile import Request
 from tests.unit.controller.fakes import FakeCluster, FakeRecorder
 
@@ -147,3 +148,17 @@ def test_the_guard_names_a_running_restore_only() -> None:
     w.cluster.finish_job("default", "r-restore", succeeded=True, at=NOW)
     w.cluster.sync()
     assert guard(backup) == ""
+
+
+def test_a_job_the_api_server_refuses_is_a_condition_not_a_retry_loop() -> None:
+    w = World()
+    w.add_restore()
+
+    def refuse(rt: Any, obj: dict[str, Any]) -> dict[str, Any]:
+        raise Invalid("Job.batch is invalid: spec.template.spec.affinity: Invalid value")
+
+    w.cluster.create = refuse  # type: ignore[method-assign]
+    assert w.reconcile() == WAIT_REQUEUE
+    assert w.ready()["reason"] == "FailedCreate"
+    assert "affinity" in w.ready()["message"]
+    assert w.recorder.reasons() == ["FailedCreate"]
