@@ -24,7 +24,7 @@ from typing import Any
 from kubernetes.config import kube_config
 from kubernetes.config.config_exception import ConfigException
 
-from manager.errors import ApiError, NotFound
+from manager.errors import ApiError, Forbidden, NotFound
 from manager.kubeconfig import ConfigError, load_configuration
 from manager.rest import RestClient
 from plugin import actions
@@ -49,6 +49,16 @@ EXIT_API = 5
 DEFAULT_NAMESPACE = "default"
 DEFAULT_WAIT_TIMEOUT = 3600.0  # seconds; a restore of a large dump takes a while
 USER_AGENT = "kubectl-dbbackup"
+# What each command calls, as RBAC (the README's "Back up now" lists the same).
+NEEDS = {
+    "run": "get databasebackups; list databaserestores; list and create jobs (delete for "
+    "concurrencyPolicy Replace)",
+    "restore": "get databasebackups; create and get databaserestores",
+    "status": "get and list databasebackups",
+    "history": "get databasebackups",
+    "suspend": "get and patch databasebackups",
+    "resume": "get and patch databasebackups",
+}
 EPILOG = (
     "exit codes: 0 done, 1 restore failed, 2 usage, 3 refused for now, 4 backup not found, "
     "5 API or kubeconfig error"
@@ -247,6 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NotFound as err:
         print(f"error: {err.message}", file=sys.stderr)
         return EXIT_NOT_FOUND
+    except Forbidden as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        print(f"ask your cluster admin for: {NEEDS[args.command]}", file=sys.stderr)
+        return EXIT_API
     except ApiError as err:
         print(f"error: {err.message}", file=sys.stderr)
         return EXIT_API

@@ -177,3 +177,70 @@ def test_kubectl_dbbackup_runs_restores_and_reports(world: World) -> None:
     assert waiting.returncode == 0, err
     assert f"restored s3://my-database-backups/pg/{manual}.sql.zst" in out
     assert world.operator.stop() == 0
+
+
+def _role_for(user: str, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    meta = {"name": f"{user}-dbbackup", "namespace": "default"}
+    return [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta,
+         "rules": rules},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta,
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                     "name": meta["name"]},
+         "subjects": [{"kind": "User", "name": user, "apiGroup": "rbac.authorization.k8s.io"}]},
+    ]  # fmt: skip
+
+
+@pytest.mark.timeout(120)
+def test_the_plugin_acts_with_the_users_rbac_exactly_as_documented(tmp_path: Path) -> None:
+    """With RBAC enforced, the rules the README lists for `run` and `restore` are enough, and
+    a user without them gets exit 5 and the API server's refusal in words."""
+    server = ApiServer(rbac=True).start()
+    try:
+        setup_cluster(server)
+        server.create_object({
+            "apiVersion": API, "kind": "DatabaseBackup",
+            "metadata": {"name": BACKUP, "namespace": "default"},
+            "spec": {
+                "schedule": "0 1 * * *",
+                "database": {"type": "postgresql", "host": "db.default.svc", "name": "app"},
+                "image": "ghcr.io/example/dbbackup-runner:latest",
+                "storage": {"s3": {"bucket": "my-database-backups", "prefix": "pg"}},
+            },
+        })  # fmt: skip
+        group = "dbbackup.io"
+        for obj in _role_for("alice", [
+            {"apiGroups": [group], "resources": ["databasebackups"], "verbs": ["get"]},
+            {"apiGroups": [group], "resources": ["databaserestores"],
+             "verbs": ["create", "get", "list"]},
+            {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["list", "create"]},
+        ]) + _role_for("bob", [
+            {"apiGroups": [group], "resources": ["databasebackups"], "verbs": ["get"]},
+        ]):  # fmt: skip
+            server.create_object(obj)
+        server.add_user("alice-token", "alice")
+        server.add_user("bob-token", "bob")
+
+        def plugin(token: str, *args: str) -> subprocess.CompletedProcess[str]:
+            config = server.write_kubeconfig(tmp_path / f"{token}.config", token=token)
+            env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                   "KUBECONFIG": str(config)}  # fmt: skip
+            return subprocess.run(
+                ["kubectl", "dbbackup", *args], env=env, capture_output=True, text=True,
+                timeout=60, check=False,
+            )  # fmt: skip
+
+        ran = plugin("alice-token", "run", BACKUP)
+        assert ran.returncode == 0, ran.stderr
+        restored = plugin("alice-token", "restore", BACKUP, "--from", "latest")
+        assert restored.returncode == 0, restored.stderr
+        assert len(server.list_objects(API, "DatabaseRestore", "default")) == 1
+
+        refused = plugin("bob-token", "run", BACKUP)
+        assert refused.returncode == 5
+        assert 'User "bob" cannot list resource "databaserestores"' in refused.stderr
+        assert "ask your cluster admin" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert plugin("bob-token", "suspend", BACKUP).returncode == 5
+    finally:
+        server.stop()
