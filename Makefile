@@ -51,7 +51,7 @@ fmt: ## Format and autofix with ruff.
 
 .PHONY: manifests
 manifests: ## Generate the CRD and the backup-image contract (api/v1alpha1/CONTRACT.md, README) from api/v1alpha1.
-	$(BIN)/python -m api.v1alpha1.crdgen --output config/crd/bases/dbbackup.io_databasebackups.yaml --contract api/v1alpha1/CONTRACT.md
+	$(BIN)/python -m api.v1alpha1.crdgen --output config/crd/bases/dbbackup.io_databasebackups.yaml --restore-output config/crd/bases/dbbackup.io_databaserestores.yaml --contract api/v1alpha1/CONTRACT.md
 	$(BIN)/python hack/sync_readme_contract.py
 
 .PHONY: conformance

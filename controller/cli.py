@@ -255,6 +255,14 @@ def add_sandbox_flags(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"fraction of backup Jobs that fail (default {opts.DEFAULT_FAILURE_RATE:g})",
     )
+    parser.add_argument(
+        "--real-jobs",
+        metavar="DIR",
+        default=None,
+        help="run dbbackup-runner for each Job on this machine instead of simulating it "
+        "(pvc storage lands in DIR; the database must be reachable and its client tools on "
+        "PATH)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,8 +10,9 @@ backups and written as numbered steps, kubebuilder-tutorial style:
 4. validate the spec; an invalid one gets ``Ready=False``, one Warning Event and no retries
    (the next spec change triggers a reconcile);
 5. suspended: stop here; otherwise find the most recent due slot and the next one;
-6. if a slot is due and not too late, apply the concurrency policy (Forbid decides on a live
-   read) and create the Job under its deterministic name — ``AlreadyExists`` from our own
+6. if a slot is due and not too late, and no restore of this backup is running (a running
+   restore wins: ``controller.databaserestore``), apply the concurrency policy (Forbid decides
+   on a live read) and create the Job under its deterministic name — ``AlreadyExists`` from our own
    Job is success, so no slot ever gets two Jobs, across restarts and leader changes;
 7. write status only when it changed, through ``/status`` with the read resourceVersion
    (on 409 re-read live and recompute, up to :data:`STATUS_WRITE_ATTEMPTS`); with
@@ -66,6 +67,7 @@ __all__ = ["DatabaseBackupReconciler", "ReconcilerClient", "Recorder"]
 
 log = logging.getLogger(__name__)
 
+RESTORE_POLL = 15.0  # seconds between looks while a restore holds a due slot back
 STATUS_WRITE_ATTEMPTS = 3  # a 409 re-reads live and retries; more means a writer is fighting us
 REQUEUE_SLACK = 0.1  # seconds after the slot, so a wake-up is never a hair early (upstream: 100 ms)
 BACKGROUND = "Background"
@@ -116,6 +118,7 @@ class _Outcome:
     invalid: tuple[str, str] | None = None  # (reason, message)
     next_time: datetime | None = None
     expected_interval: float | None = None
+    held_by_restore: bool = False  # a due slot waits for a running restore (step 6)
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:
@@ -145,8 +148,10 @@ class DatabaseBackupReconciler:
         metrics: BackupMetrics,
         failpoint: Callable[[str], None] = lambda _name: None,
         defer_status_after_create: bool = False,
+        restore_guard: Callable[[dict[str, Any]], str] = lambda _backup: "",
     ) -> None:
         self._backups = backups
+        self._restore_guard = restore_guard
         self._defer_status = defer_status_after_create
         self._client = client
         self._recorder = recorder
@@ -245,6 +250,8 @@ class DatabaseBackupReconciler:
                     f"missed scheduled time to start a backup: {format_time(decision.most_recent)}"
                     f" (past the starting deadline of {spec.get('startingDeadlineSeconds')}s)",
                 )
+            elif self._restore_running(backup):
+                outcome.held_by_restore = True
             elif self._concurrency_allows(backup, jobs):
                 self._create_job(backup, decision.most_recent, outcome)
                 if outcome.created is not None or outcome.skipped_slot is not None:
@@ -254,6 +261,8 @@ class DatabaseBackupReconciler:
 
         # 7: status (deferred to the Job's watch event when asked: see the module docstring).
         delay = (decision.next_time - self._clock.now()).total_seconds() + REQUEUE_SLACK
+        if outcome.held_by_restore:  # the slot is still due: look again once the restore ends
+            delay = min(delay, RESTORE_POLL)
         if self._defer_status and outcome.fresh:
             return Result(requeue_after=max(delay, REQUEUE_SLACK))
         self._write_status(backup, jobs, outcome, now)
@@ -302,6 +311,20 @@ class DatabaseBackupReconciler:
             if is_controlled_by(job, str(_meta(backup).get("uid", ""))):
                 jobs.append(job)  # the cache is behind; the live copy is the truth
         return missing
+
+    def _restore_running(self, backup: dict[str, Any]) -> bool:
+        """A running restore of this backup holds its due slot back (the slot stays due, as
+        with Forbid; see ``controller.databaserestore`` for which side wins and why)."""
+        restore = self._restore_guard(backup)
+        if restore:
+            self._recorder.event(
+                backup,
+                NORMAL,
+                "RestoreInProgress",
+                f"Not starting a backup because DatabaseRestore {restore} of this backup is "
+                "running",
+            )
+        return bool(restore)
 
     def _concurrency_allows(self, backup: dict[str, Any], jobs: list[dict[str, Any]]) -> bool:
         policy = str((backup.get("spec") or {}).get("concurrencyPolicy") or "Forbid")

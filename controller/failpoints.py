@@ -3,7 +3,8 @@
 ``DBBACKUP_FAILPOINT=<name>`` (optionally ``<name>:<n>`` to crash on the n-th hit) makes
 :func:`FailPoints.hit` end the process with ``os._exit`` — no cleanup, no Lease release, no
 flushing — exactly like a killed pod. Names used by the reconciler: ``after-create-job``
-(Job created, status not yet written), ``after-status-write`` and ``mid-prune``.
+(Job created, status not yet written), ``after-status-write`` and ``mid-prune``; by the
+restore reconciler: ``after-create-restore-job``.
 Unset (production), ``hit`` is a no-op costing one comparison.
 """
 

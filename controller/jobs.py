@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from api.v1alpha1 import ANNOTATION_REQUESTED_AT, LABEL_TRIGGER, TRIGGER_MANUAL
 from manager.compact import share_strings
 from manager.informer import strip_bulky_fields
 
@@ -20,8 +21,10 @@ __all__ = [
     "cache_job",
     "format_time",
     "is_controlled_by",
+    "is_manual",
     "job_outcome",
     "parse_time",
+    "requested_time",
     "scheduled_time",
 ]
 
@@ -94,6 +97,18 @@ def scheduled_time(job: dict[str, Any]) -> datetime | None:
     """The slot a Job was created for, from its ``dbbackup.io/scheduled-at`` annotation."""
     annotations = (job.get("metadata") or {}).get("annotations") or {}
     return parse_time(annotations.get(SCHEDULED_AT_ANNOTATION))
+
+
+def is_manual(job: dict[str, Any]) -> bool:
+    """An on-demand run (``kubectl dbbackup run``): labelled ``dbbackup.io/trigger: manual``."""
+    labels = (job.get("metadata") or {}).get("labels") or {}
+    return labels.get(LABEL_TRIGGER) == TRIGGER_MANUAL
+
+
+def requested_time(job: dict[str, Any]) -> datetime | None:
+    """When an on-demand run was requested, from its ``dbbackup.io/requested-at``."""
+    annotations = (job.get("metadata") or {}).get("annotations") or {}
+    return parse_time(annotations.get(ANNOTATION_REQUESTED_AT))
 
 
 def is_controlled_by(job: dict[str, Any], owner_uid: str) -> bool:

@@ -1,7 +1,8 @@
 """Run the operator: the composition root that wires ``api``, ``controller`` and ``manager``.
 
-Builds the Manager from the parsed flags, registers the ``DatabaseBackup`` type, and adds
-the DatabaseBackup controller (watching backups and the Jobs they own). The only place that
+Builds the Manager from the parsed flags, registers the ``DatabaseBackup`` and
+``DatabaseRestore`` types, and adds two controllers (each watching its kind and the Jobs it
+owns) that share one cache and one Lease. The only place that
 configures logging, installs signal handlers and chooses the clock.
 """
 
@@ -11,19 +12,21 @@ import argparse
 import logging
 
 from controller.databasebackup import DatabaseBackupReconciler
+from controller.databaserestore import DatabaseRestoreReconciler, RestoreGuard
 from controller.failpoints import FailPoints
 from controller.jobs import cache_job
 from controller.metrics import BackupMetrics
-from controller.resources import BACKUPS, JOBS
+from controller.resources import BACKUPS, JOBS, RESTORES
 from manager.clock import Clock, RealClock, ScaledClock
 from manager.kubeconfig import ConfigError
 from manager.logsetup import configure_logging
 from manager.manager import EXIT_FAILURE, Manager, ManagerOptions
 from manager.signals import setup_signal_handler
 
-__all__ = ["CONTROLLER_NAME", "build_manager", "make_clock", "run"]
+__all__ = ["CONTROLLER_NAME", "RESTORE_CONTROLLER_NAME", "build_manager", "make_clock", "run"]
 
 CONTROLLER_NAME = "databasebackup"
+RESTORE_CONTROLLER_NAME = "databaserestore"
 USER_AGENT = "dbbackup-operator"
 EVENT_COMPONENT = "dbbackup-operator"
 # Events held during a herd (the recorder sends them once the Job POSTs are done): room for
@@ -68,17 +71,32 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
     )
     mgr = Manager(options)
     mgr.scheme.register(BACKUPS)
+    mgr.scheme.register(RESTORES)
+    recorder = mgr.get_event_recorder(EVENT_COMPONENT, queue_size=EVENT_QUEUE_SIZE)
+    failpoints = FailPoints()
     reconciler = DatabaseBackupReconciler(
         backups=BACKUPS,
         client=mgr.client,
-        recorder=mgr.get_event_recorder(EVENT_COMPONENT, queue_size=EVENT_QUEUE_SIZE),
+        recorder=recorder,
         clock=clock,
         metrics=BackupMetrics(mgr.registry),
-        failpoint=FailPoints().hit,
+        failpoint=failpoints.hit,
         # A herd's Job creations first, statuses after (docstring of databasebackup, step 7).
         defer_status_after_create=True,
+        restore_guard=RestoreGuard(mgr.client, RESTORES),
     )
     mgr.new_controller(CONTROLLER_NAME, reconciler, BACKUPS, owns=(JOBS,))
+    # The second controller: same Manager, same cache (one Job informer serves both), its
+    # own queue and workers, under the same Lease.
+    restores = DatabaseRestoreReconciler(
+        restores=RESTORES,
+        backups=BACKUPS,
+        client=mgr.client,
+        recorder=recorder,
+        clock=clock,
+        failpoint=failpoints.hit,
+    )
+    mgr.new_controller(RESTORE_CONTROLLER_NAME, restores, RESTORES, owns=(JOBS,))
     return mgr
 
 

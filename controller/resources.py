@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from api.v1alpha1 import GROUP, KIND, PLURAL, VERSION
+from api.v1alpha1 import GROUP, KIND, PLURAL, RESTORE_KIND, RESTORE_PLURAL, VERSION
 from manager.scheme import JOBS, ResourceType
 
-__all__ = ["BACKUPS", "JOBS"]
+__all__ = ["BACKUPS", "JOBS", "RESTORES"]
 
 BACKUPS = ResourceType(GROUP, VERSION, KIND, PLURAL, namespaced=True)
+RESTORES = ResourceType(GROUP, VERSION, RESTORE_KIND, RESTORE_PLURAL, namespaced=True)

@@ -9,7 +9,9 @@ It starts, in order:
    ``config/crd``, the operator's RBAC from ``config/rbac``, and (``--with-samples``)
    ``config/samples`` in ``default``; an admin kubeconfig is written to a printed path;
 2. a :class:`~emulator.jobrunner.SimulatedJobRunner` standing in for the kubelet and the Job
-   controller (start delay, ``--job-duration``, ``--failure-rate``);
+   controller (start delay, ``--job-duration``, ``--failure-rate``); with ``--real-jobs DIR``
+   each Job's outcome is a real ``dbbackup-runner`` run on this machine
+   (:mod:`controller.sandbox_jobs`), so backups, on-demand runs and restores really happen;
 3. the operator as a subprocess — the real ``python -m controller`` command with
    ``--kubeconfig`` pointing at the emulator, authenticated with its own token as
    ``system:serviceaccount:dbbackup-system:dbbackup-operator``, so its RBAC is exercised —
@@ -42,6 +44,7 @@ from typing import Any
 
 import yaml
 
+from controller.sandbox_jobs import LocalJobExecutor
 from controller.sandbox_options import (
     OPERATOR_GROUPS,
     OPERATOR_NAMESPACE,
@@ -74,6 +77,7 @@ SHUTDOWN_MARGIN = 5.0  # seconds past --graceful-shutdown-timeout before SIGKILL
 OPERATOR_TOKEN = "sandbox-dbbackup-operator-token"
 OPERATOR_PREFIX = "operator | "
 SANDBOX_PREFIX = "sandbox  | "
+JOBS_PREFIX = "jobs     | "
 BACKUP_API_VERSION = "dbbackup.io/v1alpha1"
 BACKUP_KIND = "DatabaseBackup"
 SAMPLES_NAMESPACE = "default"
@@ -132,6 +136,15 @@ class Sandbox:
     def _start_runner(self) -> None:
         assert self.server is not None
         opts = self.options
+        server = self.server
+        executor = None
+        if opts.real_jobs is not None:
+            opts.real_jobs.mkdir(parents=True, exist_ok=True)
+            executor = LocalJobExecutor(
+                lambda namespace, name: server.get_object("v1", "Secret", name, namespace),
+                opts.real_jobs,
+                lambda line: self._console.say(JOBS_PREFIX + line),
+            )
         runner_options = RunnerOptions(
             start_delay=opts.start_delay,
             run_duration=opts.job_duration,
@@ -139,6 +152,7 @@ class Sandbox:
             seed=opts.seed,
             speed=self.clock.speed,
             now=self.clock.now,
+            decide=executor,
         )
         self.runner = SimulatedJobRunner(self.server.url, ApiServer.ADMIN_TOKEN, runner_options)
         self.runner.start()

@@ -101,6 +101,7 @@ class SandboxOptions:
     start_delay: float = DEFAULT_START_DELAY
     failure_rate: float = DEFAULT_FAILURE_RATE
     seed: int = DEFAULT_SEED
+    real_jobs: Path | None = None  # run dbbackup-runner for each Job, pvc storage here
     metrics_bind_address: str = DEFAULT_METRICS_BIND_ADDRESS
     health_probe_bind_address: str = DEFAULT_HEALTH_PROBE_BIND_ADDRESS
     graceful_shutdown_timeout: float = cli.DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT
@@ -195,6 +196,7 @@ def options_from_args(
         origin=origin,
         job_duration=DEFAULT_JOB_DURATION if args.job_duration is None else args.job_duration,
         failure_rate=DEFAULT_FAILURE_RATE if args.failure_rate is None else args.failure_rate,
+        real_jobs=Path(args.real_jobs) if getattr(args, "real_jobs", None) else None,
         metrics_bind_address=args.metrics_bind_address,
         health_probe_bind_address=args.health_probe_bind_address,
         graceful_shutdown_timeout=args.graceful_shutdown_timeout,
@@ -290,8 +292,12 @@ def banner(
         _address_line("healthz", probe_url(options.health_probe_bind_address, "/healthz")),
         _address_line("readyz", probe_url(options.health_probe_bind_address, "/readyz")),
         f"  clock     virtual time started at {start}, running at {speed}",
-        f"  jobs      simulated: start after {options.start_delay:g} s, run "
-        f"{options.job_duration:g} s (virtual), {options.failure_rate:.0%} fail",
+        (
+            f"  jobs      real: dbbackup-runner on this machine, pvc storage in {options.real_jobs}"
+            if options.real_jobs
+            else f"  jobs      simulated: start after {options.start_delay:g} s, run "
+            f"{options.job_duration:g} s (virtual), {options.failure_rate:.0%} fail"
+        ),
         "  samples   " + (", ".join(samples) if samples else "none (add --with-samples)"),
         "  operator  python " + " ".join(command[1:]),
         "Operator logs follow, prefixed 'operator |'. Press Ctrl-C to stop everything.",

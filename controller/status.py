@@ -12,7 +12,8 @@ Rules:
   :data:`HISTORY_LIMIT` runs, so history outlives Job pruning;
 * ``phase`` is ``Running`` while any run is, else the newest run's result, else ``Pending``;
 * ``failureReason`` is the newest finished run's failure, until a run succeeds;
-* ``lastScheduleTime`` and ``lastSuccessfulBackup`` only move forward;
+* ``lastScheduleTime`` and ``lastSuccessfulBackup`` only move forward; an on-demand run
+  (``trigger: manual``, ordered by its ``requestedTime``) never moves ``lastScheduleTime``;
 * a condition's ``lastTransitionTime`` changes only when its status flips (API conventions).
 """
 
@@ -24,8 +25,15 @@ from typing import Any
 
 import tenacity
 
-from api.v1alpha1 import failure_in_words
-from controller.jobs import format_time, job_outcome, parse_time, scheduled_time
+from api.v1alpha1 import TRIGGER_MANUAL, failure_in_words
+from controller.jobs import (
+    format_time,
+    is_manual,
+    job_outcome,
+    parse_time,
+    requested_time,
+    scheduled_time,
+)
 from manager.errors import Conflict
 
 __all__ = [
@@ -61,7 +69,7 @@ def _later(a: str | None, b: str | None) -> str | None:
 
 
 def _sort_key(entry: Mapping[str, Any]) -> tuple[str, str]:
-    when = parse_time(entry.get("scheduledTime"))
+    when = parse_time(entry.get("scheduledTime") or entry.get("requestedTime"))
     return (format_time(when) if when else "", str(entry.get("job", "")))
 
 
@@ -84,6 +92,11 @@ def merge_history(
         slot = scheduled_time(job)
         if slot is not None:
             entry["scheduledTime"] = format_time(slot)
+        elif is_manual(job):
+            entry["trigger"] = TRIGGER_MANUAL
+            requested = requested_time(job)
+            if requested is not None:
+                entry["requestedTime"] = format_time(requested)
         entry.setdefault("location", location(name) if callable(location) else location)
         started = parse_time((job.get("status") or {}).get("startTime"))
         if started is not None:

@@ -1,6 +1,7 @@
 """The import rules of STYLE.md: ``api`` imports nothing of ours; ``manager`` knows nothing of
 backups; the emulator imports none of the operator's packages; the backup runner (its own
-image) imports only ``api``, and nothing of ours imports it."""
+image) imports only ``api``, and nothing of ours imports it; the kubectl plugin imports ``api``
+and ``manager`` (types, REST client), never the operator's controllers."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"api", "manager", "controller", "emulator", "runner"}
+OURS = {"api", "manager", "controller", "emulator", "runner", "plugin"}
 FORBIDDEN: dict[str, set[str]] = {
-    "api": {"manager", "controller", "emulator", "runner"},
-    "manager": {"api", "controller", "emulator", "runner"},
-    "emulator": {"api", "manager", "controller", "runner"},
-    "controller": {"emulator", "runner"},
-    "runner": {"manager", "controller", "emulator"},
+    "api": {"manager", "controller", "emulator", "runner", "plugin"},
+    "manager": {"api", "controller", "emulator", "runner", "plugin"},
+    "emulator": {"api", "manager", "controller", "runner", "plugin"},
+    "controller": {"emulator", "runner", "plugin"},
+    "runner": {"manager", "controller", "emulator", "plugin"},
+    "plugin": {"controller", "emulator", "runner"},
 }
 
 

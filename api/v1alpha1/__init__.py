@@ -1,4 +1,4 @@
-"""``dbbackup.io/v1alpha1``: the DatabaseBackup resource, its validation, and its Jobs.
+"""``dbbackup.io/v1alpha1``: DatabaseBackup and DatabaseRestore, validation, and their Jobs.
 
 Plain data in, plain data out: nothing here does I/O or imports the runtime. The public surface:
 
@@ -9,10 +9,15 @@ Plain data in, plain data out: nothing here does I/O or imports the runtime. The
   raising :class:`ScheduleError`;
 * :func:`build_job`, :func:`job_name`, :func:`storage_location`, :func:`dump_location`,
   :func:`failure_in_words`;
-* the CRD is generated from the types: ``python -m api.v1alpha1.crdgen``.
+* restores (:mod:`~api.v1alpha1.restore_types`, :mod:`~api.v1alpha1.restore_job`):
+  ``DatabaseRestore.from_dict``, :func:`resolve_source`, :func:`build_restore_job`;
+  on-demand runs: :func:`build_manual_job`;
+* the CRDs are generated from the types: ``python -m api.v1alpha1.crdgen``.
 """
 
 from api.v1alpha1.groupversion import (
+    ANNOTATION_REQUESTED_AT,
+    ANNOTATION_RESTORE_SOURCE,
     ANNOTATION_SCHEDULED_AT,
     API_VERSION,
     CATEGORIES,
@@ -20,31 +25,48 @@ from api.v1alpha1.groupversion import (
     KIND,
     LABEL_BACKUP,
     LABEL_MANAGED_BY,
+    LABEL_RESTORE,
+    LABEL_TRIGGER,
     LIST_KIND,
     MANAGED_BY,
     MAX_NAME_LENGTH,
     PLURAL,
+    RESTORE_KIND,
+    RESTORE_PLURAL,
     SHORT_NAMES,
     SINGULAR,
+    TRIGGER_MANUAL,
     VERSION,
 )
 from api.v1alpha1.job import (
     InvalidBackupError,
     build_job,
+    build_manual_job,
     dump_location,
     escape_value,
     failure_in_words,
     format_time,
     job_labels,
     job_name,
+    manual_job_name,
     storage_location,
 )
 from api.v1alpha1.markers import DecodeError
+from api.v1alpha1.restore_job import (
+    ResolvedSource,
+    SourceError,
+    build_restore_job,
+    resolve_source,
+    restore_job_name,
+)
+from api.v1alpha1.restore_types import DatabaseRestore
 from api.v1alpha1.schedule import CronSchedule, ScheduleError, hash_seed, parse_schedule
 from api.v1alpha1.types import DatabaseBackup, DatabaseBackupSpec, DatabaseBackupStatus
 from api.v1alpha1.validation import FieldProblem, apply_defaults, parse_duration, validate
 
 __all__ = [
+    "ANNOTATION_REQUESTED_AT",
+    "ANNOTATION_RESTORE_SOURCE",
     "ANNOTATION_SCHEDULED_AT",
     "API_VERSION",
     "CATEGORIES",
@@ -52,23 +74,33 @@ __all__ = [
     "KIND",
     "LABEL_BACKUP",
     "LABEL_MANAGED_BY",
+    "LABEL_RESTORE",
+    "LABEL_TRIGGER",
     "LIST_KIND",
     "MANAGED_BY",
     "MAX_NAME_LENGTH",
     "PLURAL",
+    "RESTORE_KIND",
+    "RESTORE_PLURAL",
     "SHORT_NAMES",
     "SINGULAR",
+    "TRIGGER_MANUAL",
     "VERSION",
     "CronSchedule",
     "DatabaseBackup",
     "DatabaseBackupSpec",
     "DatabaseBackupStatus",
+    "DatabaseRestore",
     "DecodeError",
     "FieldProblem",
     "InvalidBackupError",
+    "ResolvedSource",
     "ScheduleError",
+    "SourceError",
     "apply_defaults",
     "build_job",
+    "build_manual_job",
+    "build_restore_job",
     "dump_location",
     "escape_value",
     "failure_in_words",
@@ -76,8 +108,11 @@ __all__ = [
     "hash_seed",
     "job_labels",
     "job_name",
+    "manual_job_name",
     "parse_duration",
     "parse_schedule",
+    "resolve_source",
+    "restore_job_name",
     "storage_location",
     "validate",
 ]

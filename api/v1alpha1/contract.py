@@ -262,7 +262,10 @@ The operator does not dump databases itself: for every scheduled run it creates 
 single container runs `spec.image` with its own entrypoint (no command, no arguments, no
 shell) and these environment variables. The image dumps `DB_*`, writes to `STORAGE_*`, applies
 the retention to what it finds there, and exits 0 on success; a non-zero exit is retried up to
-`spec.backoffLimit` times, then the run counts as failed.
+`spec.backoffLimit` times, then the run counts as failed. An on-demand run (`kubectl dbbackup
+run`) is the same Job under another name (`<backup>-manual-<suffix>`, which `BACKUP_JOB_NAME`
+carries). A `DatabaseRestore`'s Job is the one exception to "no arguments": the same image and
+variables (the database possibly overridden), with `restore --from <run>`, and no retry.
 
 Generated from `api/v1alpha1/contract.py` (`make manifests`); do not edit.
 

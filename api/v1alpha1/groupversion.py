@@ -9,6 +9,8 @@ Non-goals: REST paths (``manager.scheme.ResourceType`` builds those from these n
 from __future__ import annotations
 
 __all__ = [
+    "ANNOTATION_REQUESTED_AT",
+    "ANNOTATION_RESTORE_SOURCE",
     "ANNOTATION_SCHEDULED_AT",
     "API_VERSION",
     "CATEGORIES",
@@ -18,12 +20,23 @@ __all__ = [
     "KIND",
     "LABEL_BACKUP",
     "LABEL_MANAGED_BY",
+    "LABEL_RESTORE",
+    "LABEL_TRIGGER",
     "LIST_KIND",
     "MANAGED_BY",
+    "MANUAL_JOB_INFIX",
     "MAX_NAME_LENGTH",
     "PLURAL",
+    "RESTORE_JOB_SUFFIX",
+    "RESTORE_KIND",
+    "RESTORE_LIST_KIND",
+    "RESTORE_MAX_NAME_LENGTH",
+    "RESTORE_PLURAL",
+    "RESTORE_SHORT_NAMES",
+    "RESTORE_SINGULAR",
     "SHORT_NAMES",
     "SINGULAR",
+    "TRIGGER_MANUAL",
     "VERSION",
 ]
 
@@ -48,3 +61,25 @@ LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY = "dbbackup-operator"
 LABEL_BACKUP = f"{GROUP}/backup"
 ANNOTATION_SCHEDULED_AT = f"{GROUP}/scheduled-at"
+
+# Manual runs (``kubectl dbbackup run``): ``<backup>-manual-<5 random characters>``. A
+# scheduled Job's name ends in ``-`` and 14 digits; a manual one ends in ``-manual-`` and five
+# characters, so neither can ever take the other's name. 48 + 8 + 5 = 61 <= 63.
+MANUAL_JOB_INFIX = "-manual-"
+LABEL_TRIGGER = f"{GROUP}/trigger"
+TRIGGER_MANUAL = "manual"
+ANNOTATION_REQUESTED_AT = f"{GROUP}/requested-at"
+
+# The DatabaseRestore kind (DESIGN.md section 7). Its one Job is ``<restore>-restore``: the
+# name is the lock that keeps one restore Job per DatabaseRestore across restarts and leader
+# changes, and it cannot collide with a backup's Jobs (they end in digits or a manual suffix).
+RESTORE_KIND = "DatabaseRestore"
+RESTORE_LIST_KIND = "DatabaseRestoreList"
+RESTORE_PLURAL = "databaserestores"
+RESTORE_SINGULAR = "databaserestore"
+RESTORE_SHORT_NAMES: tuple[str, ...] = ("dbrestore",)
+RESTORE_JOB_SUFFIX = "-restore"
+RESTORE_MAX_NAME_LENGTH = JOB_NAME_MAX_LENGTH - len(RESTORE_JOB_SUFFIX)
+LABEL_RESTORE = f"{GROUP}/restore"
+# The exact dump a restore Job restores, on the Job itself, so status can be rebuilt from it.
+ANNOTATION_RESTORE_SOURCE = f"{GROUP}/restore-source"

@@ -21,6 +21,7 @@ __all__ = ["BackupRun", "Condition", "DatabaseBackupStatus"]
 RFC3339 = "date-time"
 CONDITION_REASON = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 RESULTS = ("Running", "Succeeded", "Failed")
+TRIGGERS = ("manual",)
 MESSAGE_MAX = 32768  # metav1.Condition's message bound
 
 
@@ -59,6 +60,15 @@ class BackupRun:
     start_time: str | None = prop("When the Job started (RFC 3339).", format=RFC3339, max_length=64)
     completion_time: str | None = prop(
         "When the Job finished (RFC 3339).", format=RFC3339, max_length=64
+    )
+    trigger: str | None = prop(
+        "'manual' for an on-demand run (kubectl dbbackup run); unset for a scheduled one.",
+        enum=TRIGGERS,
+    )
+    requested_time: str | None = prop(
+        "When an on-demand run was requested (RFC 3339); it has no scheduled time.",
+        format=RFC3339,
+        max_length=64,
     )
     result: str = prop("Running, Succeeded or Failed.", required=True, enum=RESULTS)
     location: str | None = prop("Storage location written to.", max_length=2048)

@@ -33,6 +33,11 @@ MANAGER_RULES: set[Rule] = {
     ("dbbackup.io", "databasebackups/status", "update", ()),
     # Admission-only: blockOwnerDeletion on the Jobs' owner reference (docs/design.md section 6).
     ("dbbackup.io", "databasebackups/finalizers", "update", ()),
+    ("dbbackup.io", "databaserestores", "list", ()),
+    ("dbbackup.io", "databaserestores", "watch", ()),
+    ("dbbackup.io", "databaserestores/status", "update", ()),
+    # Admission-only, like the above: the restore Job's owner reference.
+    ("dbbackup.io", "databaserestores/finalizers", "update", ()),
     ("batch", "jobs", "get", ()),
     ("batch", "jobs", "list", ()),
     ("batch", "jobs", "watch", ()),
@@ -68,6 +73,18 @@ USER_ROLES = {
         {"create", "delete", "get", "list", "patch", "update", "watch"},
     ),
     "dbbackup-databasebackup-viewer-role": (
+        "rbac.authorization.k8s.io/aggregate-to-view",
+        {"get", "list", "watch"},
+    ),
+    "dbbackup-databaserestore-admin-role": (
+        "rbac.authorization.k8s.io/aggregate-to-admin",
+        {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
+    ),
+    "dbbackup-databaserestore-editor-role": (
+        "rbac.authorization.k8s.io/aggregate-to-edit",
+        {"create", "delete", "get", "list", "patch", "update", "watch"},
+    ),
+    "dbbackup-databaserestore-viewer-role": (
         "rbac.authorization.k8s.io/aggregate-to-view",
         {"get", "list", "watch"},
     ),
@@ -154,8 +171,9 @@ def test_user_helper_roles_aggregate_into_the_builtin_roles_and_never_write_stat
     for name, (label, verbs) in USER_ROLES.items():
         role = only(objs, "ClusterRole", name)
         assert role["metadata"]["labels"][label] == "true"
-        assert expand(role) == {("dbbackup.io", "databasebackups", verb, ()) for verb in verbs} | {
-            ("dbbackup.io", "databasebackups/status", "get", ())
+        plural = "databaserestores" if "databaserestore" in name else "databasebackups"
+        assert expand(role) == {("dbbackup.io", plural, verb, ()) for verb in verbs} | {
+            ("dbbackup.io", f"{plural}/status", "get", ())
         }
     # Helpers are for people; nothing in the install binds them.
     bound = {r["metadata"]["name"] for r in _bound_roles()}

@@ -14,7 +14,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client import ApiException
 
-from api.v1alpha1 import GROUP, PLURAL, VERSION
+from api.v1alpha1 import GROUP, PLURAL, RESTORE_PLURAL, VERSION
 from api.v1alpha1.crdgen import CRD_PATH
 from emulator.server import ApiServer
 
@@ -53,6 +53,7 @@ def installed(api_server: ApiServer, tmp_path: Path) -> Iterator[tuple[ApiServer
         "--for=condition=Established",
         "--timeout=30s",
         f"crd/{PLURAL}.{GROUP}",
+        f"crd/{RESTORE_PLURAL}.{GROUP}",
     )
     assert done.returncode == 0, done.stderr
     yield api_server, kubeconfig
@@ -75,7 +76,12 @@ def test_every_sample_is_accepted(installed: tuple[ApiServer, Path]) -> None:
     assert product["spec"]["concurrencyPolicy"] == "Forbid"
     by_category = kubectl(kubeconfig, "get", "backups", "-n", "default", "-o", "name")
     assert by_category.returncode == 0, by_category.stderr
-    assert len(by_category.stdout.split()) == 3
+    assert len(by_category.stdout.split()) == 4  # the three backups and the restore
+    restores = kubectl(kubeconfig, "get", "dbrestore", "-n", "default", "-o", "json")
+    assert restores.returncode == 0, restores.stderr
+    (restore,) = json.loads(restores.stdout)["items"]
+    assert restore["metadata"]["name"] == "postgres-restore-to-staging"
+    assert restore["spec"]["backupRef"]["name"] == "postgres-daily-backup"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

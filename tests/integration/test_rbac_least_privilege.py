@@ -3,10 +3,10 @@
 The emulator runs in RBAC mode with only the objects ``kubectl kustomize config/rbac``
 renders, and the real command runs as ``system:serviceaccount:dbbackup-system:dbbackup-operator``
 through a scenario that exercises every code path that talks to the API (scheduling, Forbid's
-live read, pruning, a status conflict, event aggregation, leader election, a secure metrics
-scrape reviewed with TokenReview and SubjectAccessReview). Then, from the
-audit log: no request was refused, none touched Secrets, and every rule of the ClusterRole
-and Role was used — except ``databasebackups/finalizers`` ``update``, which the
+live read, pruning, a status conflict, event aggregation, leader election, a restore, a secure
+metrics scrape reviewed with TokenReview and SubjectAccessReview). Then, from the audit log: no
+request was refused, none touched Secrets, and every rule of the ClusterRole and Role was used —
+except ``databasebackups/finalizers`` and ``databaserestores/finalizers`` ``update``, which the
 OwnerReferencesPermissionEnforcement admission plugin checks when a Job with
 ``blockOwnerDeletion`` is created, never as a request of its own (docs/design.md §6).
 """
@@ -36,7 +36,10 @@ from tests.support.operator import (
 
 SPEED = 60.0
 START = datetime(2025, 3, 27, 0, 59, 0, tzinfo=UTC)
-ADMISSION_ONLY = {("dbbackup.io", "databasebackups/finalizers", "update")}
+ADMISSION_ONLY = {
+    ("dbbackup.io", "databasebackups/finalizers", "update"),
+    ("dbbackup.io", "databaserestores/finalizers", "update"),
+}
 # Lease timings in virtual seconds: at x60, client-go's 15/10/2 s would be a 0.17 s real renew
 # deadline, which a loaded machine misses (the operator then exits, as it must); these are
 # 10 s / 6.7 s / 1 s of real time and still renew many times during the scenario.
@@ -105,6 +108,13 @@ def test_the_operator_needs_exactly_the_rbac_it_ships(
         schedule="* * * * *",
         successfulJobsHistoryLimit=1,
     )
+    # A restore of it: the restore controller lists and watches restores, writes their
+    # status and creates their Jobs under the same ClusterRole.
+    server.create_object({
+        "apiVersion": "dbbackup.io/v1alpha1", "kind": "DatabaseRestore",
+        "metadata": {"name": "to-staging", "namespace": "default"},
+        "spec": {"backupRef": {"name": "postgres-daily-backup"}},
+    })  # fmt: skip
     runner = SimulatedJobRunner(
         server.url,
         server.ADMIN_TOKEN,

@@ -154,7 +154,10 @@ def test_rbac_and_crd_render() -> None:
         cluster_scoped = obj["kind"] in ("ClusterRole", "ClusterRoleBinding")
         assert namespace == (None if cluster_scoped else "dbbackup-system"), obj["kind"]
     crds = load_manifests(config / "crd")
-    assert [c["metadata"]["name"] for c in crds] == ["databasebackups.dbbackup.io"]
+    assert [c["metadata"]["name"] for c in crds] == [
+        "databasebackups.dbbackup.io",
+        "databaserestores.dbbackup.io",
+    ]
 
 
 def test_kustomization_namespace_nesting_and_unsupported_generators(tmp_path: Path) -> None:

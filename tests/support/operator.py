@@ -29,6 +29,7 @@ from emulator.server import ApiServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD = ROOT / "config/crd/bases/dbbackup.io_databasebackups.yaml"
+RESTORE_CRD = ROOT / "config/crd/bases/dbbackup.io_databaserestores.yaml"
 SAMPLES = ROOT / "config/samples"
 OPERATOR_USER = "system:serviceaccount:dbbackup-system:dbbackup-operator"
 OPERATOR_TOKEN = "operator-token"
@@ -63,7 +64,9 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str, interval:
 
 
 def install_crd(server: ApiServer) -> None:
+    """Both CRDs: the operator serves DatabaseBackup and DatabaseRestore."""
     server.create_object(yaml.safe_load(CRD.read_text()))
+    server.create_object(yaml.safe_load(RESTORE_CRD.read_text()))
 
 
 def apply_sample(

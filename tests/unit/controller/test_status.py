@@ -234,3 +234,26 @@ def test_a_pod_failure_policy_failure_reads_as_the_contract_cause() -> None:
     status = summarize({}, history)
     assert status["failureReason"] == "database authentication failed (exit 4)"
     assert history[0]["location"] == "s3://bucket/prefix/b-1.sql.zst"
+
+
+def test_a_manual_run_is_recorded_in_order_and_never_moves_the_schedule() -> None:
+    scheduled = job("b-20250327010000", "2025-03-27T01:00:00Z", result="Succeeded",
+                    done="2025-03-27T01:05:00Z")  # fmt: skip
+    manual = job("b-manual-x7k2p", "2025-03-27T09:00:00Z", result="Succeeded",
+                 done="2025-03-27T09:04:00Z")  # fmt: skip
+    manual["metadata"] = {
+        "name": "b-manual-x7k2p",
+        "labels": {"dbbackup.io/trigger": "manual"},
+        "annotations": {"dbbackup.io/requested-at": "2025-03-27T09:00:00Z"},
+    }
+    later = job("b-20250328010000", "2025-03-28T01:00:00Z")
+    history = merge_history([], [later, manual, scheduled], DumpLocation(LOCATION, "postgresql"))
+    assert [e["job"] for e in history] == ["b-20250327010000", "b-manual-x7k2p", "b-20250328010000"]
+    entry = history[1]
+    assert entry["trigger"] == "manual" and "scheduledTime" not in entry
+    assert entry["requestedTime"] == "2025-03-27T09:00:00Z"
+    assert entry["location"] == f"{LOCATION}/b-manual-x7k2p.sql.zst"
+    status = summarize({}, history[:2])
+    assert status["lastScheduleTime"] == "2025-03-27T01:00:00Z"  # the manual run moved nothing
+    assert status["lastSuccessfulBackup"] == "2025-03-27T09:04:00Z"  # but it is a success
+    assert "trigger" not in history[0]
