@@ -54,8 +54,8 @@ class LocalJobExecutor:
         namespace = str(job["metadata"].get("namespace", ""))
         env = {"PATH": os.environ.get("PATH", "")}
         for var in container.get("env") or ():
-            if "value" in var:
-                env[var["name"]] = str(var["value"]).replace("$$", "$")
+            if "valueFrom" not in var:  # an empty value is stored without "value" (omitempty)
+                env[var["name"]] = str(var.get("value", "")).replace("$$", "$")
                 continue
             ref = var["valueFrom"]["secretKeyRef"]
             secret = self._read_secret(namespace, ref["name"]) or {}

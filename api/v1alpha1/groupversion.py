@@ -70,7 +70,7 @@ LABEL_TRIGGER = f"{GROUP}/trigger"
 TRIGGER_MANUAL = "manual"
 ANNOTATION_REQUESTED_AT = f"{GROUP}/requested-at"
 
-# The DatabaseRestore kind (DESIGN.md section 7). Its one Job is ``<restore>-restore``: the
+# The DatabaseRestore kind (docs/design.md section 7). Its one Job is ``<restore>-restore``: the
 # name is the lock that keeps one restore Job per DatabaseRestore across restarts and leader
 # changes, and it cannot collide with a backup's Jobs (they end in digits or a manual suffix).
 RESTORE_KIND = "DatabaseRestore"

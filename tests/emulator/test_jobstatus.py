@@ -59,7 +59,7 @@ def test_start_is_accepted() -> None:
 
 
 def test_complete_with_everything_is_accepted() -> None:
-    """DESIGN §6: Complete=True with startTime, completionTime and SuccessCriteriaMet=True."""
+    """docs/design.md §6: Complete=True with startTime, completionTime and SuccessCriteriaMet=True."""
     assert validate_job_status_update(RUNNING, _complete()) == []
 
 
@@ -95,7 +95,7 @@ def test_finished_without_start_time_is_refused() -> None:
 
 
 def test_failed_without_failure_target_is_refused() -> None:
-    """RejectFailedJobWithoutFailureTarget (DESIGN §6)."""
+    """RejectFailedJobWithoutFailureTarget (docs/design.md §6)."""
     assert _messages(RUNNING, _failed(conditions=[_cond("Failed")])) == [
         "status.conditions: Invalid value: cannot set Failed=True condition without the "
         "FailureTarget=true condition"
