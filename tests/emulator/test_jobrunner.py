@@ -97,7 +97,8 @@ def test_failed_status_custom_reason() -> None:
 
 
 def test_hooks_pass_the_status_rules() -> None:
-    """Every transition the hooks produce is accepted by the 1.32 status rules (docs/design.md §6)."""
+    """Every transition the hooks produce is accepted by the 1.32 status rules
+    (docs/design.md §6)."""
     created = _job()
     started = {**created, "status": started_status(created, T0)}
     assert validate_job_status_update(created, started) == []

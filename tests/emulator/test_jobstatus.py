@@ -59,7 +59,8 @@ def test_start_is_accepted() -> None:
 
 
 def test_complete_with_everything_is_accepted() -> None:
-    """docs/design.md §6: Complete=True with startTime, completionTime and SuccessCriteriaMet=True."""
+    """docs/design.md §6: Complete=True with startTime, completionTime and
+    SuccessCriteriaMet=True."""
     assert validate_job_status_update(RUNNING, _complete()) == []
 
 
