@@ -42,6 +42,7 @@ JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 # Kinds whose validation calls pkg/apis/core/validation's ValidateObjectMeta, which also
 # requires a finalizer without "/" to be standard (coordination.k8s.io uses apimachinery's).
 CORE_VALIDATED_GROUPS = frozenset({"", "batch", "rbac.authorization.k8s.io", "events.k8s.io"})
+PVC_PROTECTION = "kubernetes.io/pvc-protection"  # the StorageObjectInUseProtection admission
 STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
 # Names of objects of these kinds may contain any path-safe characters (RBAC role names,
 # e.g. "system:controller:job-controller").
@@ -149,7 +150,6 @@ def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
             for name, value in string_data.items():
                 data[name] = base64.b64encode(str(value).encode()).decode()
     elif key == ("", "namespaces"):
-        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj.setdefault("status", {"phase": "Active"})
         obj["metadata"].setdefault("labels", {})
         obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
@@ -161,12 +161,24 @@ def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
 
 
 def prepare_for_create(info: ResourceInfo, obj: dict[str, Any], *, unlabelled: bool) -> None:
-    """The create strategy's additions after decoding (``PrepareForCreate``); mutates ``obj``.
+    """The create strategy's (and default admission's) additions after decoding; mutates
+    ``obj``. They are nobody's managed fields.
+
+    Namespaces: the ``kubernetes`` finalizer. PVCs: the ``kubernetes.io/pvc-protection``
+    finalizer (``StorageObjectInUseProtection``).
 
     Jobs (``generateSelector``): the ``controller-uid`` selector and the ``job-name`` and
     ``controller-uid`` template labels. A Job created without labels (``unlabelled``) ends
     with the template's final labels: Go shares the map the defaulting copied, and the read
     back from storage decodes (and defaults) again."""
+    if info.storage_key == ("", "namespaces"):  # namespace strategy: the namespace finalizer
+        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        return
+    if info.storage_key == ("", "persistentvolumeclaims"):  # StorageObjectInUseProtection
+        finalizers = obj["metadata"].setdefault("finalizers", [])
+        if PVC_PROTECTION not in finalizers:
+            finalizers.append(PVC_PROTECTION)
+        return
     if info.storage_key != ("batch", "jobs"):
         return
     spec = obj["spec"]

@@ -502,6 +502,10 @@ class Cluster:
         if policy == ORPHAN:
             self._orphan_dependents(meta["uid"])
         finalizers = list(meta.get("finalizers") or [])
+        if storage_key == ("", "persistentvolumeclaims"):
+            # The pvc-protection controller lets a claim no Pod uses go at once; no Pod ever
+            # uses one here (the emulator serves no Pods).
+            finalizers = [f for f in finalizers if f != builtins.PVC_PROTECTION]
         if policy == FOREGROUND and FOREGROUND_FINALIZER not in finalizers:
             finalizers.append(FOREGROUND_FINALIZER)
         if finalizers or storage_key == NAMESPACE_KEY:
