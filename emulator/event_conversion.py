@@ -21,9 +21,11 @@ from typing import Any
 from emulator.resources import ResourceInfo
 
 __all__ = [
+    "CORE_EMPTY",
     "CORE_EVENTS",
     "EVENTS_GROUP",
     "EVENTS_V1_API",
+    "V1_EMPTY",
     "normalize_core",
     "served_form",
     "stored_form",
@@ -58,6 +60,7 @@ CORE_EMPTY: dict[str, Any] = {
 }
 V1_EMPTY: dict[str, Any] = {
     "eventTime": None,
+    "regarding": {},
     "deprecatedSource": {},
     "deprecatedFirstTimestamp": None,
     "deprecatedLastTimestamp": None,

@@ -30,6 +30,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from emulator.event_conversion import CORE_EMPTY, V1_EMPTY
+
 __all__ = ["Schema", "manager_name", "record_write"]
 
 Path = tuple[str, ...]
@@ -79,24 +81,8 @@ ZERO: dict[tuple[str, str], dict[str, Any]] = {
     ("coordination.k8s.io", "leases"): {"metadata": {}, "spec": {}},
     ("", "namespaces"): {"metadata": {}, "spec": {}, "status": {}},
     ("", "persistentvolumeclaims"): {"metadata": {}, "spec": {"resources": {}}, "status": {}},
-    ("", "events"): {
-        "metadata": {},
-        "involvedObject": {},
-        "source": {},
-        "firstTimestamp": None,
-        "lastTimestamp": None,
-        "eventTime": None,
-        "reportingComponent": "",
-        "reportingInstance": "",
-    },
-    ("events.k8s.io", "events"): {
-        "metadata": {},
-        "eventTime": None,
-        "regarding": {},
-        "deprecatedSource": {},
-        "deprecatedFirstTimestamp": None,
-        "deprecatedLastTimestamp": None,
-    },
+    ("", "events"): {"metadata": {}, **CORE_EMPTY},  # the Go types' empty encodings
+    ("events.k8s.io", "events"): {"metadata": {}, **V1_EMPTY},
 }
 NODE = object()  # a map or struct node (its value lives in its children)
 

@@ -133,3 +133,22 @@ def test_a_watch_through_one_api_sees_events_written_through_the_other(
     assert code == 200 and isinstance(events, list)
     added = [e for e in events if e["type"] == "ADDED"]
     assert [_stable(e["object"]) for e in added] == [OLD_STYLE_AS_V1]
+
+
+def test_a_bare_core_event_reads_back_with_the_empty_structs_go_writes(
+    k8s: client.ApiClient,
+) -> None:
+    bare = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "bare"}, "reason": "R"}
+    assert raw(k8s, "POST", CORE, bare)[0] == 201
+
+    assert _stable(raw(k8s, "GET", f"{V1}/bare")[1]) == {
+        "kind": "Event",
+        "apiVersion": "events.k8s.io/v1",
+        "metadata": {"name": "bare", "namespace": "default"},
+        "eventTime": None,
+        "reason": "R",
+        "regarding": {},
+        "deprecatedSource": {},
+        "deprecatedFirstTimestamp": None,
+        "deprecatedLastTimestamp": None,
+    }
