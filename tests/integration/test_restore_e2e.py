@@ -10,12 +10,10 @@ it back, and every row is compared.
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,8 @@ import pytest
 from emulator.server import ApiServer
 from manager.clock import ScaledClock
 from tests.runner.seed import mutate, seed, snapshot
-from tests.runner.servers import Database, postgres_server
-from tests.support.kubelet import run_job
+from tests.runner.servers import Database
+from tests.support.kubelet import b64, run_job
 from tests.support.operator import OperatorProcess, scratch_dir, setup_cluster, wait_for
 
 SPEED = 60.0
@@ -35,16 +33,6 @@ NAME = "shop-nightly"
 SCHEDULED = "shop-nightly-20250327010000"
 DB = "shop_e2e"
 API = "dbbackup.io/v1alpha1"
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Database]:
-    with postgres_server() as db:
-        yield db
-
-
-def _b64(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()
 
 
 def _history(server: ApiServer) -> dict[str, dict[str, Any]]:
@@ -68,7 +56,7 @@ def test_scheduled_and_on_demand_backups_then_a_restore_of_latest_row_for_row(
         server.create_object({
             "apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": "pg-credentials", "namespace": "default"},
-            "data": {"username": _b64(postgres.user), "password": _b64(postgres.password)},
+            "data": {"username": b64(postgres.user), "password": b64(postgres.password)},
         })  # fmt: skip
         server.create_object({
             "apiVersion": API, "kind": "DatabaseBackup",

@@ -11,9 +11,7 @@ and the exact dump URL in ``status.history``.
 
 from __future__ import annotations
 
-import base64
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,8 @@ from emulator.jobrunner import mark_job_failed
 from emulator.server import ApiServer
 from manager.clock import ScaledClock
 from tests.runner.harness import run_runner
-from tests.runner.servers import Database, postgres_server
+from tests.runner.servers import Database
+from tests.support.kubelet import b64, container_env, pod_failure
 from tests.support.operator import OperatorProcess, setup_cluster, wait_for
 
 SPEED = 60.0
@@ -32,48 +31,6 @@ START = datetime(2025, 3, 27, 0, 59, 0, tzinfo=UTC)
 NAME = "pg-nightly"
 JOB = "pg-nightly-20250327010000"
 WRONG_PASSWORD = "definitely-not-it"
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Database]:
-    with postgres_server() as db:
-        yield db
-
-
-def _b64(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()
-
-
-def _container_env(server: ApiServer, job: dict[str, Any]) -> dict[str, str]:
-    """What the kubelet would give the container: values unescaped, secretKeyRefs read."""
-    (container,) = job["spec"]["template"]["spec"]["containers"]
-    env: dict[str, str] = {}
-    for var in container["env"]:
-        if "valueFrom" not in var:  # an empty value reads back without "value" (omitempty)
-            env[var["name"]] = var.get("value", "").replace("$$", "$")
-            continue
-        ref = var["valueFrom"]["secretKeyRef"]
-        secret = server.get_object("v1", "Secret", ref["name"], "default")
-        assert secret is not None
-        env[var["name"]] = base64.b64decode(secret["data"][ref["key"]]).decode()
-    return env
-
-
-def _pod_failure(job: dict[str, Any], exit_code: int) -> tuple[str, str] | None:
-    """The Job controller's verdict for a pod whose container exited with ``exit_code``."""
-    (container,) = job["spec"]["template"]["spec"]["containers"]
-    for index, rule in enumerate(job["spec"].get("podFailurePolicy", {}).get("rules", [])):
-        codes = rule.get("onExitCodes") or {}
-        if (
-            rule["action"] == "FailJob"
-            and codes.get("containerName") in (None, container["name"])
-            and (exit_code in codes["values"]) == (codes["operator"] == "In")
-        ):
-            return "PodFailurePolicy", (
-                f"Container {container['name']} for pod default/{JOB}-x7k2p failed with exit "
-                f"code {exit_code} matching FailJob rule at index {index}"
-            )
-    return None
 
 
 @pytest.mark.timeout(120)
@@ -89,7 +46,7 @@ def test_wrong_password_fails_the_job_at_once_and_reads_in_words(
         server.create_object({
             "apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": "pg-credentials", "namespace": "default"},
-            "data": {"username": _b64(postgres.user), "password": _b64(WRONG_PASSWORD)},
+            "data": {"username": b64(postgres.user), "password": b64(WRONG_PASSWORD)},
         })  # fmt: skip
         server.create_object({
             "apiVersion": "dbbackup.io/v1alpha1", "kind": "DatabaseBackup",
@@ -111,14 +68,13 @@ def test_wrong_password_fails_the_job_at_once_and_reads_in_words(
         job = wait_for(
             lambda: server.get_object("batch/v1", "Job", JOB, "default"), 60, "the 01:00 Job"
         )
-        env = _container_env(server, job)
-        assert env["STORAGE_PATH"] == "/backup"
-        env["STORAGE_PATH"] = env["STORAGE_URL"] = str(tmp_path)  # the claim's mount
+        env = container_env(server, job, tmp_path)
+        assert env["STORAGE_PATH"] == env["STORAGE_URL"] == str(tmp_path)  # the claim's mount
         run = run_runner(env)  # no arguments, like the image's entrypoint
         assert run.returncode == 4, run.stderr
         assert WRONG_PASSWORD not in run.stderr
 
-        verdict = _pod_failure(job, run.returncode)
+        verdict = pod_failure(job, run.returncode)
         assert verdict is not None, "exit 4 must fail the Job at once, not be retried"
         live = server.get_object("batch/v1", "Job", JOB, "default")
         assert live is not None
@@ -134,7 +90,7 @@ def test_wrong_password_fails_the_job_at_once_and_reads_in_words(
         (entry,) = status["history"]
         assert entry["failureReason"] == "database authentication failed (exit 4)"
         assert entry["location"] == f"pvc://backups/{JOB}.sql.zst"
-        assert _pod_failure(job, 3) is None  # an unreachable database is retried
+        assert pod_failure(job, 3) is None  # an unreachable database is retried
         assert operator.stop() == 0
     finally:
         if operator is not None:

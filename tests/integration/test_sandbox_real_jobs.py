@@ -8,10 +8,9 @@ a DatabaseRestore of ``latest`` brings it back, row for row — the issue's loop
 
 from __future__ import annotations
 
-import base64
 import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,22 +21,13 @@ from controller import sandbox
 from controller.sandbox_options import SandboxOptions
 from controller.sandbox_process import Console
 from tests.runner.seed import mutate, seed, snapshot
-from tests.runner.servers import Database, postgres_server
+from tests.runner.servers import Database
+from tests.support.kubelet import b64
 from tests.support.operator import wait_for
 
 START = datetime(2025, 3, 27, 0, 58, 0, tzinfo=UTC)
 API = "dbbackup.io/v1alpha1"
 DB = "shop_sandbox"
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Database]:
-    with postgres_server() as db:
-        yield db
-
-
-def _b64(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()
 
 
 @pytest.mark.timeout(180)
@@ -72,7 +62,7 @@ def test_real_jobs_back_up_and_restore_through_the_sandbox(
         server.create_object({
             "apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": "pg", "namespace": "default"},
-            "data": {"username": _b64(postgres.user), "password": _b64(postgres.password)},
+            "data": {"username": b64(postgres.user), "password": b64(postgres.password)},
         })  # fmt: skip
         server.create_object({
             "apiVersion": API, "kind": "DatabaseBackup",

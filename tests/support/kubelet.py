@@ -13,6 +13,7 @@ Non-goals: retries within ``backoffLimit``, Pods, image pulls: one attempt, one 
 
 from __future__ import annotations
 
+import base64
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,12 @@ from emulator.server import ApiServer
 from tests.runner.harness import run_runner
 from tests.support.operator import scratch_dir
 
-__all__ = ["container_env", "run_job"]
+__all__ = ["b64", "container_env", "pod_failure", "run_job"]
+
+
+def b64(value: str) -> str:
+    """``value`` as a Secret's ``data`` holds it."""
+    return base64.b64encode(value.encode()).decode()
 
 
 def container_env(server: ApiServer, job: dict[str, Any], claim_dir: Path) -> dict[str, str]:
@@ -37,6 +43,25 @@ def container_env(server: ApiServer, job: dict[str, Any], claim_dir: Path) -> di
         lambda _line: None,
     )
     return executor.environment(job, scratch_dir("kubelet-scratch-"))
+
+
+def pod_failure(job: dict[str, Any], exit_code: int) -> tuple[str, str] | None:
+    """The Job controller's ``(reason, message)`` when the Job's ``podFailurePolicy`` fails it
+    at once for a container that exited with ``exit_code``; None when it would be retried."""
+    meta = job["metadata"]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    for index, rule in enumerate(job["spec"].get("podFailurePolicy", {}).get("rules", [])):
+        codes = rule.get("onExitCodes") or {}
+        if (
+            rule["action"] == "FailJob"
+            and codes.get("containerName") in (None, container["name"])
+            and (exit_code in codes.get("values", ())) == (codes.get("operator") == "In")
+        ):
+            return "PodFailurePolicy", (
+                f"Container {container['name']} for pod {meta['namespace']}/{meta['name']}-x7k2p "
+                f"failed with exit code {exit_code} matching FailJob rule at index {index}"
+            )
+    return None
 
 
 def _map_args(args: list[str], claim_dir: Path) -> list[str]:
@@ -58,21 +83,10 @@ def run_job(
     if done.returncode == 0:
         server.update_object(mark_job_succeeded(live, now), subresource="status")
         return done
-    rules = job["spec"].get("podFailurePolicy", {}).get("rules", [])
-    for index, rule in enumerate(rules):
-        codes = rule.get("onExitCodes") or {}
-        if rule["action"] == "FailJob" and (done.returncode in codes.get("values", ())) == (
-            codes.get("operator") == "In"
-        ):
-            message = (
-                f"Container {container['name']} for pod {namespace}/{name}-x7k2p failed with "
-                f"exit code {done.returncode} matching FailJob rule at index {index}"
-            )
-            failed = mark_job_failed(live, now, "PodFailurePolicy", message)
-            break
-    else:
-        failed = mark_job_failed(
-            live, now, "BackoffLimitExceeded", "Job has reached the specified backoff limit"
-        )
+    verdict = pod_failure(job, done.returncode) or (
+        "BackoffLimitExceeded",
+        "Job has reached the specified backoff limit",
+    )
+    failed = mark_job_failed(live, now, *verdict)
     server.update_object(failed, subresource="status")
     return done
