@@ -21,6 +21,7 @@ from emulator.errors import ApiStatusError
 from emulator.jobrunner import mark_job_failed, mark_job_succeeded
 from emulator.server import ApiServer
 from manager.clock import ScaledClock
+from tests.support.kubelet import pod_failure
 from tests.support.operator import OperatorProcess, setup_cluster, wait_for
 
 SPEED = 60.0
@@ -73,11 +74,9 @@ class World:
         if exit_code is None:
             done = mark_job_succeeded(job, self.clock.now())
         else:
-            message = (
-                f"Container backup for pod default/{name}-x7k2p failed with exit code "
-                f"{exit_code} matching FailJob rule at index 0"
-            )
-            done = mark_job_failed(job, self.clock.now(), "PodFailurePolicy", message)
+            verdict = pod_failure(job, exit_code)
+            assert verdict is not None, f"exit {exit_code} must fail {name} at once"
+            done = mark_job_failed(job, self.clock.now(), *verdict)
         self.server.update_object(done, subresource="status")
 
     def close(self) -> None:
