@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy import dockerignore
+from tests.deploy import dockerfile, dockerignore
 from tests.deploy.manifests import (
     DEPLOYMENT,
     MANAGER_CONTAINER,
@@ -48,22 +48,6 @@ INSTALL_STEP = (
 )
 
 
-def _dockerfile() -> str:
-    return (REPO / "Dockerfile").read_text()
-
-
-def _instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
-    joined = re.sub(r"\\\n", " ", _dockerfile())
-    out = []
-    for line in joined.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keyword, _, rest = line.partition(" ")
-            out.append((keyword.upper(), rest.strip()))
-    return out
-
-
 def _context() -> list[str]:
     patterns = dockerignore.parse((REPO / ".dockerignore").read_text())
     return dockerignore.context_files(REPO, patterns)
@@ -77,7 +61,7 @@ def test_hadolint_passes() -> None:
 
 
 def test_dockerfile_is_multi_stage_pinned_non_root_and_exec_form() -> None:
-    steps = _instructions()
+    steps = dockerfile.instructions(REPO / "Dockerfile")
     args = dict(a.split("=", 1) for k, a in steps if k == "ARG" and "=" in a)
     froms = [a for k, a in steps if k == "FROM"]
     assert len(froms) == 2 and froms[0].endswith(" AS builder")
@@ -118,7 +102,7 @@ def test_dockerignore_admits_exactly_what_the_image_needs() -> None:
     assert {f.split("/")[0] for f in files} == IMAGE_INPUTS
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
     # Every COPY from the context names something the context holds.
-    for keyword, arguments in _instructions():
+    for keyword, arguments in dockerfile.instructions(REPO / "Dockerfile"):
         if keyword == "COPY" and not arguments.startswith("--from"):
             for source in arguments.split()[:-1]:
                 assert any(f == source or f.startswith(source) for f in files), source

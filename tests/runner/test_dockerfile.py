@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy import dockerignore
+from tests.deploy import dockerfile, dockerignore
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "runner" / "Dockerfile"
@@ -27,17 +27,6 @@ HADOLINT = Path(sys.executable).parent / "hadolint"
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 CONTEXT = {"pyproject.toml", "README.md", "api", "runner"}
 PIP_TIMEOUT_SECONDS = 600
-
-
-def _steps() -> list[tuple[str, str]]:
-    joined = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    out = []
-    for line in joined.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keyword, _, rest = line.partition(" ")
-            out.append((keyword.upper(), rest.strip()))
-    return out
 
 
 def _context() -> list[str]:
@@ -53,7 +42,7 @@ def test_hadolint_passes() -> None:
 
 
 def test_image_is_pinned_non_root_with_clients_and_the_runner_entrypoint() -> None:
-    steps = _steps()
+    steps = dockerfile.instructions(DOCKERFILE)
     args = dict(a.split("=", 1) for k, a in steps if k == "ARG" and "=" in a)
     froms = [a.split()[0] for k, a in steps if k == "FROM"]
     assert len(froms) == 2
@@ -79,7 +68,7 @@ def test_build_context_is_exactly_what_the_install_needs() -> None:
     files = _context()
     assert {f.split("/")[0] for f in files} == CONTEXT
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
-    for keyword, arguments in _steps():
+    for keyword, arguments in dockerfile.instructions(DOCKERFILE):
         if keyword == "COPY" and not arguments.startswith("--from"):
             for source in arguments.split()[:-1]:
                 assert any(f == source or f.startswith(source) for f in files), source
