@@ -247,20 +247,20 @@ def record_write(
     after = _owned(new, schema, custom, status_only)
     changed, removed = _change(before, after)
     entries = [dict(e) for e in (old or {}).get("metadata", {}).get("managedFields") or []]
-    mine = None
+    mine: set[Path] = set()
+    mine_entry = None
     kept = []
     for entry in entries:
         owned = _decode(entry.get("fieldsV1") or {}) - changed - removed
         if _is_writer(entry, manager, new, subresource):
-            mine = owned
+            mine, mine_entry = owned, entry
         elif owned:
             kept.append({**entry, "fieldsV1": _encode(owned)})
     if not changed:  # nothing taken: the writer's entry keeps its time, less what was removed
-        for entry in entries:
-            if mine and _is_writer(entry, manager, new, subresource):
-                kept.append({**entry, "fieldsV1": _encode(mine)})
+        if mine and mine_entry is not None:
+            kept.append({**mine_entry, "fieldsV1": _encode(mine)})
         return sorted(kept, key=_order)
-    mine_fields = (mine or set()) | changed
+    mine_fields = mine | changed
     if mine_fields:
         entry = {
             "manager": manager,
