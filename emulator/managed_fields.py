@@ -260,17 +260,15 @@ def record_write(
         if mine and mine_entry is not None:
             kept.append({**mine_entry, "fieldsV1": _encode(mine)})
         return sorted(kept, key=_order)
-    mine_fields = mine | changed
-    if mine_fields:
-        entry = {
-            "manager": manager,
-            "operation": "Update",
-            "apiVersion": new.get("apiVersion", ""),
-            "time": now,
-            "fieldsType": "FieldsV1",
-            "fieldsV1": _encode(mine_fields),
-        }
-        if subresource:
-            entry["subresource"] = subresource
-        kept.append(entry)
+    entry = {
+        "manager": manager,
+        "operation": "Update",
+        "apiVersion": new.get("apiVersion", ""),
+        "time": now,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": _encode(mine | changed),
+    }
+    if subresource:
+        entry["subresource"] = subresource
+    kept.append(entry)
     return sorted(kept, key=_order)
