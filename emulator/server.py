@@ -40,9 +40,9 @@ from emulator.faults import Faults
 from emulator.gc import GarbageCollector
 from emulator.handler import handler_class
 from emulator.listing import Lister
-from emulator.objects import NAMESPACE_KEY, Cluster
+from emulator.objects import Cluster
 from emulator.rbac import Authorizer
-from emulator.resources import Registry, ResourceInfo
+from emulator.resources import NAMESPACE_KEY, Registry, ResourceInfo
 from emulator.storage import DEFAULT_HISTORY_SIZE, Storage
 
 __all__ = ["ADMIN_TOKEN", "DEFAULT_BOOKMARK_INTERVAL", "ApiServer"]
@@ -136,7 +136,7 @@ class ApiServer:
         self._https: _HTTPServer | None = None
         self._tls: ServingPair | None = None
         self._threads: list[threading.Thread] = []
-        self._gc = GarbageCollector(self.cluster, self.stopping)
+        self._gc = GarbageCollector(self.cluster.deletion, self.stopping)
         for name in INITIAL_NAMESPACES:
             self.create_object(
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
