@@ -24,7 +24,6 @@ import queue
 import ssl
 import time
 import urllib.parse
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
@@ -34,6 +33,7 @@ from emulator.backend import Backend
 from emulator.errors import ApiStatusError, bad_request, forbidden, status_body
 from emulator.managed_fields import manager_name
 from emulator.rbac import Attributes, forbidden_status_message
+from emulator.request_info import RequestInfo
 from emulator.resources import ResourceInfo
 from emulator.selectors import parse_field_selector, parse_label_selector
 from emulator.table import INCLUDE_OBJECT, table_version, to_table
@@ -46,20 +46,6 @@ DEFAULT_WATCH_TIMEOUT = 1800.0  # seconds; kube-apiserver --min-request-timeout
 POLL = 0.2  # seconds between checks for server shutdown on an idle stream
 MAX_BATCH = 256  # watch lines coalesced into one chunk when they are already queued
 NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
-
-
-@dataclass(kw_only=True)
-class RequestInfo:
-    """What a request is about (``resource`` empty for non-resource paths)."""
-
-    verb: str
-    group: str = ""
-    version: str = ""
-    resource: str = ""
-    subresource: str = ""
-    namespace: str = ""
-    name: str = ""
-    info: ResourceInfo | None = None
 
 
 def _json(obj: Any) -> bytes:
