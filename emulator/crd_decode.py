@@ -86,13 +86,17 @@ def _check(obj: Mapping[str, Any], fields: Mapping[str, str], path: str) -> str 
     return None
 
 
+def _check_object(value: Any, go_type: str, fields: Mapping[str, str], path: str) -> str | None:
+    """The error decoding ``value`` into the Go struct ``go_type`` with ``fields``, or None."""
+    if not isinstance(value, dict):
+        return _error(path, value, go_type)
+    return _check(value, fields, path)
+
+
 def _schema(node: Any, path: str) -> str | None:
     if node is None:
         return None
-    if not isinstance(node, dict):
-        return _error(path, node, NODE)
-    found = _check(node, _SCHEMA_FIELDS, path)
-    if found:
+    if found := _check_object(node, NODE, _SCHEMA_FIELDS, path):
         return found
     for word in ("properties", "patternProperties", "definitions", "dependencies"):
         children = node.get(word)
@@ -132,11 +136,10 @@ def _schema(node: Any, path: str) -> str | None:
         rule_fields = dict.fromkeys(
             ("rule", "message", "messageExpression", "reason", "fieldPath"), STR
         )
+        rule_fields["optionalOldSelf"] = BOOL
         for i, rule in enumerate(rules):
             where = f"{path}.x-kubernetes-validations[{i}]"
-            if not isinstance(rule, dict):
-                return _error(where, rule, "v1.ValidationRule")
-            if found := _check(rule, {**rule_fields, "optionalOldSelf": BOOL}, where):
+            if found := _check_object(rule, "v1.ValidationRule", rule_fields, where):
                 return found
     return None
 
@@ -166,17 +169,15 @@ def decode_error(crd: Mapping[str, Any]) -> str | None:
                       "additionalPrinterColumns": COLUMNS}  # fmt: skip
     for i, version in enumerate(spec.get("versions") or []):
         where = f"spec.versions[{i}]"
-        if not isinstance(version, dict):
-            return _error(where, version, "v1.CustomResourceDefinitionVersion")
-        if found := _check(version, version_fields, where):
+        go_type = "v1.CustomResourceDefinitionVersion"
+        if found := _check_object(version, go_type, version_fields, where):
             return found
         column_fields = {"name": STR, "type": STR, "format": STR, "description": STR,
                          "jsonPath": STR, "priority": INT}  # fmt: skip
         for j, col in enumerate(version.get("additionalPrinterColumns") or []):
             cwhere = f"{where}.additionalPrinterColumns[{j}]"
-            if not isinstance(col, dict):
-                return _error(cwhere, col, "v1.CustomResourceColumnDefinition")
-            if found := _check(col, column_fields, cwhere):
+            go_type = "v1.CustomResourceColumnDefinition"
+            if found := _check_object(col, go_type, column_fields, cwhere):
                 return found
         sub = version.get("subresources") or {}
         if found := _check(

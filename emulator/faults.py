@@ -20,10 +20,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 from emulator.watch import Control, Watcher
 
-__all__ = ["Faults", "RequestRule", "WatchEventRule"]
+__all__ = ["Faults", "RequestMatch", "RequestRule", "WatchEventRule"]
+
+
+class RequestMatch(TypedDict, total=False):
+    """The request attributes a rule is limited to (an absent or None one matches anything)."""
+
+    verb: str | None
+    resource: str | None
+    namespace: str | None
+    name: str | None
+    user: str | None
 
 
 @dataclass(kw_only=True, eq=False)
@@ -85,36 +96,22 @@ class Faults:
         *,
         times: int | None = 1,
         retry_after: int | None = None,
-        verb: str | None = None,
-        resource: str | None = None,
-        namespace: str | None = None,
-        name: str | None = None,
-        user: str | None = None,
+        **match: Unpack[RequestMatch],
     ) -> RequestRule:
         """Answer matching requests with ``code`` (429 gets ``Retry-After``, default 1 s)."""
         if code == 429 and retry_after is None:
             retry_after = 1
-        return self._add(
-            RequestRule(verb=verb, resource=resource, namespace=namespace, name=name, user=user,
-                        code=code, retry_after=retry_after, remaining=times)
-        )  # fmt: skip
+        return self._add(RequestRule(code=code, retry_after=retry_after, remaining=times, **match))
 
     def delay(
         self,
         seconds: float,
         *,
         times: int | None = None,
-        verb: str | None = None,
-        resource: str | None = None,
-        namespace: str | None = None,
-        name: str | None = None,
-        user: str | None = None,
+        **match: Unpack[RequestMatch],
     ) -> RequestRule:
         """Add ``seconds`` of latency to matching requests."""
-        return self._add(
-            RequestRule(verb=verb, resource=resource, namespace=namespace, name=name, user=user,
-                        latency=seconds, remaining=times)
-        )  # fmt: skip
+        return self._add(RequestRule(latency=seconds, remaining=times, **match))
 
     def remove(self, rule: RequestRule | WatchEventRule) -> None:
         with self._lock:

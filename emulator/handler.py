@@ -24,23 +24,22 @@ import queue
 import ssl
 import time
 import urllib.parse
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 from emulator import discovery, reviews
+from emulator.audit import AuditRecord
+from emulator.backend import Backend
 from emulator.errors import ApiStatusError, bad_request, forbidden, status_body
 from emulator.managed_fields import manager_name
 from emulator.rbac import Attributes, forbidden_status_message
+from emulator.request_info import RequestInfo
 from emulator.resources import ResourceInfo
 from emulator.selectors import parse_field_selector, parse_label_selector
 from emulator.table import INCLUDE_OBJECT, table_version, to_table
 from emulator.watch import Control, Event, Watcher, encode_line
 
-if TYPE_CHECKING:
-    from emulator.server import ApiServer
-
-__all__ = ["Handler", "RequestInfo"]
+__all__ = ["Handler", "RequestInfo", "handler_class"]
 
 log = logging.getLogger(__name__)
 DEFAULT_WATCH_TIMEOUT = 1800.0  # seconds; kube-apiserver --min-request-timeout
@@ -49,37 +48,28 @@ MAX_BATCH = 256  # watch lines coalesced into one chunk when they are already qu
 NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
 
 
-@dataclass(kw_only=True)
-class RequestInfo:
-    """What a request is about (``resource`` empty for non-resource paths)."""
-
-    verb: str
-    group: str = ""
-    version: str = ""
-    resource: str = ""
-    subresource: str = ""
-    namespace: str = ""
-    name: str = ""
-    info: ResourceInfo | None = None
-
-
 def _json(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
+def handler_class(backend: Backend) -> type[Handler]:
+    """A :class:`Handler` class whose requests are served by ``backend``."""
+
+    class BoundHandler(Handler):
+        api = backend
+
+    return BoundHandler
+
+
 class Handler(BaseHTTPRequestHandler):
-    """Serves one connection; ``self.server.api`` is the owning :class:`ApiServer`."""
+    """Serves one connection with the collaborators in :attr:`api` (:func:`handler_class`)."""
 
     protocol_version = "HTTP/1.1"
     server_version = "emulator"
     disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms stalls
     _audited = False  # this request's audit record is already written (watch: at start)
     _audit_context: tuple[RequestInfo, str, str]
-
-    @property
-    def api(self) -> ApiServer:
-        api: ApiServer = self.server.api  # type: ignore[attr-defined]
-        return api
+    api: ClassVar[Backend]
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("request " + format, *args)
@@ -202,7 +192,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(500, _json(body))
         finally:
             if not self._audited:
-                self.api.record(request, user, code, parsed.path)
+                self._record(request, user, code, parsed.path)
 
     def _audit_response_started(self, code: int) -> None:
         """Record the request when its response starts (once), as the real audit log's
@@ -210,8 +200,17 @@ class Handler(BaseHTTPRequestHandler):
         if self._audited:
             return
         request, user, path = self._audit_context
-        self.api.record(request, user, code, path)
+        self._record(request, user, code, path)
         self._audited = True
+
+    def _record(self, request: RequestInfo, user: str, code: int, path: str) -> None:
+        self.api.audit.append(
+            AuditRecord(
+                user=user, verb=request.verb, group=request.group, resource=request.resource,
+                subresource=request.subresource, namespace=request.namespace,
+                name=request.name, code=code, timestamp=self.api.clock(), path=path,
+            )
+        )  # fmt: skip
 
     def _resolve(self, method: str, path: str, query: dict[str, str]) -> RequestInfo:
         parts = [p for p in path.split("/") if p]
@@ -319,7 +318,7 @@ class Handler(BaseHTTPRequestHandler):
                 meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
                 self._send_table(info, [obj], meta, table, query)
         elif verb == "list":
-            body = self.api.list_body(info, ns, query)
+            body = self.api.lists.list_body(info, ns, query)
             if table is None:
                 self._send_obj(200, body, info)
             else:
@@ -353,10 +352,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send_obj(202 if accepted else 200, obj, info)
         elif verb == "deletecollection":
             options = self._delete_options(query)
-            items = self.api.delete_collection(info, ns, query, options.get("propagationPolicy"))
-            body = {"kind": f"{info.kind}List", "apiVersion": info.api_version,
-                    "metadata": {}, "items": items}  # fmt: skip
-            self._send_obj(200, body)
+            policy = options.get("propagationPolicy")
+            self._send_obj(200, self.api.lists.delete_collection(info, ns, query, policy))
         return 200 if verb != "create" else 201
 
     def _field_manager(self, query: dict[str, str]) -> str:
@@ -383,7 +380,7 @@ class Handler(BaseHTTPRequestHandler):
         if stripped == "/version":
             doc = discovery.VERSION_INFO
         elif stripped == "/api":
-            doc = discovery.api_versions(f"127.0.0.1:{self.api.port}")
+            doc = discovery.api_versions(self.api.advertised_address())
         elif stripped == "/apis":
             doc = discovery.group_list(registry)
         elif stripped in ("/healthz", "/livez", "/readyz"):

@@ -5,13 +5,13 @@ Role: what the emulator has instead of nodes. Two layers:
 - pure hooks returning the ``status`` the real Job controller (``pkg/controller/job/
   job_controller.go``) writes at each step, valid under the 1.32 status rules of
   :mod:`emulator.jobstatus`: :func:`started_status` (``startTime``, ``active: 1``, ``ready: 0``,
-  ``terminating: 0``, ``uncountedTerminatedPods: {}``), :func:`succeeded_status`
-  (``SuccessCriteriaMet`` then ``Complete``, reason ``CompletionsReached``, message "Reached
-  expected number of succeeded pods", as ``newSuccessCondition`` and the Complete condition
-  derived from it; ``completionTime``) and :func:`failed_status` (``FailureTarget`` then
-  ``Failed`` carrying the same reason and message, as ``newFailedConditionForFailureTarget``;
-  no ``completionTime``, which the API reserves for Complete Jobs); plus
-  :func:`mark_job_succeeded` / :func:`mark_job_failed` returning a whole updated Job;
+  ``terminating: 0``, ``uncountedTerminatedPods: {}``), then a whole updated Job from
+  :func:`mark_job_succeeded` (``SuccessCriteriaMet`` then ``Complete``, reason
+  ``CompletionsReached``, message "Reached expected number of succeeded pods", as
+  ``newSuccessCondition`` and the Complete condition derived from it; ``completionTime``) or
+  :func:`mark_job_failed` (``FailureTarget`` then ``Failed`` carrying the same reason and
+  message, as ``newFailedConditionForFailureTarget``; no ``completionTime``, which the API
+  reserves for Complete Jobs);
 - :class:`SimulatedJobRunner`, which talks to an API server over plain HTTP (``http.client``,
   a bearer token): it lists and watches Jobs in all namespaces, starts each new Job after
   ``start_delay`` and finishes it after ``run_duration`` (both divided by ``speed``), writing
@@ -48,11 +48,9 @@ __all__ = [
     "OUTCOME_KEY",
     "RunnerOptions",
     "SimulatedJobRunner",
-    "failed_status",
     "mark_job_failed",
     "mark_job_succeeded",
     "started_status",
-    "succeeded_status",
 ]
 
 log = logging.getLogger(__name__)
@@ -102,63 +100,35 @@ def started_status(job: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     return status
 
 
-def succeeded_status(job: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """The status of a Job whose single pod succeeded."""
-    status = _old_status(job)
-    status.setdefault("startTime", _ts(now))
-    conditions = [
-        c
-        for c in status.get("conditions") or []
-        if c.get("type") not in ("SuccessCriteriaMet", "Complete")
-    ]
-    conditions.append(
-        _condition("SuccessCriteriaMet", COMPLETIONS_REACHED, COMPLETIONS_MESSAGE, now)
-    )
-    conditions.append(_condition("Complete", COMPLETIONS_REACHED, COMPLETIONS_MESSAGE, now))
-    status.update(
-        conditions=conditions,
-        active=0,
-        ready=0,
-        terminating=0,
-        succeeded=1,
-        uncountedTerminatedPods={},
-        completionTime=_ts(now),
-    )
-    return status
-
-
-def failed_status(
+def _finished_status(
     job: Mapping[str, Any],
     now: datetime,
-    reason: str = BACKOFF_LIMIT_EXCEEDED,
-    message: str = BACKOFF_LIMIT_MESSAGE,
+    condition_types: tuple[str, str],
+    reason: str,
+    message: str,
+    **counts: int,
 ) -> dict[str, Any]:
-    """The status of a Job whose pods failed past ``backoffLimit`` (``failed`` = limit + 1)."""
+    """The status of a Job whose single pod has finished: ``condition_types`` (the target
+    condition, then the final one) replace earlier ones of those types, no pod is left."""
     status = _old_status(job)
     status.setdefault("startTime", _ts(now))
-    status.pop("completionTime", None)
-    conditions = [
-        c
-        for c in status.get("conditions") or []
-        if c.get("type") not in ("FailureTarget", "Failed")
-    ]
-    conditions.append(_condition("FailureTarget", reason, message, now))
-    conditions.append(_condition("Failed", reason, message, now))
-    limit = (job.get("spec") or {}).get("backoffLimit", DEFAULT_BACKOFF_LIMIT)
+    conditions = [c for c in status.get("conditions") or [] if c.get("type") not in condition_types]
+    conditions += [_condition(kind, reason, message, now) for kind in condition_types]
     status.update(
-        conditions=conditions,
-        active=0,
-        ready=0,
-        terminating=0,
-        failed=max(int(status.get("failed") or 0), int(limit) + 1),
+        conditions=conditions, active=0, ready=0, terminating=0, **counts,
         uncountedTerminatedPods={},
-    )
+    )  # fmt: skip
     return status
 
 
 def mark_job_succeeded(job: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """A copy of ``job`` with :func:`succeeded_status` (for ``PUT .../status``)."""
-    return {**copy.deepcopy(dict(job)), "status": succeeded_status(job, now)}
+    """A copy of ``job`` whose single pod succeeded (for ``PUT .../status``)."""
+    status = _finished_status(
+        job, now, ("SuccessCriteriaMet", "Complete"), COMPLETIONS_REACHED, COMPLETIONS_MESSAGE,
+        succeeded=1,
+    )  # fmt: skip
+    status["completionTime"] = _ts(now)
+    return {**copy.deepcopy(dict(job)), "status": status}
 
 
 def mark_job_failed(
@@ -167,8 +137,12 @@ def mark_job_failed(
     reason: str = BACKOFF_LIMIT_EXCEEDED,
     message: str = BACKOFF_LIMIT_MESSAGE,
 ) -> dict[str, Any]:
-    """A copy of ``job`` with :func:`failed_status`."""
-    return {**copy.deepcopy(dict(job)), "status": failed_status(job, now, reason, message)}
+    """A copy of ``job`` whose pods failed past ``backoffLimit`` (``failed`` = limit + 1)."""
+    limit = (job.get("spec") or {}).get("backoffLimit", DEFAULT_BACKOFF_LIMIT)
+    failed = max(int((job.get("status") or {}).get("failed") or 0), int(limit) + 1)
+    status = _finished_status(job, now, ("FailureTarget", "Failed"), reason, message, failed=failed)
+    status.pop("completionTime", None)
+    return {**copy.deepcopy(dict(job)), "status": status}
 
 
 def _utcnow() -> datetime:

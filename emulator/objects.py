@@ -16,12 +16,16 @@ and garbage-collection pages and the CRD docs. The guarantees:
 * delete honours ``preconditions`` and ``propagationPolicy``: finalizers (and Foreground's
   ``foregroundDeletion``) keep the object with a ``deletionTimestamp`` until an update removes
   the last one; Orphan strips the owner's references from its dependents; Background leaves the
-  dependents to the garbage collector (:mod:`emulator.gc`, driving :meth:`Cluster.gc_step`);
+  dependents to the garbage collector (:mod:`emulator.deletion`);
 * CRDs: one is defaulted and validated as apiextensions-apiserver does
   (:mod:`emulator.crd_validation`); applying it serves its versions (with its schema for
-  defaulting, pruning and validation); removing it stops serving them and deletes their objects.
+  defaulting, pruning and validation); removing it stops serving them and deletes their objects
+  (:mod:`emulator.crd_serving`).
 
-Every method takes the storage lock for its whole read-modify-write, so each is atomic.
+This module holds the verbs; what a write goes through per type is
+:mod:`emulator.write_strategy`, what deletion and garbage collection do is
+:mod:`emulator.deletion`. Every method takes the storage lock for its whole
+read-modify-write, so each is atomic.
 Non-goals: admission webhooks, server-side apply, dry-run.
 """
 
@@ -30,14 +34,13 @@ from __future__ import annotations
 import copy
 import random
 import uuid
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from emulator import builtins
-from emulator.crd_decode import decode_error
-from emulator.crd_validation import apply_crd_defaults, stored_versions, validate_crd
+from emulator.crd_serving import CrdServing, crd_status
+from emulator.deletion import Deletion
 from emulator.errors import (
     ApiStatusError,
     Cause,
@@ -49,31 +52,24 @@ from emulator.errors import (
     not_found,
 )
 from emulator.event_conversion import served_form, stored_form
-from emulator.event_validation import validate_event, validate_event_update
-from emulator.managed_fields import record_write
 from emulator.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from emulator.resources import (
     BACKGROUND,
+    CRD_KEY,
     FOREGROUND,
+    NAMESPACE_KEY,
     ORPHAN,
     Registry,
     ResourceInfo,
-    crd_resource_infos,
 )
-from emulator.schema import StructuralSchema
-from emulator.storage import Storage, object_key
-from emulator.watch import DELETED, MODIFIED
+from emulator.storage import Storage, copy_meta, object_key
+from emulator.write_strategy import WriteStrategy
 
-__all__ = ["CRD_KEY", "NAMESPACE_KEY", "Cluster", "GcItem", "rfc3339"]
+__all__ = ["Cluster", "rfc3339"]
 
-CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
-NAMESPACE_KEY = ("", "namespaces")
-FOREGROUND_FINALIZER = "foregroundDeletion"
 IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apiserver/pkg/storage/names
 GENERATE_SUFFIX = 5
-# Types whose strategy maintains metadata.generation (custom resources always do).
-GENERATION_TYPES = frozenset({("batch", "jobs"), CRD_KEY})
 SERVER_FIELDS = (
     "uid",
     "creationTimestamp",
@@ -87,23 +83,9 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 
-GcItem = tuple[str, str]
-"""("uid", uid) — an owner to look at; ("ns", name) — a terminating namespace."""
-
 
 def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _copy_meta(obj: dict[str, Any]) -> dict[str, Any]:
-    """A shallow copy of ``obj`` whose ``metadata`` may be edited."""
-    new = dict(obj)
-    new["metadata"] = dict(obj["metadata"])
-    return new
-
-
-def _owner_uids(obj: dict[str, Any]) -> list[str]:
-    return [str(r.get("uid")) for r in obj["metadata"].get("ownerReferences") or []]
 
 
 class Cluster:
@@ -115,17 +97,14 @@ class Cluster:
         self.storage = storage
         self.registry = registry
         self.clock = clock
-        self.schemas: dict[tuple[str, str, str], StructuralSchema] = {}
-        self.gc_queue: deque[GcItem] = deque()
-        self.gc_wakeup = self.storage.changed
+        self.crds = CrdServing(storage=storage, registry=registry)
+        self.strategy = WriteStrategy(crds=self.crds, now=self._now)
+        self.deletion = Deletion(storage=storage, crds=self.crds, now=self._now)
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _now(self) -> str:
         return rfc3339(self.clock())
-
-    def _enqueue(self, item: GcItem) -> None:
-        self.gc_queue.append(item)
 
     def _key(self, info: ResourceInfo, namespace: str | None, name: str) -> str:
         return object_key(namespace if info.namespaced else None, name)
@@ -140,29 +119,6 @@ class Cluster:
             raise not_found(info.group, info.plural, name)
         return obj
 
-    def _check_identity(self, info: ResourceInfo, namespace: str | None, body: Any) -> None:
-        if not isinstance(body, dict):
-            raise bad_request("the request body must be a JSON object")
-        api_version, kind = body.get("apiVersion"), body.get("kind")
-        if api_version and api_version != info.api_version:
-            raise bad_request(
-                f"the API version in the data ({api_version}) does not match the expected "
-                f"API version ({info.api_version})"
-            )
-        if kind and kind != info.kind:
-            raise bad_request(f"the kind in the data ({kind}) does not match {info.kind}")
-        meta = body.get("metadata")
-        if meta is not None and not isinstance(meta, dict):
-            raise bad_request("metadata must be an object")
-        body_ns = (meta or {}).get("namespace")
-        if info.namespaced and body_ns and body_ns != namespace:
-            raise bad_request(
-                "the namespace of the provided object does not match the namespace sent on "
-                "the request"
-            )
-        if info.storage_key == CRD_KEY and (problem := decode_error(body)):
-            raise bad_request(problem)
-
     def _check_namespace(self, info: ResourceInfo, namespace: str | None, name: str) -> None:
         if not info.namespaced:
             return
@@ -176,88 +132,13 @@ class Cluster:
             )
             raise forbidden(info.group, info.plural, name, message)
 
-    def _generation_tracked(self, info: ResourceInfo) -> bool:
-        return info.custom or info.storage_key in GENERATION_TYPES
-
-    def _spec_part(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
-        skip = ("metadata", "status") if info.status_subresource else ("metadata",)
-        return {k: v for k, v in obj.items() if k not in skip and k not in ("apiVersion", "kind")}
-
-    def _validate(
-        self, info: ResourceInfo, new: dict[str, Any], old: dict[str, Any] | None, sub: str
-    ) -> None:
-        causes: list[Cause] = []
-        if sub == "status":
-            if info.storage_key == ("batch", "jobs") and old is not None:
-                from emulator.jobstatus import validate_job_status_update
-
-                causes += [
-                    Cause(field=e.field, reason=e.reason, message=e.message)
-                    for e in validate_job_status_update(old, new)
-                ]
-        else:
-            causes += builtins.validate_object(info, new)
-            if old is None:
-                causes += validate_event(info, new)
-            else:
-                causes += builtins.validate_update(info, old, new)
-                causes += validate_event_update(info, old, new)
-        if info.storage_key == CRD_KEY and sub != "status":
-            causes += [
-                Cause(field=e.field, reason=e.reason, message=e.message)
-                for e in validate_crd(new, old)
-            ]
-        schema = self.schemas.get((info.group, info.version, info.plural)) if info.custom else None
-        if schema is not None:
-            causes += [
-                Cause(field=e.field, reason=e.reason, message=e.message)
-                for e in schema.validate(new, old)
-            ]
-        if causes:
-            # events.k8s.io validates the core internal Event: its errors name no group.
-            group = info.storage_key[0]
-            raise invalid(group, info.kind, new["metadata"].get("name", ""), causes)
-
-    def _managed(
-        self,
-        info: ResourceInfo,
-        old: dict[str, Any] | None,
-        new: dict[str, Any],
-        manager: str,
-        subresource: str,
-    ) -> list[dict[str, Any]]:
-        """``new``'s managedFields after ``manager`` wrote it (:mod:`emulator.managed_fields`),
-        computed on the form of the API version written through."""
-        schema = self.schemas.get((info.group, info.version, info.plural)) if info.custom else None
-        return record_write(
-            old=None if old is None else served_form(info, old),
-            new=served_form(info, new),
-            kind_key=(info.group, info.plural),
-            schema=schema.openapi if schema is not None else {},
-            custom=info.custom,
-            manager=manager,
-            subresource=subresource,
-            status_subresource=info.status_subresource,
-            now=self._now(),
-        )
-
-    def _default(self, info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
-        """Defaulted (and, for custom resources, pruned) ``obj``."""
-        builtins.apply_defaults(info, obj)
-        if info.storage_key == CRD_KEY:
-            apply_crd_defaults(obj)
-        schema = self.schemas.get((info.group, info.version, info.plural)) if info.custom else None
-        if schema is not None:
-            obj = schema.prune(schema.apply_defaults(obj))
-        return obj
-
     # -- create ----------------------------------------------------------------------------
 
     def create(
         self, info: ResourceInfo, namespace: str | None, body: Any, *, manager: str = ""
     ) -> dict[str, Any]:
         """POST to a collection; returns the stored object."""
-        self._check_identity(info, namespace, body)
+        self.strategy.check_identity(info, namespace, body)
         obj = copy.deepcopy(body)
         obj["apiVersion"], obj["kind"] = info.api_version, info.kind
         obj = stored_form(info, obj)
@@ -276,21 +157,23 @@ class Cluster:
             name = meta.get("name") or ""
             key = self._key(info, namespace, name)
             meta.update(uid=str(uuid.uuid4()), creationTimestamp=self._now())
-            if self._generation_tracked(info):
+            if self.strategy.generation_tracked(info):
                 meta["generation"] = 1
-            obj = self._default(info, obj)
+            obj = self.strategy.default(info, obj)
             if manager:
-                obj["metadata"]["managedFields"] = self._managed(info, None, obj, manager, "")
+                obj["metadata"]["managedFields"] = self.strategy.managed(
+                    info, None, obj, manager, ""
+                )
             builtins.prepare_for_create(info, obj, unlabelled=not body["metadata"].get("labels"))
             if info.storage_key == CRD_KEY:
-                self._crd_status(obj)
-            self._validate(info, obj, None, "")
+                crd_status(obj, self._now())
+            self.strategy.validate(info, obj, None, "")
             self._check_namespace(info, namespace, name)
             if self.storage.get(info.storage_key, key) is not None:
                 raise already_exists(info.group, info.plural, name)
             stored = self.storage.commit(info.storage_key, "ADDED", key, namespace or "", obj, None)
             if info.storage_key == CRD_KEY:
-                self._serve_crd(stored)
+                self.crds.serve(stored)
             return served_form(info, stored)
 
     def _generate_name(self, info: ResourceInfo, namespace: str | None, prefix: str) -> str:
@@ -313,7 +196,7 @@ class Cluster:
         manager: str = "",
     ) -> dict[str, Any]:
         """PUT an object (or its ``status``); returns the stored object."""
-        self._check_identity(info, namespace, body)
+        self.strategy.check_identity(info, namespace, body)
         body_name = (body.get("metadata") or {}).get("name")
         if body_name and body_name != name:
             raise bad_request(
@@ -370,7 +253,7 @@ class Cluster:
                 raise ApiStatusError(422, "Invalid", str(err)) from err
             if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
                 raise ApiStatusError(422, "Invalid", "the patched object is not an object")
-            self._check_identity(info, namespace, new)
+            self.strategy.check_identity(info, namespace, new)
             if new["metadata"].get("name") != name:
                 raise bad_request("the name of the object cannot be changed by a patch")
             patched_rv = str(new["metadata"].get("resourceVersion") or "")
@@ -393,7 +276,7 @@ class Cluster:
             raise conflict(info.group, info.plural, name)
         if subresource == "status":
             status = new.get("status")
-            new = _copy_meta(old)
+            new = copy_meta(old)
             if status is None:
                 new.pop("status", None)
             else:
@@ -412,7 +295,7 @@ class Cluster:
                 else:
                     new.pop("status", None)
             new["apiVersion"], new["kind"] = info.storage_api_version, info.kind
-            new = self._default(info, new)
+            new = self.strategy.default(info, new)
             meta = new["metadata"]
             if old_meta.get("deletionTimestamp"):
                 added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
@@ -424,38 +307,23 @@ class Cluster:
                         f"deleted, found new finalizers {sorted(added)}",
                     )
                     raise invalid(info.group, info.kind, name, [cause])
-            if self._generation_tracked(info) and self._spec_part(info, new) != self._spec_part(
-                info, old
+            if self.strategy.generation_tracked(info) and self.strategy.spec_changed(
+                info, new, old
             ):
                 meta["generation"] = int(old_meta.get("generation", 1)) + 1
         new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
         if info.storage_key == CRD_KEY and subresource != "status":
-            self._crd_status(new)
+            crd_status(new, self._now())
         if manager:
-            new["metadata"]["managedFields"] = self._managed(info, old, new, manager, subresource)
-        self._validate(info, new, old, subresource)
+            new["metadata"]["managedFields"] = self.strategy.managed(
+                info, old, new, manager, subresource
+            )
+        self.strategy.validate(info, new, old, subresource)
         if new == old:
             return old
-        stored = self._write(info.storage_key, new, old)
+        stored = self.deletion.write(info.storage_key, new, old)
         if info.storage_key == CRD_KEY and self.storage.get(CRD_KEY, name) is not None:
-            self._serve_crd(stored)
-        return stored
-
-    def _write(
-        self, storage_key: tuple[str, str], new: dict[str, Any], old: dict[str, Any]
-    ) -> dict[str, Any]:
-        meta = new["metadata"]
-        key = object_key(meta.get("namespace"), meta["name"])
-        stored = self.storage.commit(
-            storage_key, MODIFIED, key, meta.get("namespace", ""), new, old
-        )
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
-            if storage_key == NAMESPACE_KEY:
-                self._enqueue(("ns", meta["name"]))
-            else:
-                return self._remove(storage_key, stored)
-        if set(_owner_uids(old)) != set(_owner_uids(stored)):
-            self._enqueue(("uid", stored["metadata"]["uid"]))
+            self.crds.serve(stored)
         return stored
 
     # -- delete ----------------------------------------------------------------------------
@@ -489,166 +357,5 @@ class Cluster:
             if info.storage_key == NAMESPACE_KEY and name in IMMORTAL_NAMESPACES:
                 message = f'namespaces "{name}" is forbidden: this namespace may not be deleted'
                 raise forbidden("", "namespaces", name, message)
-            deleted, gone = self.delete_object(info.storage_key, obj, policy)
+            deleted, gone = self.deletion.delete_object(info.storage_key, obj, policy)
             return served_form(info, deleted), gone
-
-    def delete_object(
-        self, storage_key: tuple[str, str], obj: dict[str, Any], policy: str
-    ) -> tuple[dict[str, Any], bool]:
-        """Delete a stored object with ``policy`` (caller holds the lock)."""
-        meta = obj["metadata"]
-        if meta.get("deletionTimestamp"):
-            return obj, False
-        if policy == ORPHAN:
-            self._orphan_dependents(meta["uid"])
-        finalizers = list(meta.get("finalizers") or [])
-        if storage_key == ("", "persistentvolumeclaims"):
-            # The pvc-protection controller lets a claim no Pod uses go at once; no Pod ever
-            # uses one here (the emulator serves no Pods).
-            finalizers = [f for f in finalizers if f != builtins.PVC_PROTECTION]
-        if policy == FOREGROUND and FOREGROUND_FINALIZER not in finalizers:
-            finalizers.append(FOREGROUND_FINALIZER)
-        if finalizers or storage_key == NAMESPACE_KEY:
-            new = _copy_meta(obj)
-            new["metadata"].update(deletionTimestamp=self._now(), deletionGracePeriodSeconds=0)
-            if finalizers:
-                new["metadata"]["finalizers"] = finalizers
-            if storage_key == NAMESPACE_KEY:
-                new["status"] = dict(new.get("status") or {}, phase="Terminating")
-                self._enqueue(("ns", meta["name"]))
-            stored = self.storage.commit(
-                storage_key, MODIFIED, object_key(meta.get("namespace"), meta["name"]),
-                meta.get("namespace", ""), new, obj,
-            )  # fmt: skip
-            if policy == FOREGROUND:
-                self._enqueue(("uid", meta["uid"]))
-            return stored, False
-        return self._remove(storage_key, obj), True
-
-    def _orphan_dependents(self, uid: str) -> None:
-        for dep_key, key in list(self.storage.dependents.get(uid, ())):
-            dep = self.storage.get(dep_key, key)
-            if dep is None:
-                continue
-            new = _copy_meta(dep)
-            refs = [r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
-            if refs:
-                new["metadata"]["ownerReferences"] = refs
-            else:
-                new["metadata"].pop("ownerReferences", None)
-            self._write(dep_key, new, dep)
-
-    def _remove(self, storage_key: tuple[str, str], obj: dict[str, Any]) -> dict[str, Any]:
-        meta = obj["metadata"]
-        final = _copy_meta(obj)
-        namespace = meta.get("namespace", "")
-        key = object_key(namespace or None, meta["name"])
-        removed = self.storage.commit(storage_key, DELETED, key, namespace, final, obj)
-        self._enqueue(("uid", meta["uid"]))
-        for owner in _owner_uids(obj):
-            self._enqueue(("uid", owner))
-        if namespace:
-            ns = self.storage.get(NAMESPACE_KEY, namespace)
-            if ns is not None and ns["metadata"].get("deletionTimestamp"):
-                self._enqueue(("ns", namespace))
-        if storage_key == CRD_KEY:
-            self._unserve_crd(obj)
-        return removed
-
-    # -- garbage collection (called by the GC thread) ----------------------------------------
-
-    def gc_step(self) -> bool:
-        """Process one queued item; False when the queue was empty."""
-        with self.storage.lock:
-            if not self.gc_queue:
-                return False
-            kind, value = self.gc_queue.popleft()
-            if kind == "ns":
-                self._gc_namespace(value)
-            else:
-                self._gc_owner(value)
-            return True
-
-    def _gc_owner(self, uid: str) -> None:
-        owner = self.storage.get_by_uid(uid)
-        deps = [
-            (key, obj)
-            for key, k in list(self.storage.dependents.get(uid, ()))
-            if (obj := self.storage.get(key, k)) is not None
-        ]
-        if owner is None:
-            for dep_key, dep in deps:
-                if all(self.storage.get_by_uid(o) is None for o in _owner_uids(dep)):
-                    self.delete_object(dep_key, dep, BACKGROUND)
-            return
-        finalizers = owner["metadata"].get("finalizers") or []
-        if not owner["metadata"].get("deletionTimestamp") or FOREGROUND_FINALIZER not in finalizers:
-            return
-        blocking = 0
-        for dep_key, dep in deps:
-            if not dep["metadata"].get("deletionTimestamp"):
-                self.delete_object(dep_key, dep, BACKGROUND)
-            current = self.storage.get(dep_key, object_key(
-                dep["metadata"].get("namespace"), dep["metadata"]["name"]))  # fmt: skip
-            if current is not None and any(
-                r.get("uid") == uid and r.get("blockOwnerDeletion")
-                for r in current["metadata"].get("ownerReferences") or []
-            ):
-                blocking += 1
-        if blocking == 0:
-            new = _copy_meta(owner)
-            new["metadata"]["finalizers"] = [f for f in finalizers if f != FOREGROUND_FINALIZER]
-            storage_key = self.storage.by_uid[uid][0]
-            self._write(storage_key, new, owner)
-
-    def _gc_namespace(self, name: str) -> None:
-        ns = self.storage.get(NAMESPACE_KEY, name)
-        if ns is None or not ns["metadata"].get("deletionTimestamp"):
-            return
-        remaining = 0
-        for storage_key in list(self.storage.collections):
-            for key in self.storage.keys_in(storage_key, name):
-                obj = self.storage.get(storage_key, key)
-                if obj is None:
-                    continue
-                _, gone_now = self.delete_object(storage_key, obj, BACKGROUND)
-                remaining += 0 if gone_now else 1
-        if remaining == 0 and not ns["metadata"].get("finalizers"):
-            self._remove(NAMESPACE_KEY, ns)
-
-    # -- CRDs ------------------------------------------------------------------------------
-
-    def _crd_status(self, crd: dict[str, Any]) -> None:
-        spec = crd.get("spec") or {}
-        now = self._now()
-        conditions = [
-            {"type": t, "status": "True", "reason": r, "message": m, "lastTransitionTime": now}
-            for t, r, m in (
-                ("NamesAccepted", "NoConflicts", "no conflicts found"),
-                ("Established", "InitialNamesAccepted", "the initial names have been accepted"),
-            )
-        ]
-        old = crd.get("status") or {}
-        if old.get("conditions"):
-            conditions = old["conditions"]
-        crd["status"] = {
-            "acceptedNames": spec.get("names") or {},
-            "conditions": conditions,
-            "storedVersions": stored_versions(crd, crd),
-        }
-
-    def _serve_crd(self, crd: dict[str, Any]) -> None:
-        infos = crd_resource_infos(crd)
-        for version in crd["spec"].get("versions") or []:
-            key = (crd["spec"]["group"], version["name"], crd["spec"]["names"]["plural"])
-            self.schemas[key] = StructuralSchema.from_crd_version(version)
-        self.registry.set_crd(crd["metadata"]["name"], infos)
-        if infos:
-            self.storage.start_history(infos[0].storage_key)
-
-    def _unserve_crd(self, crd: dict[str, Any]) -> None:
-        removed = self.registry.remove_crd(crd["metadata"]["name"])
-        for info in removed:
-            self.schemas.pop((info.group, info.version, info.plural), None)
-        if removed:
-            self.storage.drop_collection(removed[0].storage_key)

@@ -24,7 +24,9 @@ __all__ = [
     "ALL_VERBS",
     "BACKGROUND",
     "BUILTINS",
+    "CRD_KEY",
     "FOREGROUND",
+    "NAMESPACE_KEY",
     "ORPHAN",
     "Registry",
     "ResourceInfo",
@@ -35,6 +37,9 @@ ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "up
 ORPHAN = "Orphan"
 BACKGROUND = "Background"
 FOREGROUND = "Foreground"
+# The storage keys of the two types whose objects change how others are served.
+CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
+NAMESPACE_KEY = ("", "namespaces")
 
 
 @dataclass(frozen=True, kw_only=True)

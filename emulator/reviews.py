@@ -26,14 +26,12 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from emulator.audit import Users
 from emulator.errors import ApiStatusError, Cause, bad_request, invalid
 from emulator.rbac import SA_PREFIX, Attributes, Authorizer
-
-if TYPE_CHECKING:
-    from emulator.handler import RequestInfo
+from emulator.request_info import RequestInfo
 
 __all__ = [
     "API_AUDIENCE",

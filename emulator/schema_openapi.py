@@ -251,6 +251,14 @@ def _walk(
                     )
 
 
+def _type_required(path: str, kind: str, wanted: str, extension: str) -> str:
+    """The error for an ``extension`` that needs ``type: <wanted>`` on a node of ``kind``."""
+    why = f"must be {wanted} if {extension} is specified"
+    if kind:
+        return f'{path}.type: Invalid value: "{kind}": {why}'
+    return f"{path}.type: Required value: {why}"
+
+
 def _extensions(s: Mapping[str, Any], path: str) -> list[str]:
     errs: list[str] = []
     kind = s.get("type") or ""
@@ -261,12 +269,7 @@ def _extensions(s: Mapping[str, Any], path: str) -> list[str]:
         )
     map_type = s.get("x-kubernetes-map-type")
     if map_type is not None and kind != "object":
-        why = "must be object if x-kubernetes-map-type is specified"
-        errs.append(
-            f'{path}.type: Invalid value: "{kind}": {why}'
-            if kind
-            else f"{path}.type: Required value: {why}"
-        )
+        errs.append(_type_required(path, kind, "object", "x-kubernetes-map-type"))
     if map_type is not None and map_type not in ("atomic", "granular"):
         errs.append(
             f'{path}.x-kubernetes-map-type: Unsupported value: "{map_type}": '
@@ -275,12 +278,7 @@ def _extensions(s: Mapping[str, Any], path: str) -> list[str]:
     list_type = s.get("x-kubernetes-list-type")
     items = s.get("items") if isinstance(s.get("items"), dict) else None
     if list_type is not None and kind != "array":
-        why = "must be array if x-kubernetes-list-type is specified"
-        errs.append(
-            f'{path}.type: Invalid value: "{kind}": {why}'
-            if kind
-            else f"{path}.type: Required value: {why}"
-        )
+        errs.append(_type_required(path, kind, "array", "x-kubernetes-list-type"))
     elif list_type == "set" and items is not None:
         why = "must be atomic as item of a list with x-kubernetes-list-type=set"
         item_list_type = items.get("x-kubernetes-list-type")

@@ -33,17 +33,16 @@ from typing import Any
 import yaml
 from kubernetes.client import Configuration
 
-from emulator.audit import ADMIN_TOKEN, AuditLog, AuditRecord, Users
+from emulator.audit import ADMIN_TOKEN, AuditLog, Users
+from emulator.backend import Backend
 from emulator.certs import ServingPair, serving_pair
-from emulator.errors import bad_request
-from emulator.event_conversion import served_form
 from emulator.faults import Faults
 from emulator.gc import GarbageCollector
-from emulator.handler import Handler, RequestInfo
-from emulator.objects import NAMESPACE_KEY, Cluster
+from emulator.handler import handler_class
+from emulator.listing import Lister
+from emulator.objects import Cluster
 from emulator.rbac import Authorizer
-from emulator.resources import Registry, ResourceInfo
-from emulator.selectors import parse_field_selector, parse_label_selector
+from emulator.resources import NAMESPACE_KEY, Registry, ResourceInfo
 from emulator.storage import DEFAULT_HISTORY_SIZE, Storage
 
 __all__ = ["ADMIN_TOKEN", "DEFAULT_BOOKMARK_INTERVAL", "ApiServer"]
@@ -51,7 +50,6 @@ __all__ = ["ADMIN_TOKEN", "DEFAULT_BOOKMARK_INTERVAL", "ApiServer"]
 DEFAULT_BOOKMARK_INTERVAL = 1.0  # seconds of idle stream before a BOOKMARK (the server: ~1 min)
 INITIAL_NAMESPACES = ("default", "kube-system")
 SHUTDOWN_POLL = 0.02  # seconds; how fast serve_forever notices stop()
-RESOURCE_VERSION_WAIT = 3.0  # seconds a list waits for a future resourceVersion (the server: 3 s)
 
 
 def _utcnow() -> datetime:
@@ -63,13 +61,12 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, address: tuple[str, int], api: ApiServer, tls: ssl.SSLContext | None = None
+        self, address: tuple[str, int], backend: Backend, tls: ssl.SSLContext | None = None
     ) -> None:
-        self.api = api
         self.tls = tls
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__(address, Handler)
+        super().__init__(address, handler_class(backend))
 
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, address = super().get_request()
@@ -126,12 +123,20 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.clock = clock or _utcnow
         self.stopping = threading.Event()
+        self._lists = Lister(self.cluster, self.stopping)
+        self._backend = Backend(
+            registry=self.registry, cluster=self.cluster, lists=self._lists,
+            storage=self.storage, users=self.users, authorizer=self.authorizer,
+            audit=self.audit, faults=self.faults, clock=self.clock, stopping=self.stopping,
+            bookmark_interval=bookmark_interval,
+            advertised_address=lambda: f"127.0.0.1:{self.port}",
+        )  # fmt: skip
         self._requested_port = port
         self._http: _HTTPServer | None = None
         self._https: _HTTPServer | None = None
         self._tls: ServingPair | None = None
         self._threads: list[threading.Thread] = []
-        self._gc = GarbageCollector(self.cluster, self.stopping)
+        self._gc = GarbageCollector(self.cluster.deletion, self.stopping)
         for name in INITIAL_NAMESPACES:
             self.create_object(
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
@@ -143,8 +148,8 @@ class ApiServer:
         if self._http is not None:
             return self
         self._tls = serving_pair()
-        self._http = _HTTPServer(("127.0.0.1", self._requested_port), self)
-        self._https = _HTTPServer(("127.0.0.1", 0), self, self._tls.context)
+        self._http = _HTTPServer(("127.0.0.1", self._requested_port), self._backend)
+        self._https = _HTTPServer(("127.0.0.1", 0), self._backend, self._tls.context)
         self._threads = [
             threading.Thread(
                 target=self._http.serve_forever,
@@ -249,100 +254,12 @@ class ApiServer:
         target.write_text(yaml.safe_dump(doc, sort_keys=False))
         return target
 
-    def record(self, request: RequestInfo, user: str, code: int, path: str) -> None:
-        self.audit.append(
-            AuditRecord(
-                user=user, verb=request.verb, group=request.group, resource=request.resource,
-                subresource=request.subresource, namespace=request.namespace,
-                name=request.name, code=code, timestamp=self.clock(), path=path,
-            )
-        )  # fmt: skip
-
     def _rbac_lookup(self, plural: str, namespace: str | None) -> list[dict[str, Any]]:
         storage_key = ("rbac.authorization.k8s.io", plural)
         with self.storage.lock:
             keys = self.storage.keys_in(storage_key, namespace)
             objs = [self.storage.get(storage_key, k) for k in keys]
         return [o for o in objs if o is not None]
-
-    # -- list / deletecollection (shared by HTTP and helpers) ----------------------------------
-
-    def list_body(
-        self, info: ResourceInfo, namespace: str | None, query: dict[str, str]
-    ) -> dict[str, Any]:
-        """A ``<Kind>List`` for a list request's query (API concepts, "Resource versions")."""
-        rv_text = query.get("resourceVersion", "")
-        match = query.get("resourceVersionMatch", "")
-        if match and not rv_text:
-            raise bad_request(
-                "resourceVersionMatch is forbidden unless resourceVersion is provided"
-            )
-        if match and match not in ("Exact", "NotOlderThan"):
-            raise bad_request(f"unsupported resourceVersionMatch {match!r}")
-        try:
-            limit = int(query.get("limit") or 0)
-            wanted = int(rv_text) if rv_text else None
-        except ValueError as err:
-            raise bad_request(f"invalid list parameter: {err}") from err
-        if match == "Exact" and wanted == 0:
-            raise bad_request('resourceVersionMatch "Exact" is forbidden for resourceVersion "0"')
-        if wanted and not query.get("continue"):
-            self._wait_for_rv(wanted)
-        result = self.storage.select(
-            info.storage_key,
-            namespace=namespace,
-            labels=parse_label_selector(query.get("labelSelector")),
-            fields=parse_field_selector(query.get("fieldSelector"), info.group, info.plural),
-            limit=max(limit, 0),
-            continue_token=query.get("continue", ""),
-            exact_rv=wanted if match == "Exact" else None,
-        )
-        meta: dict[str, Any] = {"resourceVersion": str(result.resource_version)}
-        if result.continue_token:
-            meta["continue"] = result.continue_token
-        if result.remaining is not None:
-            meta["remainingItemCount"] = result.remaining
-        items = result.items
-        if info.storage_group is not None:  # served from another API's storage
-            items = [served_form(info, i) for i in items]
-        elif info.custom and any(i.get("apiVersion") != info.api_version for i in items):
-            items = [dict(i, apiVersion=info.api_version) for i in items]
-        return {"kind": f"{info.kind}List", "apiVersion": info.api_version, "metadata": meta,
-                "items": items}  # fmt: skip
-
-    def _wait_for_rv(self, wanted: int) -> None:
-        with self.storage.changed:
-            ready = self.storage.changed.wait_for(
-                lambda: self.storage.rv >= wanted or self.stopping.is_set(),
-                timeout=RESOURCE_VERSION_WAIT,
-            )
-            if not ready or self.storage.rv < wanted:
-                from emulator.errors import ApiStatusError
-
-                message = f"Too large resource version: {wanted}, current: {self.storage.rv}"
-                cause = {"reason": "ResourceVersionTooLarge", "message": message}
-                raise ApiStatusError(
-                    504, "Timeout", message, {"causes": [cause], "retryAfterSeconds": 1}
-                )
-
-    def delete_collection(
-        self, info: ResourceInfo, namespace: str | None, query: dict[str, str], policy: str | None
-    ) -> list[dict[str, Any]]:
-        listed = self.list_body(
-            info,
-            namespace,
-            {k: v for k, v in query.items() if k in ("labelSelector", "fieldSelector")},
-        )
-        deleted = []
-        for obj in listed["items"]:
-            meta = obj["metadata"]
-            try:
-                gone, _ = self.cluster.delete(info, meta.get("namespace"), meta["name"],
-                                              propagation=policy)  # fmt: skip
-            except Exception:  # deleted concurrently: skip, as the server does
-                continue
-            deleted.append(gone)
-        return deleted
 
     # -- in-process helpers -----------------------------------------------------------------------
 
@@ -379,7 +296,7 @@ class ApiServer:
     ) -> list[dict[str, Any]]:
         """Stored objects (copies), optionally in one namespace and matching a selector."""
         info = self.resource_for(api_version, kind)
-        body = self.list_body(info, namespace, {"labelSelector": label_selector})
+        body = self._lists.list_body(info, namespace, {"labelSelector": label_selector})
         return copy.deepcopy(body["items"])
 
     def update_object(self, obj: dict[str, Any], *, subresource: str = "") -> dict[str, Any]:

@@ -37,7 +37,14 @@ from emulator.errors import bad_request, gone
 from emulator.selectors import Selector
 from emulator.watch import ADDED, DELETED, Control, Event, Watcher
 
-__all__ = ["DEFAULT_HISTORY_SIZE", "Collection", "ListResult", "Storage", "object_key"]
+__all__ = [
+    "DEFAULT_HISTORY_SIZE",
+    "Collection",
+    "ListResult",
+    "Storage",
+    "copy_meta",
+    "object_key",
+]
 
 DEFAULT_HISTORY_SIZE = 10_000  # events retained per collection (the watch cache keeps ~100-1000s)
 GONE_CONTINUE = (
@@ -51,6 +58,14 @@ GONE_CONTINUE = (
 
 def object_key(namespace: str | None, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
+
+
+def copy_meta(obj: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy of a stored ``obj`` whose ``metadata`` may be edited (stored dicts are
+    shared and never mutated)."""
+    new = dict(obj)
+    new["metadata"] = dict(obj["metadata"])
+    return new
 
 
 @dataclass(eq=False)

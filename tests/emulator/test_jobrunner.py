@@ -16,11 +16,9 @@ from emulator.jobrunner import (
     OUTCOME_KEY,
     RunnerOptions,
     SimulatedJobRunner,
-    failed_status,
     mark_job_failed,
     mark_job_succeeded,
     started_status,
-    succeeded_status,
 )
 from emulator.jobstatus import validate_job_status_update
 from emulator.server import ApiServer
@@ -64,7 +62,7 @@ def test_started_status() -> None:
 
 def test_succeeded_status_conditions_in_controller_order() -> None:
     """SuccessCriteriaMet first, then Complete, both reason CompletionsReached."""
-    status = succeeded_status({"status": started_status(_job(), T0)}, T1)
+    status = mark_job_succeeded({"status": started_status(_job(), T0)}, T1)["status"]
     assert _types(status) == ["SuccessCriteriaMet", "Complete"]
     for condition in status["conditions"]:
         assert condition["status"] == "True"
@@ -79,7 +77,7 @@ def test_succeeded_status_conditions_in_controller_order() -> None:
 def test_failed_status_conditions_in_controller_order() -> None:
     """FailureTarget first, then Failed with the same reason/message; failed = limit + 1;
     no completionTime (the API only allows it with Complete)."""
-    status = failed_status({**_job(), "status": started_status(_job(), T0)}, T1)
+    status = mark_job_failed({**_job(), "status": started_status(_job(), T0)}, T1)["status"]
     assert _types(status) == ["FailureTarget", "Failed"]
     assert {c["reason"] for c in status["conditions"]} == {"BackoffLimitExceeded"}
     assert {c["message"] for c in status["conditions"]} == {
@@ -91,7 +89,7 @@ def test_failed_status_conditions_in_controller_order() -> None:
 
 
 def test_failed_status_custom_reason() -> None:
-    status = failed_status(_job(), T1, reason="DeadlineExceeded", message="too slow")
+    status = mark_job_failed(_job(), T1, reason="DeadlineExceeded", message="too slow")["status"]
     assert status["conditions"][-1]["reason"] == "DeadlineExceeded"
     assert status["conditions"][-1]["message"] == "too slow"
 
