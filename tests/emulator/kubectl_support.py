@@ -17,9 +17,11 @@ where a cell is wider, which the same reading covers.
 
 from __future__ import annotations
 
+import copy
 import os
 import queue
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -37,7 +39,7 @@ __all__ = [
     "table",
 ]
 
-KUBECTL = "/usr/bin/kubectl"  # v1.32, the one .ci/run installs
+KUBECTL = shutil.which("kubectl") or "kubectl"  # v1.32, the one .ci/run installs
 COMMAND_TIMEOUT = 60.0  # seconds for one kubectl call; they take ~0.1-0.3 s
 GET_PADDING = 3  # kubectl get's tabwriter padding (printers.GetNewTabWriter)
 DESCRIBE_PADDING = 2  # describe's tabwriter padding
@@ -76,8 +78,8 @@ class Kubectl:
 
     def within(self, namespace: str) -> Kubectl:
         """The same kubectl with another default namespace."""
-        other = Kubectl.__new__(Kubectl)
-        other.namespace, other.env = namespace, self.env
+        other = copy.copy(self)
+        other.namespace = namespace
         return other
 
     def command(self, args: Sequence[str], namespaced: bool) -> list[str]:
