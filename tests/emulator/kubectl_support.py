@@ -18,11 +18,13 @@ where a cell is wider, which the same reading covers.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import queue
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -35,7 +37,10 @@ __all__ = [
     "LineReader",
     "Result",
     "describe",
+    "editor",
     "is_fresh_age",
+    "namespace",
+    "remove_namespace",
     "table",
 ]
 
@@ -236,3 +241,37 @@ def describe(text: str) -> str:
         return text
     # The header, a line of dashes under it, then one line per Event: one table.
     return head + events_title + table(events, DESCRIBE_PADDING)
+
+
+def namespace(name: str) -> str:
+    """A Namespace for ``kubectl create -f -`` (a document goes as JSON; ``kubectl create
+    namespace`` sends protobuf)."""
+    return json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+
+def remove_namespace(kubectl: Kubectl, name: str) -> None:
+    """Delete a namespace and what is in it on a real server, doing the controllers' part: a
+    bare kube-apiserver runs no namespace controller (the namespace would stay Terminating and
+    its objects in storage) and no PVC-protection controller (the PVC would keep its
+    finalizer)."""
+    kinds = "dbbackup,dbrestore,jobs,secrets,configmaps,serviceaccounts,pvc,events"
+    there = kubectl.within(name)
+    for obj in there.ok("get", kinds, "-o", "name").split():
+        there.run("patch", obj, "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+    there.ok("delete", kinds, "--all", "--wait=false")
+    kubectl.ok("delete", "namespace", name, "--wait=false", "--ignore-not-found", namespaced=False)
+    finalize = json.dumps({**json.loads(namespace(name)), "spec": {"finalizers": []}})
+    path = f"/api/v1/namespaces/{name}/finalize"
+    kubectl.run("replace", "--raw", path, "-f", "-", stdin=finalize, namespaced=False)
+
+
+def editor(tmp_path: Path, old: str, new: str) -> dict[str, str]:
+    """``KUBE_EDITOR``: a script that replaces ``old`` with ``new`` in the file kubectl opens."""
+    script = tmp_path / "editor.py"
+    script.write_text(
+        f"#!{sys.executable}\nimport sys\nfrom pathlib import Path\n"
+        f"path = Path(sys.argv[-1])\ntext = path.read_text()\nassert {old!r} in text, text\n"
+        f"path.write_text(text.replace({old!r}, {new!r}))\n"
+    )
+    script.chmod(0o755)
+    return {"KUBE_EDITOR": str(script)}

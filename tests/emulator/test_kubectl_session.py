@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -36,6 +35,9 @@ from tests.emulator.kubectl_support import (
     Kubectl,
     LineReader,
     describe,
+    editor,
+    namespace,
+    remove_namespace,
     table,
 )
 from tests.emulator.support import wait_for
@@ -119,26 +121,6 @@ NEEDS_TABLES = "needs builtin tables from issue 15"
 NEEDS_WATCH_TABLES = "needs builtin tables (watch Tables) from issue 15"
 
 
-def namespace(name: str) -> str:
-    return json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-
-
-def remove_namespace(kubectl: Kubectl, name: str) -> None:
-    """Delete a namespace and what is in it on a real server, doing the controllers' part: a
-    bare kube-apiserver runs no namespace controller (the namespace would stay Terminating and
-    its objects in storage) and no PVC-protection controller (the PVC would keep its
-    finalizer)."""
-    kinds = "dbbackup,dbrestore,jobs,secrets,configmaps,serviceaccounts,pvc,events"
-    there = kubectl.within(name)
-    for obj in there.ok("get", kinds, "-o", "name").split():
-        there.run("patch", obj, "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
-    there.ok("delete", kinds, "--all", "--wait=false")
-    kubectl.ok("delete", "namespace", name, "--wait=false", "--ignore-not-found", namespaced=False)
-    finalize = json.dumps({**json.loads(namespace(name)), "spec": {"finalizers": []}})
-    path = f"/api/v1/namespaces/{name}/finalize"
-    kubectl.run("replace", "--raw", path, "-f", "-", stdin=finalize, namespaced=False)
-
-
 @pytest.fixture(scope="module")
 def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kubectl]:
     """kubectl bound to the server under test, the CRDs installed and both namespaces made."""
@@ -153,6 +135,8 @@ def kubectl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kubectl]:
         names = [line.split()[0] for line in crds.splitlines()]
         session.ok("wait", "--for=condition=Established", *names, namespaced=False)
         for name in (SESSION, CHANGES):
+            if REAL_KUBECONFIG:  # what a run stopped halfway left behind
+                remove_namespace(session, name)
             session.ok("create", "-f", "-", stdin=namespace(name), namespaced=False)
         try:
             yield session
@@ -515,18 +499,6 @@ def test_strategic_merge_patch_of_builtin_kinds(kubectl: Kubectl) -> None:
         "job.batch/paused patched\n"
     )
     assert changes.ok("get", "job", "paused", "-o", "jsonpath={.spec.suspend}") == "true"
-
-
-def editor(tmp_path: Path, old: str, new: str) -> dict[str, str]:
-    """``KUBE_EDITOR``: a script that replaces ``old`` with ``new`` in the file kubectl opens."""
-    script = tmp_path / "editor.py"
-    script.write_text(
-        f"#!{sys.executable}\nimport sys\nfrom pathlib import Path\n"
-        f"path = Path(sys.argv[-1])\ntext = path.read_text()\nassert {old!r} in text, text\n"
-        f"path.write_text(text.replace({old!r}, {new!r}))\n"
-    )
-    script.chmod(0o755)
-    return {"KUBE_EDITOR": str(script)}
 
 
 def test_edit_a_backup(kubectl: Kubectl, tmp_path: Path) -> None:
