@@ -23,6 +23,7 @@ __all__ = [
     "gone",
     "invalid",
     "not_found",
+    "patch_rejected",
     "qualified",
     "status_body",
 ]
@@ -50,7 +51,7 @@ def status_body(
         "reason": reason,
         "code": code,
     }
-    if details:
+    if details is not None:
         body["details"] = details
     return body
 
@@ -105,6 +106,13 @@ def conflict(group: str, resource: str, name: str, why: str | None = None) -> Ap
     )
     message = f'Operation cannot be fulfilled on {qualified(group, resource)} "{name}": {why}'
     return ApiStatusError(409, "Conflict", message, _details(group, resource, name))
+
+
+def patch_rejected() -> ApiStatusError:
+    """422 for a JSON patch that does not apply: ``errors.NewGenericServerResponse``'s words for
+    a 422 with empty ``details``; the patch's own error is not in the answer."""
+    message = "the server rejected our request due to an error in our request"
+    return ApiStatusError(422, "Invalid", message, {})
 
 
 def invalid(group: str, kind: str, name: str, causes: list[Cause]) -> ApiStatusError:

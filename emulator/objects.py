@@ -50,6 +50,7 @@ from emulator.errors import (
     forbidden,
     invalid,
     not_found,
+    patch_rejected,
 )
 from emulator.event_conversion import served_form, stored_form
 from emulator.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
@@ -244,12 +245,14 @@ class Cluster:
                 elif content_type == JSON_PATCH:
                     new = json_patch(served, document)
                 elif content_type == STRATEGIC_PATCH:
-                    new = strategic_merge_patch(served, document)
+                    new = strategic_merge_patch(served, document, info.kind)
                 else:
                     raise ApiStatusError(
                         415, "UnsupportedMediaType", f"unsupported patch type {content_type}"
                     )
             except PatchError as err:
+                if content_type == JSON_PATCH:
+                    raise patch_rejected() from err
                 raise ApiStatusError(422, "Invalid", str(err)) from err
             if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
                 raise ApiStatusError(422, "Invalid", "the patched object is not an object")

@@ -6,7 +6,8 @@
   ``copy``, ``test`` on RFC 6901 pointers; a failed ``test`` or a missing path is an error.
 * :func:`strategic_merge_patch` — Kubernetes' strategic merge patch for the built-in types we
   serve: lists of objects merge by their ``patchMergeKey`` (containers, env, volumes by
-  ``name``; volumeMounts by ``mountPath``; conditions by ``type``; ownerReferences by ``uid``),
+  ``name``; volumeMounts by ``mountPath``; conditions by ``type``; ownerReferences by ``uid``;
+  a ServiceAccount's ``secrets`` by ``name``, while its ``imagePullSecrets`` replace),
   ``finalizers`` merge as a set, other lists replace. Directives: ``$patch: replace|delete`` on
   maps and list items, ``$deleteFromPrimitiveList/<field>``; ``$setElementOrder`` and
   ``$retainKeys`` are accepted and ignored. A merged list is ordered as upstream's
@@ -40,6 +41,12 @@ MERGE_KEYS: dict[str, str] = {
     "ownerReferences": "uid",
     "hostAliases": "ip",
     "topologySpreadConstraints": "topologyKey",
+}
+# Top-level fields whose strategy differs from the same name elsewhere, by kind: a
+# ServiceAccount's ``secrets`` merge by name, its ``imagePullSecrets`` (unlike a pod spec's)
+# have no patch strategy and replace (core/v1 ``ServiceAccount``).
+ROOT_MERGE_KEYS: dict[str, dict[str, str | None]] = {
+    "ServiceAccount": {"secrets": "name", "imagePullSecrets": None},
 }
 # Lists of scalars with patchStrategy "merge".
 PRIMITIVE_MERGE_LISTS = frozenset({"finalizers"})
@@ -247,8 +254,10 @@ def _merge_object_list(original: list[Any], patch: list[Any], key: str) -> list[
     return _enforce_order(result, kept, original, key)
 
 
-def strategic_merge_patch(target: Any, patch: Any) -> Any:
-    """Strategic merge patch for the built-in types (see the module docstring)."""
+def strategic_merge_patch(target: Any, patch: Any, kind: str = "") -> Any:
+    """Strategic merge patch for the built-in types (see the module docstring); ``kind`` is the
+    object's, for the top-level lists of :data:`ROOT_MERGE_KEYS`."""
+    root_keys = ROOT_MERGE_KEYS.get(kind, {})
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     if patch.get("$patch") == "replace":
@@ -264,12 +273,13 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
             drop = value if isinstance(value, list) else []
             result[field] = [v for v in result.get(field) or [] if v not in drop]
             continue
+        merge_key = root_keys[key] if key in root_keys else MERGE_KEYS.get(key)
         if value is None:
             result.pop(key, None)
-        elif isinstance(value, list) and key in MERGE_KEYS and isinstance(result.get(key), list):
-            result[key] = _merge_object_list(result[key], value, MERGE_KEYS[key])
-        elif isinstance(value, list) and key in MERGE_KEYS:
-            result[key] = _merge_object_list([], value, MERGE_KEYS[key])
+        elif isinstance(value, list) and merge_key and isinstance(result.get(key), list):
+            result[key] = _merge_object_list(result[key], value, merge_key)
+        elif isinstance(value, list) and merge_key:
+            result[key] = _merge_object_list([], value, merge_key)
         elif isinstance(value, list) and key in PRIMITIVE_MERGE_LISTS:
             server = list(result.get(key) or [])
             merged = server + [v for v in value if v not in server]

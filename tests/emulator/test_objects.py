@@ -9,9 +9,10 @@ from kubernetes import client
 from kubernetes.client import ApiException
 
 from emulator.server import ApiServer
-from tests.emulator.support import Dicts, job, lease, status_of
+from tests.emulator.support import Dicts, job, lease, raw, status_of
 
 BATCH = ("batch", "v1")
+JSON_PATCH_TYPE = "application/json-patch+json"
 
 
 def _create_job(objects: Dicts, body: dict[str, Any]) -> dict[str, Any]:
@@ -316,6 +317,42 @@ def test_json_patch_test_operation_fails_the_patch(core: client.CoreV1Api) -> No
         "a": "1",
         "b": "2",
     }
+
+
+def test_strategic_merge_patch_of_a_service_account_follows_its_fields(
+    k8s: client.ApiClient,
+) -> None:
+    """core/v1 ``ServiceAccount``: ``secrets`` merge by ``name``; ``imagePullSecrets`` carry
+    no patch strategy there (unlike a pod spec's) and are replaced. Read back from
+    kube-apiserver v1.32 after the same requests."""
+    path = "/api/v1/namespaces/default/serviceaccounts"
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "sa"},
+               "secrets": [{"name": "a"}], "imagePullSecrets": [{"name": "pull-a"}]}  # fmt: skip
+    assert raw(k8s, "POST", path, account)[0] == 201
+    patch = {"secrets": [{"name": "b"}], "imagePullSecrets": [{"name": "pull-b"}]}
+    code, patched = raw(k8s, "PATCH", f"{path}/sa", patch, "application/strategic-merge-patch+json")
+    assert code == 200 and isinstance(patched, dict), patched
+    assert patched["secrets"] == [{"name": "b"}, {"name": "a"}]
+    assert patched["imagePullSecrets"] == [{"name": "pull-b"}]
+
+
+def test_a_json_patch_that_does_not_apply_is_a_bare_422(k8s: client.ApiClient) -> None:
+    """kube-apiserver v1.32 answers a JSON patch it cannot apply (a missing path, a failed
+    ``test``) with a generic 422 and empty details; kubectl prints "The request is invalid:
+    the server rejected our request due to an error in our request"."""
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    assert raw(k8s, "POST", "/api/v1/namespaces/default/configmaps", config_map)[0] == 201
+    for ops in (
+        [{"op": "remove", "path": "/data/nope"}],
+        [{"op": "test", "path": "/metadata/name", "value": "d"}],
+    ):
+        assert raw(
+            k8s, "PATCH", "/api/v1/namespaces/default/configmaps/c", ops, JSON_PATCH_TYPE
+        ) == (422, {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "the server rejected our request due to an error in our request",
+            "reason": "Invalid", "details": {}, "code": 422,
+        })  # fmt: skip
 
 
 def test_merge_patch_null_deletes_a_key(objects: Dicts) -> None:

@@ -7,9 +7,13 @@ job runner and the operator subprocess (``ScaledClock`` with one start, origin a
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,8 +109,27 @@ def _metric(text: str, name: str, labels: Mapping[str, str]) -> float | None:
     return None
 
 
+def _described_events(server: ApiServer, tmp: Path) -> list[list[str]]:
+    """The rows (Type, Reason, Age, From, Message) of ``kubectl describe dbbackup``'s Events."""
+    config = server.write_kubeconfig(tmp / "admin.kubeconfig")
+    done = subprocess.run(
+        ["kubectl", "describe", "dbbackup", NAME],
+        env=dict(os.environ, KUBECONFIG=str(config), HOME=str(tmp)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    _, _, events = done.stdout.partition("\nEvents:\n")
+    rows = events.splitlines()
+    assert rows and rows[0].split() == ["Type", "Reason", "Age", "From", "Message"], done.stdout
+    return [re.split(r"\s{2,}", row.strip(), maxsplit=4) for row in rows[2:]]
+
+
 @pytest.mark.timeout(90)
-def test_sample_goes_pending_running_succeeded_then_a_failing_run_fails(env: Env) -> None:
+def test_sample_goes_pending_running_succeeded_then_a_failing_run_fails(
+    env: Env, tmp_path: Path
+) -> None:
     apply_sample(env.server, SAMPLE)
     env.start_runner(decide=lambda job: job["metadata"]["name"] == FIRST_JOB)
     operator = env.start_operator()
@@ -135,6 +158,11 @@ def test_sample_goes_pending_running_succeeded_then_a_failing_run_fails(env: Env
         10,
         "SuccessfulCreate and BackupSucceeded events",
     )
+    # A user reads them with kubectl describe, which finds them through core v1's
+    # involvedObject field selectors (issue 15).
+    described = _described_events(env.server, tmp_path)
+    assert {"SuccessfulCreate", "BackupSucceeded"} <= {row[1] for row in described}, described
+    assert {row[3] for row in described} == {"dbbackup-operator"}  # reportingController
     metrics = operator.metrics()
     assert _metric(metrics, "dbbackup_runs_total", {**labels, "result": "succeeded"}) == 1
     assert _metric(metrics, "dbbackup_last_run_status", labels) == 1
