@@ -63,8 +63,10 @@ def prefers_protobuf(accept: str) -> bool:
     return False
 
 
-def encode(obj: dict[str, Any]) -> bytes | None:
-    """The wire bytes of ``obj``, or ``None`` when its apiVersion/kind has no schema."""
+def encode(obj: dict[str, Any], *, strict: bool = False) -> bytes | None:
+    """The wire bytes of ``obj``, or ``None`` when its apiVersion/kind has no schema.
+
+    ``strict``: refuse a JSON key no field carries (:func:`~.convert.to_message`)."""
     api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
     name = KINDS.get((api_version, kind))
     if name is None:
@@ -72,14 +74,14 @@ def encode(obj: dict[str, Any]) -> bytes | None:
     envelope: Any = message_class("meta.Unknown")()
     envelope.typeMeta.apiVersion = api_version
     envelope.typeMeta.kind = kind
-    envelope.raw = to_message(obj, name).SerializeToString(deterministic=True)
+    envelope.raw = to_message(obj, name, strict=strict).SerializeToString(deterministic=True)
     envelope.contentEncoding = ""
     envelope.contentType = ""
     payload: bytes = envelope.SerializeToString(deterministic=True)
     return MAGIC + payload
 
 
-def decode(data: bytes, *, strict: bool = False) -> dict[str, Any]:
+def decode(data: bytes) -> dict[str, Any]:
     """The JSON object of a protobuf request body.
 
     Raises :class:`ApiStatusError`: 400 for bytes that are not the wire format, 415 for a kind
