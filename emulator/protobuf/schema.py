@@ -46,7 +46,7 @@ PACKAGES = {
     "events": EVENTS,
     "rbac": RBAC,
 }
-# The apiVersion of each package's kinds; meta's Status and DeleteOptions travel as core v1.
+# The apiVersion of each package's kinds.
 API_VERSIONS = {
     "core": "v1",
     "batch": "batch/v1",
@@ -54,7 +54,12 @@ API_VERSIONS = {
     "events": "events.k8s.io/v1",
     "rbac": "rbac.authorization.k8s.io/v1",
 }
-META_KINDS = {("v1", "Status"), ("v1", "DeleteOptions"), ("meta.k8s.io/v1", "DeleteOptions")}
+# DeleteOptions is registered in every group version (a typed client sends its own group's).
+META_KINDS = {
+    ("v1", "Status"),
+    ("meta.k8s.io/v1", "DeleteOptions"),
+    *((api_version, "DeleteOptions") for api_version in API_VERSIONS.values()),
+}
 META_TYPES = ("meta.ObjectMeta", "meta.ListMeta")
 PROTO_PACKAGE = "k8s"
 _FIELD = re.compile(r"(\^?)(\w+)=(\d+):(\*?)(\[\]|\{\})?([\w.]+)(~?)$")

@@ -193,3 +193,24 @@ def encode_envelope_only(obj: dict[str, Any]) -> bytes:
     envelope.typeMeta.kind = obj["kind"]
     data: bytes = envelope.SerializeToString()
     return data
+
+
+def test_delete_options_in_protobuf(k8s: client.ApiClient) -> None:
+    """A typed client's DELETE body: ``DeleteOptions`` in its own group's version."""
+    pod = {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "proto-delete"},
+           "spec": {"template": {"spec": pod}}}  # fmt: skip
+    path = "/apis/batch/v1/namespaces/default/jobs"
+    assert _request(k8s, "POST", path, body=job)[0] == 201
+    background = {"apiVersion": "batch/v1", "kind": "DeleteOptions",
+                  "propagationPolicy": "Background"}  # fmt: skip
+    options = encode({**background, "preconditions": {"uid": "other"}})
+    status, _, text = _request(
+        k8s, "DELETE", f"{path}/proto-delete", body=options, content_type=MEDIA_TYPE
+    )
+    assert (status, json.loads(text)["reason"]) == (409, "Conflict")  # the precondition was read
+    status, _, _ = _request(
+        k8s, "DELETE", f"{path}/proto-delete", body=encode(background), content_type=MEDIA_TYPE
+    )
+    assert status == 200
+    assert _request(k8s, "GET", f"{path}/proto-delete")[0] == 404  # Background: gone at once
