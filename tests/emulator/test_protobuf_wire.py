@@ -1,11 +1,12 @@
 """The Kubernetes protobuf wire format against bytes a real kube-apiserver v1.32 wrote.
 
-``recorded/protobuf-v1.32.json`` holds, for each built-in kind the emulator serves (the Jobs of
-the samples and a Job using every defaulted pod-template field among them), the object read back
-from a real server twice: as JSON and as ``application/vnd.kubernetes.protobuf``; plus a list and
-a ``Status``. Decoding the bytes must give that JSON exactly, and encoding the JSON must give
-those bytes exactly: field numbers, which empty fields are written, map order, times, quantities
-and ``fieldsV1`` all show in both directions.
+``recorded/protobuf-v1.32.json`` (written by ``hack/record_protobuf.py``) holds, for each
+built-in kind the emulator serves (the Jobs of the samples and a Job using every defaulted
+pod-template field among them), the object read back from a real server twice: as JSON and as
+``application/vnd.kubernetes.protobuf``; plus a list and a ``Status``. Decoding the bytes must
+give that JSON exactly, and encoding the JSON must give those bytes exactly: field numbers, which
+empty fields are written, map order, times, quantities and ``fieldsV1`` all show in both
+directions.
 """
 
 from __future__ import annotations
