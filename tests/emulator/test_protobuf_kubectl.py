@@ -1,9 +1,10 @@
 """kubectl's imperative ``create`` commands, which send protobuf bodies, against the server.
 
-``kubectl create namespace|secret generic|configmap|job`` encode the object as
-``application/vnd.kubernetes.protobuf`` and prefer protobuf answers; each must succeed and store
-what the command says, and an error must reach the user as kubectl prints a real server's. Runs
-against the emulator, or the real server of ``make conformance KUBECONFIG=...``.
+``kubectl create namespace|secret generic|configmap|job|serviceaccount|role|rolebinding`` encode
+the object as ``application/vnd.kubernetes.protobuf`` and prefer protobuf answers; each must
+succeed and store what the command says, and an error must reach the user as kubectl prints a
+real server's. Runs against the emulator, or the real server of ``make conformance
+KUBECONFIG=...``.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _get(kubectl: Kubectl, *args: str) -> dict[str, Any]:
     return obj
 
 
-def test_kubectl_create_namespace_secret_configmap_job(
+def test_kubectl_create_namespace_secret_configmap_job_and_rbac(
     kubectl: Kubectl, k8s: client.ApiClient
 ) -> None:
     done = kubectl("create", "namespace", NAMESPACE, "-v=8")
@@ -80,6 +81,19 @@ def test_kubectl_create_namespace_secret_configmap_job(
     _created(k8s, f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs/once")
     assert (done.returncode, done.stdout) == (0, "job.batch/once created\n"), done.stderr
 
+    rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/" + NAMESPACE
+    for args, path, printed in (
+        (("serviceaccount", "backup"), f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/backup",
+         "serviceaccount/backup created\n"),
+        (("role", "reader", "--verb=get", "--resource=jobs"), f"{rbac}/roles/reader",
+         "role.rbac.authorization.k8s.io/reader created\n"),
+        (("rolebinding", "reader", "--role=reader", f"--serviceaccount={NAMESPACE}:backup"),
+         f"{rbac}/rolebindings/reader", "rolebinding.rbac.authorization.k8s.io/reader created\n"),
+    ):  # fmt: skip
+        done = kubectl("create", *args, "-n", NAMESPACE)
+        _created(k8s, path)
+        assert (done.returncode, done.stdout) == (0, printed), done.stderr
+
     assert _get(kubectl, "namespace", NAMESPACE)["status"] == {"phase": "Active"}
     secret = _get(kubectl, "secret", "db", "-n", NAMESPACE)
     assert secret["type"] == "Opaque"
@@ -88,6 +102,12 @@ def test_kubectl_create_namespace_secret_configmap_job(
     pod = _get(kubectl, "job", "once", "-n", NAMESPACE)["spec"]["template"]["spec"]
     assert [(c["name"], c["image"]) for c in pod["containers"]] == [("once", "busybox")]
     assert pod["restartPolicy"] == "Never"
+    role = _get(kubectl, "role", "reader", "-n", NAMESPACE)
+    assert role["rules"] == [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get"]}]
+    binding = _get(kubectl, "rolebinding", "reader", "-n", NAMESPACE)
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "backup", "namespace": NAMESPACE}
+    ]
 
     # An error answered in protobuf reads as kubectl prints a real server's Status.
     again = kubectl("create", "namespace", NAMESPACE)

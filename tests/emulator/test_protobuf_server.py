@@ -154,6 +154,17 @@ def test_errors_are_protobuf_when_protobuf_is_preferred(k8s: client.ApiClient) -
     assert decode(data)["reason"] == "NotFound"
 
 
+def test_a_patch_in_protobuf_is_unsupported(k8s: client.ApiClient) -> None:
+    """Patch bodies are JSON or YAML patches, never protobuf: 415."""
+    configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "proto-patch"}}
+    path = "/api/v1/namespaces/default/configmaps"
+    assert _request(k8s, "POST", path, body=configmap)[0] == 201
+    status, _, text = _request(
+        k8s, "PATCH", f"{path}/proto-patch", body=encode(configmap), content_type=MEDIA_TYPE
+    )
+    assert (status, json.loads(text)["reason"]) == (415, "UnsupportedMediaType")
+
+
 def test_bytes_without_the_magic_are_a_bad_request(k8s: client.ApiClient) -> None:
     status, _, text = _request(
         k8s, "POST", "/api/v1/namespaces/default/configmaps", body=b"\x00\x01",
