@@ -31,9 +31,14 @@ VOLATILE = ("uid", "creationTimestamp", "resourceVersion", "name")
 def _request(
     api: client.ApiClient, method: str, path: str, *,
     body: bytes | dict[str, Any] | None = None, content_type: str = JSON, accept: str = JSON,
+    token: str = "",
 ) -> tuple[int, str, bytes]:  # fmt: skip
-    """``(status, Content-Type, body bytes)`` of one request (a dict body is sent as JSON)."""
+    """``(status, Content-Type, body bytes)`` of one request (a dict body is sent as JSON;
+    ``token`` replaces the client's bearer token)."""
     headers = {**auth_headers(api, accept), "User-Agent": USER_AGENT}
+    if token:
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        headers["Authorization"] = f"Bearer {token}"
     if body is not None:
         headers["Content-Type"] = content_type
     response = api.call_api(
@@ -163,6 +168,17 @@ def test_a_patch_in_protobuf_is_unsupported(k8s: client.ApiClient) -> None:
         k8s, "PATCH", f"{path}/proto-patch", body=encode(configmap), content_type=MEDIA_TYPE
     )
     assert (status, json.loads(text)["reason"]) == (415, "UnsupportedMediaType")
+
+
+def test_an_unauthenticated_request_gets_a_protobuf_status(k8s: client.ApiClient) -> None:
+    status, content_type, data = _request(
+        k8s, "GET", "/api/v1/namespaces", accept=KUBECTL_ACCEPT, token="not-a-token"
+    )
+    assert (status, content_type) == (401, MEDIA_TYPE)
+    assert decode(data) == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": "Unauthorized", "reason": "Unauthorized", "code": 401,
+    }  # fmt: skip
 
 
 def test_bytes_without_the_magic_are_a_bad_request(k8s: client.ApiClient) -> None:
