@@ -331,6 +331,8 @@ class Handler(BaseHTTPRequestHandler):
         ns = request.namespace or None
         cluster = self.api.cluster
         verb = request.verb
+        if info.custom and protobuf.only_protobuf(self.headers.get("Accept") or ""):
+            raise protobuf.not_acceptable()  # custom resources have no protobuf form
         table = table_version(self.headers.get("Accept") or "") if info.custom else None
         if verb == "get":
             obj = cluster.get(info, ns, request.name)

@@ -8,6 +8,22 @@ JSON objects the rest of the emulator stores (:mod:`.convert`). Custom resources
 without a schema stay JSON. docs/emulator.md ("Protobuf") lists what is covered.
 """
 
-from emulator.protobuf.wire import MEDIA_TYPE, decode, encode, is_protobuf, prefers_protobuf
+from emulator.protobuf.wire import (
+    MEDIA_TYPE,
+    decode,
+    encode,
+    is_protobuf,
+    not_acceptable,
+    only_protobuf,
+    prefers_protobuf,
+)
 
-__all__ = ["MEDIA_TYPE", "decode", "encode", "is_protobuf", "prefers_protobuf"]
+__all__ = [
+    "MEDIA_TYPE",
+    "decode",
+    "encode",
+    "is_protobuf",
+    "not_acceptable",
+    "only_protobuf",
+    "prefers_protobuf",
+]

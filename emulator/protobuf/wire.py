@@ -20,11 +20,24 @@ from emulator.errors import ApiStatusError, bad_request
 from emulator.protobuf.convert import SchemaError, from_message, to_message
 from emulator.protobuf.schema import KINDS, message_class
 
-__all__ = ["MAGIC", "MEDIA_TYPE", "decode", "encode", "is_protobuf", "prefers_protobuf"]
+__all__ = [
+    "MAGIC",
+    "MEDIA_TYPE",
+    "decode",
+    "encode",
+    "is_protobuf",
+    "not_acceptable",
+    "only_protobuf",
+    "prefers_protobuf",
+]
 
 MAGIC = b"k8s\x00"
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 JSON_TYPES = frozenset({"application/json", "application/*", "*/*"})
+NOT_ACCEPTABLE = (
+    "only the following media types are accepted: application/json, application/yaml, "
+    "application/vnd.kubernetes.protobuf"
+)
 UNSUPPORTED = (
     "the body of the request was in an unknown format - accepted media types include: "
     "application/json"
@@ -36,25 +49,44 @@ def is_protobuf(content_type: str) -> bool:
     return content_type.split(";")[0].strip().lower() == MEDIA_TYPE
 
 
+def only_protobuf(accept: str) -> bool:
+    """Whether ``accept`` names media types and every acceptable one is protobuf: a custom
+    resource, JSON only, then gets :func:`not_acceptable`."""
+    ranges = [_media_range(part) for part in accept.split(",") if part.strip()]
+    acceptable = [media for media, quality, _ in ranges if quality > 0]
+    return bool(acceptable) and all(media == MEDIA_TYPE for media in acceptable)
+
+
+def not_acceptable() -> ApiStatusError:
+    """kube-apiserver's 406 for an ``Accept`` it cannot answer."""
+    return ApiStatusError(406, "NotAcceptable", NOT_ACCEPTABLE)
+
+
+def _media_range(part: str) -> tuple[str, float, bool]:
+    """``(media type, q, plain)`` of one ``Accept`` entry; plain: no parameter but ``q``."""
+    media, *params = (piece.strip() for piece in part.split(";"))
+    quality, plain = 1.0, True
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+        else:
+            plain = False
+    return media.lower(), quality, plain
+
+
 def prefers_protobuf(accept: str) -> bool:
     """Whether the first acceptable media range of ``accept`` (by ``q``, then order) is plain
     protobuf. A range with parameters other than ``q`` (``as=Table``, ``stream=watch``) is
     not plain protobuf; JSON ranges and wildcards mean JSON."""
     ranges: list[tuple[float, int, str, bool]] = []
     for index, part in enumerate(accept.split(",")):
-        media, *params = (piece.strip() for piece in part.split(";"))
-        quality, plain = 1.0, True
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-            else:
-                plain = False
+        media, quality, plain = _media_range(part)
         if quality > 0:
-            ranges.append((-quality, index, media.lower(), plain))
+            ranges.append((-quality, index, media, plain))
     for _, _, media, plain in sorted(ranges):
         if media == MEDIA_TYPE and plain:
             return True

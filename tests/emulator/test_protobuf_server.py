@@ -3,7 +3,7 @@ representations of resources": ``application/vnd.kubernetes.protobuf`` for built
 
 A protobuf create must store what the same object created as JSON stores; a client that prefers
 protobuf in ``Accept`` gets protobuf answers, errors (``Status``) included; custom resources stay
-JSON. All but the last test also run against a real server (``make conformance``).
+JSON. All but the custom resource 415 test also run against a real server (``make conformance``).
 """
 
 from __future__ import annotations
@@ -241,3 +241,26 @@ def test_delete_options_in_protobuf(k8s: client.ApiClient) -> None:
     )
     assert status == 200
     assert _request(k8s, "GET", f"{path}/proto-delete")[0] == 404  # Background: gone at once
+
+
+def test_a_custom_resource_for_a_protobuf_only_client_is_not_acceptable(
+    k8s: client.ApiClient,
+) -> None:
+    """406 before anything is done (the object is not created); JSON when JSON is acceptable."""
+    crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    assert _request(k8s, "POST", crds, body=crd_support.crd())[0] == 201
+    collection = f"/apis/{crd_support.GROUP}/v1/namespaces/default/{crd_support.PLURAL}"
+    widget = {"apiVersion": f"{crd_support.GROUP}/v1", "kind": crd_support.KIND,
+              "metadata": {"name": "proto-406"}}  # fmt: skip
+    status, content_type, data = _request(k8s, "POST", collection, body=widget, accept=MEDIA_TYPE)
+    assert (status, content_type) == (406, MEDIA_TYPE)
+    refused = decode(data)
+    assert (refused["reason"], refused["message"]) == (
+        "NotAcceptable",
+        "only the following media types are accepted: application/json, application/yaml, "
+        "application/vnd.kubernetes.protobuf",
+    )
+    assert _request(k8s, "GET", f"{collection}/proto-406")[0] == 404
+    assert _request(k8s, "GET", collection, accept=MEDIA_TYPE)[0] == 406
+    status, content_type, _ = _request(k8s, "GET", collection, accept=KUBECTL_ACCEPT)
+    assert (status, content_type) == (200, JSON)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from emulator.errors import ApiStatusError
-from emulator.protobuf import decode, encode, prefers_protobuf
+from emulator.protobuf import decode, encode, only_protobuf, prefers_protobuf
 from emulator.protobuf.convert import SchemaError
 
 RECORDED = json.loads((Path(__file__).parent / "recorded" / "protobuf-v1.32.json").read_text())
@@ -128,3 +128,19 @@ def test_an_envelope_of_a_kind_without_a_schema_is_unsupported() -> None:
 )
 def test_accept_negotiation(accept: str, protobuf: bool) -> None:
     assert prefers_protobuf(accept) is protobuf
+
+
+@pytest.mark.parametrize(
+    ("accept", "only"),
+    [
+        ("application/vnd.kubernetes.protobuf", True),
+        ("application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io", True),
+        ("application/vnd.kubernetes.protobuf,application/json", False),
+        ("application/vnd.kubernetes.protobuf, application/json;q=0", True),
+        ("*/*", False),
+        ("", False),
+    ],
+)
+def test_only_protobuf(accept: str, only: bool) -> None:
+    """Custom resources answer 406 to these (they have no protobuf form)."""
+    assert only_protobuf(accept) is only
