@@ -12,6 +12,7 @@ Not here: the watch stream's protobuf framing (``;stream=watch``), ``Table`` in 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -31,6 +32,7 @@ __all__ = [
     "prefers_protobuf",
 ]
 
+log = logging.getLogger(__name__)
 MAGIC = b"k8s\x00"
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 JSON_TYPES = frozenset({"application/json", "application/*", "*/*"})
@@ -96,17 +98,27 @@ def prefers_protobuf(accept: str) -> bool:
 
 
 def encode(obj: dict[str, Any], *, strict: bool = False) -> bytes | None:
-    """The wire bytes of ``obj``, or ``None`` when its apiVersion/kind has no schema.
+    """The wire bytes of ``obj``, or ``None`` when its apiVersion/kind has no schema, or when
+    a value does not fit its Go type (the client then gets JSON, which it also accepts, rather
+    than an error after the write).
 
-    ``strict``: refuse a JSON key no field carries (:func:`~.convert.to_message`)."""
+    ``strict``: raise :class:`SchemaError` instead, and refuse a JSON key no field carries
+    (:func:`~.convert.to_message`)."""
     api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
     name = KINDS.get((api_version, kind))
     if name is None:
         return None
+    try:
+        message = to_message(obj, name, strict=strict)
+    except SchemaError:
+        if strict:
+            raise
+        log.warning("no protobuf form", extra={"apiVersion": api_version, "kind": kind})
+        return None
     envelope: Any = message_class("meta.Unknown")()
     envelope.typeMeta.apiVersion = api_version
     envelope.typeMeta.kind = kind
-    envelope.raw = to_message(obj, name, strict=strict).SerializeToString(deterministic=True)
+    envelope.raw = message.SerializeToString(deterministic=True)
     envelope.contentEncoding = ""
     envelope.contentType = ""
     payload: bytes = envelope.SerializeToString(deterministic=True)

@@ -63,6 +63,15 @@ def test_strict_encoding_refuses_a_key_no_field_carries() -> None:
     assert decode(lenient) == decode(encode(_configmap()) or b"")
 
 
+def test_a_value_that_does_not_fit_its_go_type_is_left_to_json() -> None:
+    """Lenient (the handler answers JSON instead); strict raises."""
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+           "spec": {"parallelism": "two"}}  # fmt: skip
+    assert encode(job) is None
+    with pytest.raises(SchemaError, match=r"\.spec\.parallelism"):
+        encode(job, strict=True)
+
+
 def test_a_kind_without_a_schema_is_not_encoded() -> None:
     """Custom resources stay JSON: the handler falls back when there are no bytes."""
     assert encode({"apiVersion": "dbbackup.io/v1alpha1", "kind": "DatabaseBackup"}) is None
