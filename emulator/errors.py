@@ -5,7 +5,7 @@ Every failure the emulator answers is an :class:`ApiStatusError` carrying the ``
 like ``k8s.io/apimachinery/pkg/api/errors``: messages such as ``jobs.batch "x" not found`` and
 ``Job.batch "x" is invalid: spec.template: Invalid value: ...: field is immutable``.
 
-Non-goals: localisation, the ``metav1.Status`` protobuf form.
+Non-goals: localisation. (The protobuf form of a ``Status`` is :mod:`emulator.protobuf`'s.)
 """
 
 from __future__ import annotations

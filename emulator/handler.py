@@ -13,7 +13,10 @@ older than the retained history yields one ``ERROR`` event carrying a 410 ``Expi
 watch cache's behaviour); ``timeoutSeconds`` ends the stream; ``allowWatchBookmarks`` adds
 BOOKMARK events when the stream is idle.
 
-Non-goals: TLS, protobuf, Table output, server-side apply, ``dryRun``.
+Protobuf bodies (built-in kinds, :mod:`emulator.protobuf`) are read when ``Content-Type`` says
+so and written when ``Accept`` prefers them, Status errors included.
+
+Non-goals: TLS, protobuf watch streams, Table output, server-side apply, ``dryRun``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
-from emulator import discovery, reviews
+from emulator import discovery, protobuf, reviews
 from emulator.audit import AuditRecord
 from emulator.backend import Backend
 from emulator.errors import ApiStatusError, bad_request, forbidden, status_body
@@ -100,6 +103,8 @@ class Handler(BaseHTTPRequestHandler):
         if not raw:
             return None
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if protobuf.is_protobuf(content_type):
+            return protobuf.decode(raw)
         if content_type and "json" not in content_type:
             raise ApiStatusError(
                 415, "UnsupportedMediaType", "the body of the request was in an unknown format"
@@ -112,12 +117,18 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as err:
             raise bad_request(f"the body of the request is not valid JSON: {err}") from err
 
-    def _send(self, code: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        code: int,
+        payload: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         # Audit before the client can see the answer, so a test that reads the audit log
         # right after a response always finds that request's record.
         self._audit_response_started(code)
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Cache-Control", "no-cache, private")
         for key, value in (headers or {}).items():
@@ -128,7 +139,16 @@ class Handler(BaseHTTPRequestHandler):
     def _send_obj(self, code: int, obj: Any, info: ResourceInfo | None = None) -> None:
         if info is not None and isinstance(obj, dict) and obj.get("apiVersion") != info.api_version:
             obj = dict(obj, apiVersion=info.api_version)
-        self._send(code, _json(obj))
+        payload, content_type = self._encoded(obj)
+        self._send(code, payload, content_type=content_type)
+
+    def _encoded(self, obj: Any) -> tuple[bytes, str]:
+        """``obj`` as ``Accept`` prefers: protobuf for a kind that has a schema, else JSON."""
+        if protobuf.prefers_protobuf(self.headers.get("Accept") or ""):
+            payload = protobuf.encode(obj)
+            if payload is not None:
+                return payload, protobuf.MEDIA_TYPE
+        return _json(obj), "application/json"
 
     def _send_table(
         self,
@@ -179,7 +199,8 @@ class Handler(BaseHTTPRequestHandler):
             code = self._serve(method, parsed.path, query, request)
         except ApiStatusError as err:
             code = err.code
-            self._send(err.code, _json(err.body), err.headers)
+            payload, content_type = self._encoded(err.body)
+            self._send(err.code, payload, err.headers, content_type)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             # The client went away mid-response (a killed process, a closed TLS stream):
             # nothing can be sent any more, so record it as nginx's 499 and drop the connection.
@@ -309,6 +330,8 @@ class Handler(BaseHTTPRequestHandler):
         ns = request.namespace or None
         cluster = self.api.cluster
         verb = request.verb
+        if info.custom and protobuf.only_protobuf(self.headers.get("Accept") or ""):
+            raise protobuf.not_acceptable()  # custom resources have no protobuf form
         table = table_version(self.headers.get("Accept") or "") if info.custom else None
         if verb == "get":
             obj = cluster.get(info, ns, request.name)

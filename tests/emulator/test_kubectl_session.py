@@ -112,7 +112,6 @@ DESCRIPTION:
     CRON_TZ= prefix.
     \n
 """
-NEEDS_PROTOBUF = "needs protobuf from issue 15"
 NEEDS_OPENAPI = "needs openapi from issue 15"
 NEEDS_FIELD_VALIDATION = (
     "needs openapi from issue 15 (--validate: the server's fieldValidation=Strict and Warn)"
@@ -217,7 +216,6 @@ def set_phase(kubectl: Kubectl, name: str, status: dict[str, str]) -> None:
 # -- creating things imperatively --------------------------------------------------------------
 
 
-@pytest.mark.xfail(not REAL_KUBECONFIG, strict=True, reason=NEEDS_PROTOBUF)
 def test_create_namespace(kubectl: Kubectl) -> None:
     name = "kubectl-session-created"
     try:
@@ -230,7 +228,6 @@ def test_create_namespace(kubectl: Kubectl) -> None:
             remove_namespace(kubectl, name)
 
 
-@pytest.mark.xfail(not REAL_KUBECONFIG, strict=True, reason=NEEDS_PROTOBUF)
 def test_create_secret_generic(kubectl: Kubectl) -> None:
     changes = kubectl.within(CHANGES)
     out = changes.ok("create", "secret", "generic", "app-credentials",
@@ -240,7 +237,6 @@ def test_create_secret_generic(kubectl: Kubectl) -> None:
     assert base64.b64decode(password) == b"s3cret"
 
 
-@pytest.mark.xfail(not REAL_KUBECONFIG, strict=True, reason=NEEDS_PROTOBUF)
 def test_create_job(kubectl: Kubectl) -> None:
     changes = kubectl.within(CHANGES)
     out = changes.ok("create", "job", "hello", "--image=busybox:1.36", "--", "echo", "hello")
