@@ -13,7 +13,7 @@ custom resource's come from the CRD's ``additionalPrinterColumns`` (``apiextensi
   ``boolean`` cells are JSON values of that type, or null; a ``date`` cell is the time elapsed
   since that instant in ``HumanDuration`` form (``11m``, ``2d3h``), ``<invalid>`` for an instant
   more than a second in the future or a value that is not RFC 3339: a ``date`` column is an age,
-  never a time to come; a missing field is a null cell (kubectl prints ``<none>``);
+  never a time to come; a missing field is a null cell (kubectl prints it empty);
 * each row's ``object`` is a ``PartialObjectMetadata`` (``includeObject=Metadata``, the
   default), the whole object (``Object``) or ``null`` (``None``) (``handlers/response.go``).
 
