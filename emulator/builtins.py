@@ -3,9 +3,10 @@
 * Object names: DNS-1123 subdomains (≤ 253), namespaces DNS-1123 labels (≤ 63); ``generateName``
   prefixes are checked after the suffix is added (``pkg/api/validation`` ``ValidateObjectMeta``).
 * Jobs (``pkg/apis/batch`` defaults and validation): ``backoffLimit`` 6, ``completions`` and
-  ``parallelism`` 1, ``completionMode`` NonIndexed, ``suspend`` false, a generated ``selector``
-  with the ``batch.kubernetes.io/controller-uid`` and ``job-name`` labels; at least one container
-  with a name and an image; ``restartPolicy`` Never or OnFailure (Never with a
+  ``parallelism`` 1 (``completions`` only when ``parallelism`` is unset too), ``completionMode``
+  NonIndexed, ``suspend`` false, a generated ``selector`` with the
+  ``batch.kubernetes.io/controller-uid`` and ``job-name`` labels; at least one container with a
+  name and an image; ``restartPolicy`` Never or OnFailure (Never with a
   ``podFailurePolicy``);
   ``spec.template``, ``spec.selector`` and ``spec.completions`` immutable.
 * Secrets: ``type`` defaults to Opaque and is immutable; ``data`` values are base64.
@@ -124,8 +125,9 @@ def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
     if key == ("batch", "jobs"):
         spec = obj.setdefault("spec", {})
         spec.setdefault("backoffLimit", DEFAULT_BACKOFF_LIMIT)
-        spec.setdefault("completions", 1)
-        spec.setdefault("parallelism", 1)
+        if spec.get("parallelism") is None:  # both unset: a non-parallel Job, both 1
+            spec.setdefault("completions", 1)
+            spec["parallelism"] = 1
         spec.setdefault("completionMode", "NonIndexed")
         spec.setdefault("suspend", False)
         if spec.get("manualSelector") is None:

@@ -14,9 +14,10 @@ watch cache's behaviour); ``timeoutSeconds`` ends the stream; ``allowWatchBookma
 BOOKMARK events when the stream is idle.
 
 Protobuf bodies (built-in kinds, :mod:`emulator.protobuf`) are read when ``Content-Type`` says
-so and written when ``Accept`` prefers them, Status errors included.
+so and written when ``Accept`` prefers them, Status errors included. Reads and watches asking for
+a ``Table`` get one (:mod:`emulator.table_request`).
 
-Non-goals: TLS, protobuf watch streams, Table output, server-side apply, ``dryRun``.
+Non-goals: TLS, protobuf watch streams, server-side apply, ``dryRun``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ from emulator.rbac import Attributes, forbidden_status_message
 from emulator.request_info import RequestInfo
 from emulator.resources import ResourceInfo
 from emulator.selectors import parse_field_selector, parse_label_selector
-from emulator.table import INCLUDE_OBJECT, table_version, to_table
+from emulator.table import to_table
+from emulator.table_builtin import printer_for
+from emulator.table_request import TableRequest, TableStream, negotiate
 from emulator.watch import Control, Event, Watcher, encode_line
 
 __all__ = ["Handler", "RequestInfo", "handler_class"]
@@ -71,6 +74,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "emulator"
     disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms stalls
     _audited = False  # this request's audit record is already written (watch: at start)
+    _table_stream: TableStream | None = None  # a watch that streams Tables
     _audit_context: tuple[RequestInfo, str, str]
     api: ClassVar[Backend]
 
@@ -155,19 +159,15 @@ class Handler(BaseHTTPRequestHandler):
         info: ResourceInfo,
         items: list[dict[str, Any]],
         list_metadata: dict[str, Any],
-        version: str,
-        query: dict[str, str],
+        request: TableRequest,
     ) -> None:
         """A ``Table`` of ``items`` (:mod:`emulator.table`) in ``meta.k8s.io/<version>``."""
-        include = query.get("includeObject") or "Metadata"
-        if include not in INCLUDE_OBJECT:
-            raise bad_request(f'unrecognized includeObject value: "{include}"')
-        items = [dict(obj, apiVersion=info.api_version) for obj in items]
+        items = [dict(obj, apiVersion=info.api_version, kind=info.kind) for obj in items]
         table = to_table(
             items,
-            info.printer_columns,
-            version=version,
-            include_object=include,
+            printer_for(info),
+            version=request.version,
+            include_object=request.include_object,
             now=self.api.clock(),
             list_metadata=list_metadata,
         )
@@ -332,21 +332,25 @@ class Handler(BaseHTTPRequestHandler):
         verb = request.verb
         if info.custom and protobuf.only_protobuf(self.headers.get("Accept") or ""):
             raise protobuf.not_acceptable()  # custom resources have no protobuf form
-        table = table_version(self.headers.get("Accept") or "") if info.custom else None
+        table = None
+        if verb in ("get", "list", "watch"):
+            accept = self.headers.get("Accept") or ""
+            table = negotiate(accept, query, custom=info.custom, watch=verb == "watch")
         if verb == "get":
             obj = cluster.get(info, ns, request.name)
             if table is None:
                 self._send_obj(200, obj, info)
             else:
                 meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-                self._send_table(info, [obj], meta, table, query)
+                self._send_table(info, [obj], meta, table)
         elif verb == "list":
             body = self.api.lists.list_body(info, ns, query)
             if table is None:
                 self._send_obj(200, body, info)
             else:
-                self._send_table(info, body["items"], body["metadata"], table, query)
+                self._send_table(info, body["items"], body["metadata"], table)
         elif verb == "watch":
+            self._table_stream = None if table is None else TableStream(table, printer_for(info))
             self._serve_watch(info, request, query)
         elif verb == "create":
             manager = self._field_manager(query)
@@ -520,7 +524,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _emit(self, info: ResourceInfo, type_: str, event: Event, batch: list[bytes]) -> None:
         rule = self.api.faults.for_event(info.plural)
-        line = event.line(type_, info.api_version)
+        if self._table_stream is None:
+            line = event.line(type_, info.api_version)
+        else:
+            obj = event.served(type_, info.api_version)
+            line = self._table_stream.line(type_, obj, self.api.clock())
         if rule is None:
             batch.append(line)
         elif rule.action == "duplicate":
@@ -556,4 +564,7 @@ class Handler(BaseHTTPRequestHandler):
             rv = self.api.storage.rv
         obj = {"kind": info.kind, "apiVersion": info.api_version,
                "metadata": {"resourceVersion": str(rv)}}  # fmt: skip
+        if self._table_stream is not None:
+            self._write_chunk(self._table_stream.line("BOOKMARK", obj, self.api.clock()))
+            return
         self._write_chunk(encode_line("BOOKMARK", obj))

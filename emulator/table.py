@@ -1,9 +1,11 @@
-"""Server-side printing: ``meta.k8s.io`` ``Table`` answers for custom resources.
+"""Server-side printing: ``meta.k8s.io`` ``Table`` answers, and the custom resources' columns.
 
-Role: what ``kubectl get`` shows for a custom resource. kubectl asks for
+Role: what ``kubectl get`` shows. kubectl asks for
 ``application/json;as=Table;v=v1;g=meta.k8s.io`` and prints the cells it gets, so the columns,
-their order and the text in each cell are the API server's, from the CRD's
-``additionalPrinterColumns`` (``apiextensions-apiserver`` ``tableconvertor``):
+their order and the text in each cell are the API server's. :func:`to_table` builds the Table
+of any :class:`Printer`; built-in kinds' printers are in :mod:`emulator.table_builtin`, and a
+custom resource's come from the CRD's ``additionalPrinterColumns`` (``apiextensions-apiserver``
+``tableconvertor``, :func:`crd_printer`):
 
 * the first column is always ``Name``; a version without printer columns gets ``Age``
   (``.metadata.creationTimestamp``, type ``date``);
@@ -11,13 +13,12 @@ their order and the text in each cell are the API server's, from the CRD's
   ``boolean`` cells are JSON values of that type, or null; a ``date`` cell is the time elapsed
   since that instant in ``HumanDuration`` form (``11m``, ``2d3h``), ``<invalid>`` for an instant
   more than a second in the future or a value that is not RFC 3339: a ``date`` column is an age,
-  never a time to come; a missing field is a null cell (kubectl prints ``<none>``);
+  never a time to come; a missing field is a null cell (kubectl prints it empty);
 * each row's ``object`` is a ``PartialObjectMetadata`` (``includeObject=Metadata``, the
   default), the whole object (``Object``) or ``null`` (``None``) (``handlers/response.go``).
 
 Ages are measured on the emulator's own clock, the one that stamps ``creationTimestamp``.
-Non-goals: tables of built-in kinds (their hand-written upstream printers), Tables in watch
-streams, JSONPath beyond field names, ``[index]`` and ``['key']`` (the simple paths the CRD
+Non-goals: JSONPath beyond field names, ``[index]`` and ``['key']`` (the simple paths the CRD
 validation admits cover every column the project ships).
 """
 
@@ -25,17 +26,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "CREATION_DESCRIPTION",
     "INCLUDE_OBJECT",
+    "NAME_DESCRIPTION",
+    "TABLE_VERSIONS",
+    "Printer",
     "PrinterColumn",
     "crd_columns",
+    "crd_printer",
     "human_duration",
-    "table_version",
+    "since",
     "to_table",
 ]
 
@@ -102,19 +108,6 @@ def crd_columns(version: dict[str, Any]) -> tuple[PrinterColumn, ...]:
     return columns or (AGE,)
 
 
-def table_version(accept: str) -> str | None:
-    """The ``meta.k8s.io`` version of the Table the ``Accept`` header asks for first, if any."""
-    for media_range in accept.split(","):
-        parts = [p.strip() for p in media_range.split(";")]
-        params = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
-        if params.get("as") == "Table" and params.get("g") == "meta.k8s.io":
-            if params.get("v") in TABLE_VERSIONS:
-                return params["v"]
-        elif parts[0] in ("application/json", "*/*", "application/*"):
-            return None
-    return None
-
-
 def human_duration(seconds: float) -> str:
     """``duration.HumanDuration``: ~2-3 significant figures, ``<invalid>`` below -1 s."""
     whole = int(seconds)
@@ -169,6 +162,25 @@ def _text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 time (``metav1.Time`` or ``MicroTime``), or None if unset or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def since(value: Any, now: datetime) -> str:
+    """``translateTimestampSince``: the age of an instant, ``<unknown>`` if it is unset."""
+    moment = parse_time(value)
+    if moment is None:
+        return "<unknown>"
+    return human_duration((now - moment).total_seconds())
+
+
 def _cell(column: PrinterColumn, value: Any, now: datetime) -> Any:
     """``cellForJSONValue`` (and the string branch of ``ConvertToTable``)."""
     if column.type == "string":
@@ -182,14 +194,42 @@ def _cell(column: PrinterColumn, value: Any, now: datetime) -> Any:
     if column.type == "boolean" and isinstance(value, bool):
         return value
     if column.type == "date" and isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return "<invalid>"
-        if moment.tzinfo is None:
+        moment = parse_time(value)
+        if moment is None:
             return "<invalid>"
         return human_duration((now - moment).total_seconds())
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Printer:
+    """A kind's columns (``TableColumnDefinition``s) and the function giving a row's cells."""
+
+    columns: tuple[dict[str, Any], ...]
+    cells: Callable[[dict[str, Any], datetime], list[Any]]
+
+
+def crd_printer(columns: Sequence[PrinterColumn]) -> Printer:
+    """A custom resource's printer: ``Name``, then each printer column's JSONPath cell."""
+    definitions = (
+        {
+            "name": "Name",
+            "type": "string",
+            "format": "name",
+            "description": NAME_DESCRIPTION,
+            "priority": 0,
+        },
+        *(c.definition() for c in columns),
+    )
+
+    def cells(obj: dict[str, Any], now: datetime) -> list[Any]:
+        row: list[Any] = [(obj.get("metadata") or {}).get("name", "")]
+        for column in columns:
+            found, value = _find(obj, column.json_path)
+            row.append(_cell(column, value, now) if found else None)
+        return row
+
+    return Printer(definitions, cells)
 
 
 def _row_object(obj: dict[str, Any], include: str, version: str) -> dict[str, Any] | None:
@@ -206,7 +246,7 @@ def _row_object(obj: dict[str, Any], include: str, version: str) -> dict[str, An
 
 def to_table(
     items: Sequence[dict[str, Any]],
-    columns: Sequence[PrinterColumn],
+    printer: Printer,
     *,
     version: str,
     include_object: str,
@@ -214,30 +254,19 @@ def to_table(
     list_metadata: dict[str, Any],
     no_headers: bool = False,
 ) -> dict[str, Any]:
-    """The ``Table`` of ``items`` (one item for a GET of one object)."""
-    definitions = [
-        {
-            "name": "Name",
-            "type": "string",
-            "format": "name",
-            "description": NAME_DESCRIPTION,
-            "priority": 0,
-        },
-        *(c.definition() for c in columns),
+    """The ``Table`` of ``items`` (one item for a GET of one object).
+
+    ``no_headers`` (a watch stream's events after the first) sends ``columnDefinitions: null``,
+    as the server encodes a Table whose definitions were left out.
+    """
+    rows = [
+        {"cells": printer.cells(obj, now), "object": _row_object(obj, include_object, version)}
+        for obj in items
     ]
-    rows = []
-    for obj in items:
-        cells: list[Any] = [(obj.get("metadata") or {}).get("name", "")]
-        for column in columns:
-            found, value = _find(obj, column.json_path)
-            cells.append(_cell(column, value, now) if found else None)
-        rows.append({"cells": cells, "object": _row_object(obj, include_object, version)})
-    table: dict[str, Any] = {
+    return {
         "kind": "Table",
         "apiVersion": f"meta.k8s.io/{version}",
         "metadata": list_metadata,
+        "columnDefinitions": None if no_headers else list(printer.columns),
+        "rows": rows,
     }
-    if not no_headers:
-        table["columnDefinitions"] = definitions
-    table["rows"] = rows
-    return table

@@ -53,6 +53,12 @@ class Event:
         cached = self._lines.get((type_, api_version))
         if cached is not None:
             return cached
+        line = encode_line(type_, self.served(type_, api_version))
+        self._lines[(type_, api_version)] = line
+        return line
+
+    def served(self, type_: str, api_version: str) -> dict[str, Any]:
+        """The object a watcher of ``api_version`` receives with a ``type_`` event."""
         obj = self.obj
         if type_ == DELETED and self.type == MODIFIED and self.old is not None:
             # Left the selector: the previous state, carrying this event's resourceVersion.
@@ -62,9 +68,7 @@ class Event:
             obj = to_events_v1(obj)  # one Event, two APIs (emulator.event_conversion)
         elif obj.get("apiVersion") != api_version:
             obj = dict(obj, apiVersion=api_version)
-        line = encode_line(type_, obj)
-        self._lines[(type_, api_version)] = line
-        return line
+        return obj
 
 
 @dataclass(frozen=True)

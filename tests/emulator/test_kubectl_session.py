@@ -116,8 +116,6 @@ NEEDS_OPENAPI = "needs openapi from issue 15"
 NEEDS_FIELD_VALIDATION = (
     "needs openapi from issue 15 (--validate: the server's fieldValidation=Strict and Warn)"
 )
-NEEDS_TABLES = "needs builtin tables from issue 15"
-NEEDS_WATCH_TABLES = "needs builtin tables (watch Tables) from issue 15"
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +245,6 @@ def test_create_job(kubectl: Kubectl) -> None:
     )
 
 
-@pytest.mark.xfail(not REAL_KUBECONFIG, strict=True, reason=NEEDS_TABLES)
 def test_get_jobs_shows_the_job_columns(kubectl: Kubectl) -> None:
     """A Job nothing runs yet: no conditions, so the printer says Running, 0 of 1 done."""
     changes = kubectl.within(CHANGES)
@@ -324,7 +321,6 @@ def test_get_backups_shows_the_printer_columns(kubectl: Kubectl, applied: str) -
     )
 
 
-@pytest.mark.xfail(not REAL_KUBECONFIG, strict=True, reason=NEEDS_TABLES)
 def test_get_builtin_kinds_shows_their_columns(kubectl: Kubectl, applied: str) -> None:
     assert table(kubectl.ok("get", "secrets")) == (
         "NAME                           TYPE     DATA   AGE\n"
@@ -369,7 +365,6 @@ def test_events_for_the_backup(kubectl: Kubectl, events: None) -> None:
     )  # fmt: skip
 
 
-@pytest.mark.xfail(not REAL_KUBECONFIG, strict=True, reason=NEEDS_TABLES)
 def test_get_events_shows_the_backups_events(kubectl: Kubectl, events: None) -> None:
     assert table(kubectl.ok("get", "events")) == (
         "LAST SEEN   TYPE     REASON             OBJECT                                 MESSAGE\n"
@@ -549,7 +544,6 @@ def test_delete_waits_for_the_finalizers(kubectl: Kubectl) -> None:
     )
 
 
-@pytest.mark.xfail(not REAL_KUBECONFIG, strict=True, reason=NEEDS_WATCH_TABLES)
 def test_get_watch_shows_a_phase_change(kubectl: Kubectl) -> None:
     changes = backup(kubectl, "watched")
     with changes.start("get", "dbbackup", "watched", "--watch") as watching:
