@@ -81,6 +81,7 @@ __all__ = [
     "DEFAULT_MAX_CONCURRENT_RECONCILES",
     "DEFAULT_METRICS_BIND_ADDRESS",
     "DEFAULT_POOL_SIZE",
+    "DEFAULT_SECURE_METRICS_BIND_ADDRESS",
     "DEFAULT_USER_AGENT",
     "EXIT_FAILURE",
     "EXIT_OK",
@@ -91,7 +92,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # Every default in one place (controller-runtime pkg/manager/internal.go style).
-DEFAULT_METRICS_BIND_ADDRESS = ":8080"  # controller-runtime's metrics default
+DEFAULT_METRICS_BIND_ADDRESS = ":8080"  # controller-runtime's metrics default (plain HTTP)
+# With metrics_secure: kubebuilder's scaffold serves authenticated HTTPS metrics on 8443.
+DEFAULT_SECURE_METRICS_BIND_ADDRESS = ":8443"
 DEFAULT_HEALTH_PROBE_BIND_ADDRESS = ":8081"  # kubebuilder's scaffolded probe address
 DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT = (
     30.0  # seconds; controller-runtime defaultGracefulShutdownPeriod
