@@ -51,17 +51,19 @@ from api.v1alpha1 import (
     SourceError,
     build_restore_job,
     failure_in_words,
+    format_time,
     resolve_source,
     restore_job_name,
 )
 from api.v1alpha1.markers import decode, encode
 from api.v1alpha1.restore_types import DatabaseRestoreStatus
 from api.v1alpha1.status import Condition
-from controller.databasebackup import NORMAL, WARNING, ReconcilerClient, Recorder
-from controller.jobs import format_time, is_controlled_by, job_outcome
+from controller.databasebackup import ReconcilerClient, Recorder
+from controller.jobs import is_controlled_by, job_outcome
 from controller.status import PHASE_FAILED, PHASE_PENDING, PHASE_RUNNING, PHASE_SUCCEEDED
 from manager.clock import Clock
 from manager.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
+from manager.events import NORMAL, WARNING
 from manager.reconcile import Request, Result
 from manager.scheme import JOBS, ResourceType
 from manager.store import INDEX_CONTROLLER_OWNER, owner_key

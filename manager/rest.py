@@ -31,6 +31,7 @@ from kubernetes.client import ApiClient, ApiException, Configuration
 from manager.errors import ApiError, TransportError, error_from_response
 
 __all__ = [
+    "BACKGROUND",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_READ_TIMEOUT",
     "JSON",
@@ -47,6 +48,9 @@ JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+# DeleteOptions.propagationPolicy: the object goes at once, its dependents (a Job's Pods) after,
+# by the garbage collector.
+BACKGROUND = "Background"
 
 DEFAULT_CONNECT_TIMEOUT = 5.0  # seconds; client-go's dialer uses 30 s, a local API answers in ms
 DEFAULT_READ_TIMEOUT = 30.0  # seconds; bounds a hung server, yet leaves room for large lists

@@ -40,7 +40,7 @@ from api.v1alpha1 import (
     build_manual_job,
 )
 from manager.errors import AlreadyExists, NotFound
-from manager.rest import RestClient
+from manager.rest import BACKGROUND, RestClient
 from manager.scheme import JOBS, ResourceType
 
 __all__ = [
@@ -146,7 +146,7 @@ def run_now(
         )
     if active and policy == "Replace":
         for running in active:
-            rest.delete(JOBS.object_path(namespace, running), propagation_policy="Background")
+            rest.delete(JOBS.object_path(namespace, running), propagation_policy=BACKGROUND)
     for _ in range(NAME_ATTEMPTS):
         suffix = "".join(secrets.choice(SUFFIX_ALPHABET) for _ in range(SUFFIX_LENGTH))
         if suffix.isdigit():

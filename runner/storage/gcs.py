@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import requests
 
-from runner.config import parse_time
+from api.v1alpha1.times import parse_rfc3339
 from runner.errors import StorageError, UploadError
 from runner.retry import RETRY_STATUSES, RetryPolicy, TransientError
 from runner.storage.base import CHUNK_SIZE, READ_SIZE, ObjectInfo
@@ -122,7 +122,9 @@ class GCSStorage:
             for item in page.get("items", []):
                 name = item["name"][len(self._prefix) :]
                 if name and "/" not in name:
-                    found.append(ObjectInfo(name, int(item["size"]), parse_time(item["updated"])))
+                    found.append(
+                        ObjectInfo(name, int(item["size"]), parse_rfc3339(item["updated"]))
+                    )
             if not page.get("nextPageToken"):
                 return found
             params["pageToken"] = page["nextPageToken"]
