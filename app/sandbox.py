@@ -45,6 +45,7 @@ from typing import Any
 import yaml
 
 from app.flags import OPERATOR_NAMESPACE
+from app.operator import USER_AGENT
 from app.sandbox_jobs import LocalJobExecutor
 from app.sandbox_options import (
     OPERATOR_GROUPS,
@@ -326,7 +327,12 @@ def _cluster_answers(kubeconfig: str | None) -> tuple[str | None, str]:
     except ConfigError as err:
         return None, str(err)
     configuration.retries = 0  # one attempt: the probe is bounded by PROBE_TIMEOUT
-    rest = RestClient(configuration, connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT)
+    rest = RestClient(
+        configuration,
+        user_agent=USER_AGENT,
+        connect_timeout=PROBE_TIMEOUT,
+        read_timeout=PROBE_TIMEOUT,
+    )
     try:
         rest.request("GET", "/version")
     except ApiError as err:

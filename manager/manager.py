@@ -68,7 +68,7 @@ from manager.metrics import Metrics, rest_client_observer, serve_metrics
 from manager.metricsauth import DelegatingAuth
 from manager.predicate import Predicate
 from manager.reconcile import Reconciler
-from manager.rest import RestClient
+from manager.rest import DEFAULT_POOL_SIZE, DEFAULT_USER_AGENT, RestClient
 from manager.runnable import Runnable, when_set
 from manager.scheme import ResourceType, Scheme
 from manager.servingcert import tls_source
@@ -102,8 +102,6 @@ DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT = (
 DEFAULT_MAX_CONCURRENT_RECONCILES = 1  # controller-runtime's controller default
 DEFAULT_CACHE_SYNC_TIMEOUT = 120.0  # seconds; controller-runtime's CacheSyncTimeout (2 min)
 DEFAULT_LEADER_HEALTHZ_TOLERANCE = 20.0  # seconds; kube-controller-manager's healthz adaptor
-DEFAULT_POOL_SIZE = 16  # connections; covers informers + workers + elector of one operator
-DEFAULT_USER_AGENT = "python-controller-manager"  # the CLI sets the operator's own
 _ELECTOR_JOIN_MARGIN = 5.0  # seconds beyond renew_deadline to wait for the release
 _RUNNABLE_JOIN_TIMEOUT = 10.0  # seconds to wait for caches and servers to stop
 _CONTROLLER_GRACE_SLACK = 3600.0  # seconds a controller waits beyond the Manager's bound

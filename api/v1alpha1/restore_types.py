@@ -125,10 +125,7 @@ class DatabaseRestoreStatus:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DatabaseRestore(RootObject):
-    """DatabaseRestore restores one run of a DatabaseBackup, once, as a Job it owns.
-
-    The root type; ``metadata`` is kept as plain data.
-    """
+    """DatabaseRestore restores one run of a DatabaseBackup, once, as a Job it owns."""
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         name_length_rule(

@@ -416,10 +416,7 @@ class DatabaseBackupSpec:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DatabaseBackup(RootObject):
-    """DatabaseBackup runs a backup of one database on a cron schedule, as a Job per run.
-
-    The root type; ``metadata`` is kept as plain data.
-    """
+    """DatabaseBackup runs a backup of one database on a cron schedule, as a Job per run."""
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         name_length_rule(
