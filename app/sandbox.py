@@ -44,6 +44,7 @@ from typing import Any
 
 import yaml
 
+from api.v1alpha1 import API_VERSION, KIND
 from app.flags import OPERATOR_NAMESPACE
 from app.operator import USER_AGENT
 from app.sandbox_jobs import LocalJobExecutor
@@ -80,8 +81,6 @@ OPERATOR_TOKEN = "sandbox-dbbackup-operator-token"
 OPERATOR_PREFIX = "operator | "
 SANDBOX_PREFIX = "sandbox  | "
 JOBS_PREFIX = "jobs     | "
-BACKUP_API_VERSION = "dbbackup.io/v1alpha1"
-BACKUP_KIND = "DatabaseBackup"
 SAMPLES_NAMESPACE = "default"
 
 
@@ -130,7 +129,7 @@ class Sandbox:
         if opts.with_samples:
             for obj in load_manifests(opts.config / "samples", SAMPLES_NAMESPACE):
                 server.create_object(obj)
-                if obj.get("kind") == BACKUP_KIND:
+                if obj.get("kind") == KIND:
                     self.samples.append(f"{SAMPLES_NAMESPACE}/{obj['metadata']['name']}")
         opts.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
         server.write_kubeconfig(opts.kubeconfig)
@@ -214,7 +213,7 @@ class Sandbox:
             if server is None:
                 return
             try:
-                backups = server.list_objects(BACKUP_API_VERSION, BACKUP_KIND)
+                backups = server.list_objects(API_VERSION, KIND)
             except (KeyError, ApiStatusError):
                 continue
             for backup in backups:

@@ -48,7 +48,11 @@ from prometheus_client import CollectorRegistry
 from manager.cache import Cache
 from manager.client import Client
 from manager.clock import Clock, RealClock
-from manager.controller import Controller
+from manager.controller import (
+    DEFAULT_CACHE_SYNC_TIMEOUT,
+    DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
+    Controller,
+)
 from manager.events import DEFAULT_QUEUE_SIZE, EventRecorder
 from manager.handler import EnqueueRequestForObject, EnqueueRequestForOwner
 from manager.healthz import HealthProbes, serve_probes
@@ -91,16 +95,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Every default in one place (controller-runtime pkg/manager/internal.go style).
+# Every default in one place (controller-runtime pkg/manager/internal.go style); those a
+# controller or the REST client applies too are theirs, imported above.
 DEFAULT_METRICS_BIND_ADDRESS = ":8080"  # controller-runtime's metrics default (plain HTTP)
 # With metrics_secure: kubebuilder's scaffold serves authenticated HTTPS metrics on 8443.
 DEFAULT_SECURE_METRICS_BIND_ADDRESS = ":8443"
 DEFAULT_HEALTH_PROBE_BIND_ADDRESS = ":8081"  # kubebuilder's scaffolded probe address
-DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT = (
-    30.0  # seconds; controller-runtime defaultGracefulShutdownPeriod
-)
 DEFAULT_MAX_CONCURRENT_RECONCILES = 1  # controller-runtime's controller default
-DEFAULT_CACHE_SYNC_TIMEOUT = 120.0  # seconds; controller-runtime's CacheSyncTimeout (2 min)
 DEFAULT_LEADER_HEALTHZ_TOLERANCE = 20.0  # seconds; kube-controller-manager's healthz adaptor
 _ELECTOR_JOIN_MARGIN = 5.0  # seconds beyond renew_deadline to wait for the release
 _RUNNABLE_JOIN_TIMEOUT = 10.0  # seconds to wait for caches and servers to stop

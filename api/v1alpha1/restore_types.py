@@ -26,6 +26,7 @@ from api.v1alpha1.groupversion import RESTORE_JOB_SUFFIX, RESTORE_MAX_NAME_LENGT
 from api.v1alpha1.markers import Rule, prop
 from api.v1alpha1.root import RootObject, name_length_rule
 from api.v1alpha1.status import (
+    MESSAGE_MAX,
     RFC3339,
     Condition,
     conditions_field,
@@ -47,7 +48,6 @@ RESTORE_PHASES = ("Pending", "Running", "Succeeded", "Failed")
 # latest, a run's Job name (a DNS label), or an object URL / absolute path under the storage.
 SOURCE_PATTERN = r"^(latest|[a-z0-9]([-a-z0-9]*[a-z0-9])?|(s3|gs|pvc)://\S+|/\S+)$"
 SOURCE_MAX = 2048
-MESSAGE_MAX = 32768  # metav1.Condition's message bound
 
 
 def _always(_value: Any) -> bool:
