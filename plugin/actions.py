@@ -39,6 +39,7 @@ from api.v1alpha1 import (
     InvalidBackupError,
     build_manual_job,
 )
+from api.v1alpha1.types import DEFAULT_CONCURRENCY_POLICY
 from manager.errors import AlreadyExists, NotFound
 from manager.rest import BACKGROUND, RestClient
 from manager.scheme import JOBS, ResourceType
@@ -136,7 +137,7 @@ def run_now(
             f"half-restored database. Wait for it: kubectl get dbrestore {restoring} "
             f"-n {namespace}"
         )
-    policy = (backup.get("spec") or {}).get("concurrencyPolicy") or "Forbid"
+    policy = (backup.get("spec") or {}).get("concurrencyPolicy") or DEFAULT_CONCURRENCY_POLICY
     active = running_jobs(rest, backup)
     if active and policy == "Forbid":
         raise Refused(
