@@ -16,7 +16,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-from app import operator
 from app import sandbox_options as opts
 from app.flags import add_operator_flags, positive_float, positive_int
 
@@ -114,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.command in ("emulator", "sandbox", "run-local"):
         try:
-            # The one import left to run time: the emulator is optional (see NO_EMULATOR).
+            # Imported here: the emulator is optional (see NO_EMULATOR).
             from app import sandbox
         except ModuleNotFoundError as err:
             if not (err.name or "").startswith("emulator"):
@@ -123,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(NO_EMULATOR, file=sys.stderr)
             return EXIT_USAGE
         return sandbox.dispatch(args)
+    # Imported here so --help and the subcommands do not load the Kubernetes client (~0.7 s).
+    from app import operator
+
     code = operator.run(args)
     if code != 0:
         # A lost Lease or a failed runnable: leave now, as controller-runtime's os.Exit does.

@@ -4,8 +4,8 @@ Role: :func:`add_operator_flags` declares the flags of ``dbbackup-operator`` (co
 names, docs/design.md §1) on any parser: the plain command, ``sandbox`` and ``run-local`` add the
 same set, and the sandbox rebuilds the operator's command line from it
 (:func:`app.sandbox_options.operator_flags`). Guarantees: parsing only; no I/O, and nothing of
-ours imported but the Manager's defaults, so every module of the composition root can depend on
-it without a cycle.
+ours imported but the runtime's defaults (``manager.defaults``), so every module of the
+composition root can depend on it without a cycle, and ``--help`` stays quick.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import argparse
 import os
 from datetime import datetime
 
-from manager.manager import (
+from manager.defaults import (
     DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
     DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
     DEFAULT_SECURE_METRICS_BIND_ADDRESS,
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 # The command's defaults. Where the operator keeps the runtime's own default, it is the
-# Manager's constant (manager.manager); the others are the operator's choices, said here once.
+# runtime's constant (manager.defaults); the others are the operator's choices, said here once.
 DEFAULT_METRICS_SECURE = True  # kubebuilder's cmd/main.go --metrics-secure default
 OPERATOR_NAMESPACE = "dbbackup-system"  # docs/design.md §1; the Lease's namespace outside a pod
 DEFAULT_LEADER_ELECTION_ID = "dbbackup-operator-leader"  # docs/design.md §1

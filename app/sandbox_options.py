@@ -31,7 +31,7 @@ import yaml
 
 from app.flags import OPERATOR_NAMESPACE, add_operator_flags
 from manager.clock import ScaledClock
-from manager.manager import (
+from manager.defaults import (
     DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
     DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
     DEFAULT_METRICS_BIND_ADDRESS,
@@ -63,7 +63,7 @@ __all__ = [
 DEFAULT_PORT = 18080  # the emulator's plain-HTTP port: fixed so the printed URL is stable
 DEFAULT_KUBECONFIG = "sandbox.kubeconfig"  # in the working directory, printed at start
 LOOPBACK = "127.0.0.1"
-# The operator's usual ports (the Manager's defaults), on loopback only.
+# The operator's usual ports (the runtime's defaults), on loopback only.
 SANDBOX_METRICS_BIND_ADDRESS = LOOPBACK + DEFAULT_METRICS_BIND_ADDRESS
 SANDBOX_HEALTH_PROBE_BIND_ADDRESS = LOOPBACK + DEFAULT_HEALTH_PROBE_BIND_ADDRESS
 DEFAULT_SPEED = 1.0  # real time: the sample's daily run still fires within a minute (below)

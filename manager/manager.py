@@ -48,10 +48,14 @@ from prometheus_client import CollectorRegistry
 from manager.cache import Cache
 from manager.client import Client
 from manager.clock import Clock, RealClock
-from manager.controller import (
+from manager.controller import Controller
+from manager.defaults import (
     DEFAULT_CACHE_SYNC_TIMEOUT,
     DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
-    Controller,
+    DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
+    DEFAULT_MAX_CONCURRENT_RECONCILES,
+    DEFAULT_METRICS_BIND_ADDRESS,
+    DEFAULT_SECURE_METRICS_BIND_ADDRESS,
 )
 from manager.events import DEFAULT_QUEUE_SIZE, EventRecorder
 from manager.handler import EnqueueRequestForObject, EnqueueRequestForOwner
@@ -95,13 +99,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Every default in one place (controller-runtime pkg/manager/internal.go style); those a
-# controller or the REST client applies too are theirs, imported above.
-DEFAULT_METRICS_BIND_ADDRESS = ":8080"  # controller-runtime's metrics default (plain HTTP)
-# With metrics_secure: kubebuilder's scaffold serves authenticated HTTPS metrics on 8443.
-DEFAULT_SECURE_METRICS_BIND_ADDRESS = ":8443"
-DEFAULT_HEALTH_PROBE_BIND_ADDRESS = ":8081"  # kubebuilder's scaffolded probe address
-DEFAULT_MAX_CONCURRENT_RECONCILES = 1  # controller-runtime's controller default
+# The Manager's own defaults; those its parts or a command line share are in manager.defaults
+# and the REST client's in manager.rest (imported above, and exported again from here).
 DEFAULT_LEADER_HEALTHZ_TOLERANCE = 20.0  # seconds; kube-controller-manager's healthz adaptor
 _ELECTOR_JOIN_MARGIN = 5.0  # seconds beyond renew_deadline to wait for the release
 _RUNNABLE_JOIN_TIMEOUT = 10.0  # seconds to wait for caches and servers to stop
