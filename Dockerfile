@@ -20,6 +20,7 @@ COPY pyproject.toml README.md ./
 COPY api/ api/
 COPY manager/ manager/
 COPY controller/ controller/
+COPY app/ app/
 # The base's pip installs into the pip-less virtualenv. A regular (non-editable) install
 # compiles every module to bytecode here, because the running container's root filesystem
 # is read-only.

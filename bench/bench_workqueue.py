@@ -25,6 +25,19 @@ from manager.ratelimit import default_controller_rate_limiter
 from manager.workqueue import RateLimitingQueue
 
 
+def _timed(workers: int, work: Callable[[], None], feed: Callable[[], None]) -> float:
+    """Seconds from starting ``workers`` threads running ``work`` until ``feed`` has queued the
+    items and its end signal and every worker has returned."""
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    feed()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
 def run_workqueue(items: int, workers: int, *, with_metrics: bool) -> float:
     """Seconds to move ``items`` keys through a RateLimitingQueue with ``workers`` threads."""
     clock = RealClock()
@@ -40,16 +53,12 @@ def run_workqueue(items: int, workers: int, *, with_metrics: bool) -> float:
                 return
             q.done(item)
 
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for i in range(items):
-        q.add(i)
-    q.shut_down()  # workers finish what is queued, then see shutdown
-    for t in threads:
-        t.join()
-    return time.perf_counter() - start
+    def feed() -> None:
+        for i in range(items):
+            q.add(i)
+        q.shut_down()  # workers finish what is queued, then see shutdown
+
+    return _timed(workers, work, feed)
 
 
 def run_baseline(items: int, workers: int) -> float:
@@ -63,17 +72,13 @@ def run_baseline(items: int, workers: int) -> float:
             if item is None:
                 return
 
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for i in range(items):
-        q.put(i)
-    for _ in threads:
-        q.put(None)
-    for t in threads:
-        t.join()
-    return time.perf_counter() - start
+    def feed() -> None:
+        for i in range(items):
+            q.put(i)
+        for _ in range(workers):
+            q.put(None)
+
+    return _timed(workers, work, feed)
 
 
 def best(fn: Callable[[], float], repeat: int) -> float:

@@ -28,10 +28,11 @@ from datetime import datetime
 from typing import Any
 
 from api.v1alpha1 import build_job
+from app.operator import USER_AGENT
 from controller.resources import BACKUPS
 from manager.errors import ApiError
 from manager.kubeconfig import load_configuration
-from manager.manager import DEFAULT_MAX_CONCURRENT_RECONCILES, DEFAULT_POOL_SIZE
+from manager.manager import DEFAULT_MAX_CONCURRENT_RECONCILES
 from manager.rest import RestClient
 from manager.scheme import JOBS
 
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=DEFAULT_MAX_CONCURRENT_RECONCILES)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
-    rest = RestClient(load_configuration(args.kubeconfig), pool_size=DEFAULT_POOL_SIZE)
+    rest = RestClient(load_configuration(args.kubeconfig), user_agent=USER_AGENT)
     bodies = _bodies(rest, args.slot)
     while (left := args.start_at - time.time()) > 0:
         time.sleep(min(left, 0.1))

@@ -272,7 +272,7 @@ def _metric_sum(text: str, name: str) -> float:
 
 def _launch_operator(session: Session) -> tuple[Proc, str, str]:
     metrics, health = free_port(), free_port()
-    args = [sys.executable, "-m", "controller", "--kubeconfig", str(session.kubeconfig),
+    args = [sys.executable, "-m", "app", "--kubeconfig", str(session.kubeconfig),
             "--metrics-bind-address", f"127.0.0.1:{metrics}", "--metrics-secure=false",
             "--health-probe-bind-address", f"127.0.0.1:{health}",
             "--log-level", "info", *session.clock.flags()]  # fmt: skip

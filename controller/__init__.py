@@ -1,1 +1,1 @@
-"""The DatabaseBackup controller and the ``dbbackup-operator`` command (the composition root)."""
+"""The operator's controllers: the DatabaseBackup and DatabaseRestore reconcilers, their parts."""

@@ -39,10 +39,12 @@ from api.v1alpha1 import (
     KIND,
     build_job,
     dump_location,
+    format_time,
     job_name,
+    parse_time,
     validate,
 )
-from controller.jobs import format_time, is_controlled_by, job_outcome, parse_time
+from controller.jobs import is_controlled_by, job_outcome
 from controller.memo import GenerationMemo
 from controller.metrics import BackupMetrics
 from controller.schedule import decide, next_after, parse_cached
@@ -59,7 +61,9 @@ from controller.status import (
 )
 from manager.clock import Clock
 from manager.errors import AlreadyExists, NotFound
+from manager.events import NORMAL, WARNING
 from manager.reconcile import Request, Result
+from manager.rest import BACKGROUND
 from manager.scheme import JOBS, ResourceType
 from manager.store import INDEX_CONTROLLER_OWNER, owner_key
 
@@ -70,10 +74,6 @@ log = logging.getLogger(__name__)
 RESTORE_POLL = 15.0  # seconds between looks while a restore holds a due slot back
 STATUS_WRITE_ATTEMPTS = 3  # a 409 re-reads live and retries; more means a writer is fighting us
 REQUEUE_SLACK = 0.1  # seconds after the slot, so a wake-up is never a hair early (upstream: 100 ms)
-BACKGROUND = "Background"
-
-NORMAL = "Normal"
-WARNING = "Warning"
 
 
 class ReconcilerClient(Protocol):

@@ -51,17 +51,20 @@ from api.v1alpha1 import (
     SourceError,
     build_restore_job,
     failure_in_words,
+    format_time,
     resolve_source,
     restore_job_name,
 )
 from api.v1alpha1.markers import decode, encode
 from api.v1alpha1.restore_types import DatabaseRestoreStatus
 from api.v1alpha1.status import Condition
-from controller.databasebackup import NORMAL, WARNING, ReconcilerClient, Recorder
-from controller.jobs import format_time, is_controlled_by, job_outcome
+from controller.databasebackup import ReconcilerClient, Recorder
+from controller.jobs import is_controlled_by, job_outcome
 from controller.status import PHASE_FAILED, PHASE_PENDING, PHASE_RUNNING, PHASE_SUCCEEDED
 from manager.clock import Clock
 from manager.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
+from manager.events import NORMAL, WARNING
+from manager.objectmeta import metadata_of
 from manager.reconcile import Request, Result
 from manager.scheme import JOBS, ResourceType
 from manager.store import INDEX_CONTROLLER_OWNER, owner_key
@@ -87,11 +90,6 @@ class CacheLister(Protocol):
     ) -> builtins.list[dict[str, Any]]: ...
 
 
-def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, Mapping) else {}
-
-
 class DatabaseRestoreReconciler:
     """Reconciles one ``DatabaseRestore`` (see the module docstring for the steps)."""
 
@@ -115,7 +113,7 @@ class DatabaseRestoreReconciler:
     def reconcile(self, request: Request) -> Result:
         # 1: load the restore.
         obj = self._client.get(self._restores, request.namespace, request.name)
-        if obj is None or _meta(obj).get("deletionTimestamp"):
+        if obj is None or metadata_of(obj).get("deletionTimestamp"):
             return Result()
         previous = _previous_status(obj)
         try:
@@ -216,12 +214,12 @@ class DatabaseRestoreReconciler:
         return live if is_controlled_by(live, restore.uid) else None
 
     def _running_backup_job(self, backup: Mapping[str, Any]) -> str:
-        meta = _meta(backup)
+        meta = metadata_of(backup)
         key = owner_key(GROUP, KIND, str(meta.get("namespace", "")), str(meta.get("name", "")))
         uid = str(meta.get("uid", ""))
         for job in self._client.by_index(JOBS, INDEX_CONTROLLER_OWNER, key):
             if is_controlled_by(job, uid) and job_outcome(job).result == PHASE_RUNNING:
-                return str(_meta(job).get("name", ""))
+                return str(metadata_of(job).get("name", ""))
         return ""
 
     def _follow(
@@ -236,11 +234,11 @@ class DatabaseRestoreReconciler:
         job_status = job.get("status") or {}
         outcome = job_outcome(dict(job))
         started = job_status.get("startTime")
-        annotations = _meta(job).get("annotations") or {}
+        annotations = metadata_of(job).get("annotations") or {}
         status = _with(
             status,
             source=status.source or annotations.get(ANNOTATION_RESTORE_SOURCE),
-            job=str(_meta(job).get("name", "")),
+            job=str(metadata_of(job).get("name", "")),
             phase=outcome.result,
             start_time=str(started) if started else status.start_time,
             completion_time=format_time(outcome.finished_at) if outcome.finished_at else None,
@@ -284,7 +282,7 @@ class DatabaseRestoreReconciler:
         status: DatabaseRestoreStatus,
         ready: tuple[str, str, str],
     ) -> Result:
-        generation = int(_meta(obj).get("generation") or 0)
+        generation = int(metadata_of(obj).get("generation") or 0)
         status = _with(
             status,
             observed_generation=generation,
@@ -347,7 +345,7 @@ class RestoreGuard:
         self._restores = restores
 
     def __call__(self, backup: Mapping[str, Any]) -> str:
-        meta = _meta(backup)
+        meta = metadata_of(backup)
         namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
         for obj in self._client.list(self._restores, namespace):
             try:

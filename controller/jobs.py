@@ -8,27 +8,28 @@ controller's ``IsJobFinished``; ``SuccessCriteriaMet`` / ``FailureTarget`` alone
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from api.v1alpha1 import ANNOTATION_REQUESTED_AT, LABEL_TRIGGER, TRIGGER_MANUAL
+from api.v1alpha1 import (
+    ANNOTATION_REQUESTED_AT,
+    ANNOTATION_SCHEDULED_AT,
+    LABEL_TRIGGER,
+    TRIGGER_MANUAL,
+    parse_time,
+)
 from manager.compact import share_strings
 from manager.informer import strip_bulky_fields
 
 __all__ = [
-    "SCHEDULED_AT_ANNOTATION",
     "JobOutcome",
     "cache_job",
-    "format_time",
     "is_controlled_by",
     "is_manual",
     "job_outcome",
-    "parse_time",
     "requested_time",
     "scheduled_time",
 ]
-
-SCHEDULED_AT_ANNOTATION = "dbbackup.io/scheduled-at"  # docs/design.md §1
 
 
 def cache_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -44,22 +45,6 @@ def cache_job(job: dict[str, Any]) -> dict[str, Any]:
         spec.pop("template", None)
     shared: dict[str, Any] = share_strings(strip_bulky_fields(job))
     return shared
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp from the API (``2025-03-27T01:00:00Z``) as aware UTC, or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
-def format_time(when: datetime) -> str:
-    """RFC 3339 in UTC with second precision, as ``metav1.Time`` serializes."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +81,7 @@ def job_outcome(job: dict[str, Any]) -> JobOutcome:
 def scheduled_time(job: dict[str, Any]) -> datetime | None:
     """The slot a Job was created for, from its ``dbbackup.io/scheduled-at`` annotation."""
     annotations = (job.get("metadata") or {}).get("annotations") or {}
-    return parse_time(annotations.get(SCHEDULED_AT_ANNOTATION))
+    return parse_time(annotations.get(ANNOTATION_SCHEDULED_AT))
 
 
 def is_manual(job: dict[str, Any]) -> bool:

@@ -43,7 +43,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from controller.jobs import parse_time
+from api.v1alpha1 import parse_time
 
 __all__ = ["BackupMetrics"]
 

@@ -11,11 +11,13 @@ the most recent slot, so the backup stays scheduled.
 
 All times are timezone-aware UTC; the schedule object deals with the backup's time zone.
 
-Fire times of ``api.v1alpha1.CronSchedule`` are memoized per (expression, time zone, hash id
-when the expression hashes, whole minute): a croniter query costs ~0.1 ms and a herd of
+Fire times are memoized by a :class:`ScheduleMemo`, an object with its owner's lifetime (the
+reconciler's): it parses each (expression, time zone, hash seed) once and remembers the answers
+of the schedules it parsed per whole minute. A croniter query costs ~0.1 ms and a herd of
 backups on ``0 1 * * *`` asks the same questions thousands of times in the same minute. The
 answers depend only on those keys (``CronSchedule`` floors every query to the minute), so the
-memo never changes a decision. Other ``CronSchedule`` implementations are not memoized.
+memo never changes a decision. :func:`decide` reads whatever schedule it is given, memoized
+or not.
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ __all__ = [
     "TOO_MANY_MISSED",
     "CronSchedule",
     "ScheduleDecision",
+    "ScheduleMemo",
     "decide",
     "next_after",
     "parse_cached",
-    "prev_at_or_before",
 ]
 
 TOO_MANY_MISSED = 100  # upstream's threshold for the TooManyMissedTimes warning
@@ -77,56 +79,87 @@ class ScheduleDecision:
         return self.missed > TOO_MANY_MISSED
 
 
-def parse_cached(expression: str, time_zone: str, hash_id: str) -> ApiCronSchedule:
-    """``api.v1alpha1.parse_schedule``, parsed once per (expression, zone, seed): a
-    ``CronSchedule`` is immutable, and an unhashed expression is one parse for every backup
-    (``hash_seed``). An invalid schedule raises every time (errors are not cached)."""
-    return _parse_once(expression, time_zone, hash_seed(expression, hash_id))
+class ScheduleMemo:
+    """Parsed schedules and their fire times, remembered for as long as this object lives.
 
+    Thread-safe: the reconciler's workers share one. Bounded: at most ``schedules`` parsed
+    schedules (least recently used go first) and ``fire_times`` answers (oldest first).
+    """
 
-@functools.lru_cache(maxsize=SCHEDULE_CACHE_SIZE)
-def _parse_once(expression: str, time_zone: str, seed: str) -> ApiCronSchedule:
-    return parse_schedule(expression, time_zone, seed)
+    def __init__(
+        self, *, schedules: int = SCHEDULE_CACHE_SIZE, fire_times: int = FIRE_TIME_CACHE_SIZE
+    ) -> None:
+        self._parse_once = functools.lru_cache(maxsize=schedules)(self._memoized_schedule)
+        self._answers: OrderedDict[tuple[object, ...], datetime | None] = OrderedDict()
+        self._capacity = fire_times
+        self._lock = threading.Lock()
+
+    def parse(self, expression: str, time_zone: str, hash_id: str) -> CronSchedule:
+        """``api.v1alpha1.parse_schedule``, parsed once per (expression, zone, seed): a
+        ``CronSchedule`` is immutable, and an unhashed expression is one parse for every backup
+        (``hash_seed``). An invalid schedule raises every time (errors are not cached)."""
+        return self._parse_once(expression, time_zone, hash_seed(expression, hash_id))
+
+    def _memoized_schedule(self, expression: str, time_zone: str, seed: str) -> CronSchedule:
+        return _MemoizedSchedule(parse_schedule(expression, time_zone, seed), self)
+
+    def answer(
+        self,
+        key: tuple[object, ...],
+        compute: Callable[[datetime], datetime | None],
+        when: datetime,
+    ) -> datetime | None:
+        """``compute(when)``, remembered under ``key`` plus ``when``'s whole minute."""
+        key = (*key, when.astimezone(UTC).replace(second=0, microsecond=0))
+        with self._lock:
+            hit = self._answers.get(key, _MISS)
+        if hit is not _MISS:
+            return hit  # type: ignore[return-value]
+        value = compute(when)
+        with self._lock:
+            self._answers[key] = value
+            if len(self._answers) > self._capacity:
+                self._answers.popitem(last=False)
+        return value
 
 
 _MISS = object()
-_memo: OrderedDict[tuple[object, ...], datetime | None] = OrderedDict()
-_memo_lock = threading.Lock()
 
 
-def _memoized(
-    kind: str,
-    schedule: CronSchedule,
-    when: datetime,
-    compute: Callable[[datetime], datetime | None],
-) -> datetime | None:
-    if not isinstance(schedule, ApiCronSchedule):
-        return compute(when)
-    hashed = hash_seed(schedule.expression, schedule.hash_id)
-    minute = when.astimezone(UTC).replace(second=0, microsecond=0)
-    key = (kind, schedule.expression, str(schedule.zone), hashed, minute)
-    with _memo_lock:
-        hit = _memo.get(key, _MISS)
-    if hit is not _MISS:
-        return hit  # type: ignore[return-value]
-    value = compute(when)
-    with _memo_lock:
-        _memo[key] = value
-        if len(_memo) > FIRE_TIME_CACHE_SIZE:
-            _memo.popitem(last=False)
-    return value
+class _MemoizedSchedule:
+    """An ``api.v1alpha1.CronSchedule`` whose answers go through its :class:`ScheduleMemo`."""
+
+    __slots__ = ("_memo", "_next", "_prev", "_schedule")
+
+    def __init__(self, schedule: ApiCronSchedule, memo: ScheduleMemo) -> None:
+        self._schedule = schedule
+        self._memo = memo
+        seed = hash_seed(schedule.expression, schedule.hash_id)
+        identity = (schedule.expression, str(schedule.zone), seed)
+        self._next = ("next", *identity)
+        self._prev = ("prev", *identity)
+
+    def next_after(self, when: datetime) -> datetime:
+        value = self._memo.answer(self._next, self._schedule.next_after, when)
+        assert value is not None  # next_after always answers
+        return value
+
+    def prev_at_or_before(self, when: datetime) -> datetime | None:
+        return self._memo.answer(self._prev, self._schedule.prev_at_or_before, when)
+
+
+# What parse_cached answers from until the reconciler owns its ScheduleMemo (issue 17 item 4).
+_SHARED = ScheduleMemo()
+
+
+def parse_cached(expression: str, time_zone: str, hash_id: str) -> CronSchedule:
+    """:meth:`ScheduleMemo.parse` on a process-wide memo, for callers that hold none."""
+    return _SHARED.parse(expression, time_zone, hash_id)
 
 
 def next_after(schedule: CronSchedule, when: datetime) -> datetime:
-    """``schedule.next_after(when)``, memoized (see the module docstring)."""
-    value = _memoized("next", schedule, when, schedule.next_after)
-    assert value is not None  # next_after always answers
-    return value
-
-
-def prev_at_or_before(schedule: CronSchedule, when: datetime) -> datetime | None:
-    """``schedule.prev_at_or_before(when)``, memoized (see the module docstring)."""
-    return _memoized("prev", schedule, when, schedule.prev_at_or_before)
+    """``schedule.next_after(when)``."""
+    return schedule.next_after(when)
 
 
 def decide(
@@ -149,17 +182,17 @@ def decide(
     if starting_deadline_seconds is not None:
         deadline = now - timedelta(seconds=starting_deadline_seconds)
         counting_from = max(counting_from, deadline)
-    next_time = next_after(schedule, now)
+    next_time = schedule.next_after(now)
     if earliest >= now:
         return ScheduleDecision(earliest, None, 0, False, next_time)
-    most_recent = prev_at_or_before(schedule, now)
+    most_recent = schedule.prev_at_or_before(now)
     if most_recent is None or most_recent <= earliest:
         return ScheduleDecision(earliest, None, 0, False, next_time)
     missed = 0
-    slot = next_after(schedule, counting_from)
+    slot = schedule.next_after(counting_from)
     while slot <= now and missed <= TOO_MANY_MISSED:
         missed += 1
-        slot = next_after(schedule, slot)
+        slot = schedule.next_after(slot)
     too_late = starting_deadline_seconds is not None and most_recent < now - timedelta(
         seconds=starting_deadline_seconds
     )

@@ -25,15 +25,8 @@ from typing import Any
 
 import tenacity
 
-from api.v1alpha1 import TRIGGER_MANUAL, failure_in_words
-from controller.jobs import (
-    format_time,
-    is_manual,
-    job_outcome,
-    parse_time,
-    requested_time,
-    scheduled_time,
-)
+from api.v1alpha1 import TRIGGER_MANUAL, failure_in_words, format_time, parse_time
+from controller.jobs import is_manual, job_outcome, requested_time, scheduled_time
 from manager.errors import Conflict
 
 __all__ = [

@@ -48,6 +48,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from manager.clock import Clock
+from manager.defaults import (
+    DEFAULT_CACHE_SYNC_TIMEOUT,
+    DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
+    DEFAULT_MAX_CONCURRENT_RECONCILES,
+)
 from manager.errors import ApiError
 from manager.handler import FilteredHandler, RequestQueue
 from manager.metrics import (
@@ -64,9 +69,6 @@ from manager.runnable import ResourceEventHandler, when_set
 from manager.workqueue import RateLimitingQueue
 
 __all__ = [
-    "DEFAULT_CACHE_SYNC_TIMEOUT",
-    "DEFAULT_GRACEFUL_TIMEOUT",
-    "DEFAULT_MAX_CONCURRENT_RECONCILES",
     "CacheSyncError",
     "Controller",
     "HandlerFactory",
@@ -76,9 +78,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_CONCURRENT_RECONCILES = 1  # controller-runtime default
-DEFAULT_CACHE_SYNC_TIMEOUT = 120.0  # seconds; controller-runtime CacheSyncTimeout default (2 min)
-DEFAULT_GRACEFUL_TIMEOUT = 30.0  # seconds; controller-runtime's GracefulShutdownTimeout default
 SYNC_POLL_INTERVAL = 0.1  # seconds; client-go WaitForCacheSync polls every 100 ms
 IDLE_WAKE = 5.0  # seconds; a safety net: stop and crashes wake start() directly
 
@@ -121,7 +120,7 @@ class Controller:
         recover_panic: bool = True,
         expected_errors: tuple[type[Exception], ...] = (ApiError,),
         cache_sync_timeout: float = DEFAULT_CACHE_SYNC_TIMEOUT,
-        graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT,
+        graceful_timeout: float = DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
     ) -> None:
         if not name:
             raise ValueError("a controller needs a name")

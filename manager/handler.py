@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
+from manager.objectmeta import Object, metadata_of
 from manager.predicate import Predicate
 from manager.reconcile import Request
 from manager.runnable import ResourceEventHandler
@@ -35,8 +36,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Object = dict[str, Any]
-
 
 class RequestQueue(Protocol):
     """Where handlers put requests (a :class:`~manager.workqueue.RateLimitingQueue` is one)."""
@@ -44,14 +43,9 @@ class RequestQueue(Protocol):
     def add(self, item: Request) -> None: ...
 
 
-def _metadata(obj: Object) -> dict[str, Any]:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
-
-
 def object_request(obj: Object) -> Request | None:
     """The object's own key, or None if it has no name."""
-    meta = _metadata(obj)
+    meta = metadata_of(obj)
     name = meta.get("name")
     if not isinstance(name, str) or not name:
         return None
@@ -72,7 +66,7 @@ def controller_owner_request(
     Only the first ``controller: true`` reference counts (``metav1.GetControllerOf``). A
     namespaced owner lives in the object's namespace (owner references cannot cross them).
     """
-    meta = _metadata(obj)
+    meta = metadata_of(obj)
     for ref in meta.get("ownerReferences") or ():
         if not isinstance(ref, dict) or ref.get("controller") is not True:
             continue

@@ -49,6 +49,14 @@ from manager.cache import Cache
 from manager.client import Client
 from manager.clock import Clock, RealClock
 from manager.controller import Controller
+from manager.defaults import (
+    DEFAULT_CACHE_SYNC_TIMEOUT,
+    DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
+    DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
+    DEFAULT_MAX_CONCURRENT_RECONCILES,
+    DEFAULT_METRICS_BIND_ADDRESS,
+    DEFAULT_SECURE_METRICS_BIND_ADDRESS,
+)
 from manager.events import DEFAULT_QUEUE_SIZE, EventRecorder
 from manager.handler import EnqueueRequestForObject, EnqueueRequestForOwner
 from manager.healthz import HealthProbes, serve_probes
@@ -68,7 +76,7 @@ from manager.metrics import Metrics, rest_client_observer, serve_metrics
 from manager.metricsauth import DelegatingAuth
 from manager.predicate import Predicate
 from manager.reconcile import Reconciler
-from manager.rest import RestClient
+from manager.rest import DEFAULT_POOL_SIZE, DEFAULT_USER_AGENT, RestClient
 from manager.runnable import Runnable, when_set
 from manager.scheme import ResourceType, Scheme
 from manager.servingcert import tls_source
@@ -81,6 +89,7 @@ __all__ = [
     "DEFAULT_MAX_CONCURRENT_RECONCILES",
     "DEFAULT_METRICS_BIND_ADDRESS",
     "DEFAULT_POOL_SIZE",
+    "DEFAULT_SECURE_METRICS_BIND_ADDRESS",
     "DEFAULT_USER_AGENT",
     "EXIT_FAILURE",
     "EXIT_OK",
@@ -90,17 +99,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Every default in one place (controller-runtime pkg/manager/internal.go style).
-DEFAULT_METRICS_BIND_ADDRESS = ":8080"  # controller-runtime's metrics default
-DEFAULT_HEALTH_PROBE_BIND_ADDRESS = ":8081"  # kubebuilder's scaffolded probe address
-DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT = (
-    30.0  # seconds; controller-runtime defaultGracefulShutdownPeriod
-)
-DEFAULT_MAX_CONCURRENT_RECONCILES = 1  # controller-runtime's controller default
-DEFAULT_CACHE_SYNC_TIMEOUT = 120.0  # seconds; controller-runtime's CacheSyncTimeout (2 min)
+# The Manager's own defaults; those its parts or a command line share are in manager.defaults
+# and the REST client's in manager.rest (imported above, and exported again from here).
 DEFAULT_LEADER_HEALTHZ_TOLERANCE = 20.0  # seconds; kube-controller-manager's healthz adaptor
-DEFAULT_POOL_SIZE = 16  # connections; covers informers + workers + elector of one operator
-DEFAULT_USER_AGENT = "python-controller-manager"  # the CLI sets the operator's own
 _ELECTOR_JOIN_MARGIN = 5.0  # seconds beyond renew_deadline to wait for the release
 _RUNNABLE_JOIN_TIMEOUT = 10.0  # seconds to wait for caches and servers to stop
 _CONTROLLER_GRACE_SLACK = 3600.0  # seconds a controller waits beyond the Manager's bound

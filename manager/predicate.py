@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+from manager.objectmeta import Object, metadata_of
 
 __all__ = [
     "AnnotationChangedPredicate",
@@ -36,8 +38,6 @@ __all__ = [
     "not_",
     "or_",
 ]
-
-Object = dict[str, Any]
 
 
 class Predicate(Protocol):
@@ -77,11 +77,6 @@ def new_predicate_funcs(keep: Callable[[Object], bool]) -> Funcs:
     )
 
 
-def _metadata(obj: Object) -> dict[str, Any]:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
-
-
 class _UpdateOnly:
     """Base for predicates that only judge updates."""
 
@@ -96,22 +91,22 @@ class GenerationChangedPredicate(_UpdateOnly):
     """Pass updates whose ``metadata.generation`` changed (spec changes, not status)."""
 
     def update(self, old: Object, new: Object) -> bool:
-        return _metadata(new).get("generation") != _metadata(old).get("generation")
+        return metadata_of(new).get("generation") != metadata_of(old).get("generation")
 
 
 class ResourceVersionChangedPredicate(_UpdateOnly):
     """Pass updates whose ``metadata.resourceVersion`` changed (drops periodic resyncs)."""
 
     def update(self, old: Object, new: Object) -> bool:
-        return _metadata(new).get("resourceVersion") != _metadata(old).get("resourceVersion")
+        return metadata_of(new).get("resourceVersion") != metadata_of(old).get("resourceVersion")
 
 
 class AnnotationChangedPredicate(_UpdateOnly):
     """Pass updates whose annotations changed (absent and empty are equal, as ``maps.Equal``)."""
 
     def update(self, old: Object, new: Object) -> bool:
-        old_map = _metadata(old).get("annotations") or {}
-        new_map = _metadata(new).get("annotations") or {}
+        old_map = metadata_of(old).get("annotations") or {}
+        new_map = metadata_of(new).get("annotations") or {}
         return bool(old_map != new_map)
 
 
@@ -119,8 +114,8 @@ class LabelChangedPredicate(_UpdateOnly):
     """Pass updates whose labels changed (absent and empty are equal, as ``maps.Equal``)."""
 
     def update(self, old: Object, new: Object) -> bool:
-        old_map = _metadata(old).get("labels") or {}
-        new_map = _metadata(new).get("labels") or {}
+        old_map = metadata_of(old).get("labels") or {}
+        new_map = metadata_of(new).get("labels") or {}
         return bool(old_map != new_map)
 
 

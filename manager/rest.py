@@ -31,8 +31,11 @@ from kubernetes.client import ApiClient, ApiException, Configuration
 from manager.errors import ApiError, TransportError, error_from_response
 
 __all__ = [
+    "BACKGROUND",
     "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_POOL_SIZE",
     "DEFAULT_READ_TIMEOUT",
+    "DEFAULT_USER_AGENT",
     "JSON",
     "JSON_PATCH",
     "MERGE_PATCH",
@@ -47,8 +50,13 @@ JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+# DeleteOptions.propagationPolicy: the object goes at once, its dependents (a Job's Pods) after,
+# by the garbage collector.
+BACKGROUND = "Background"
 
 DEFAULT_CONNECT_TIMEOUT = 5.0  # seconds; client-go's dialer uses 30 s, a local API answers in ms
+DEFAULT_POOL_SIZE = 16  # connections; covers informers + workers + elector of one operator
+DEFAULT_USER_AGENT = "python-controller-manager"  # a program built on the runtime sets its own
 DEFAULT_READ_TIMEOUT = 30.0  # seconds; bounds a hung server, yet leaves room for large lists
 
 QueryValue = str | int | bool | None
@@ -80,8 +88,8 @@ class RestClient:
         self,
         configuration: Configuration,
         *,
-        user_agent: str = "dbbackup-operator",
-        pool_size: int = 16,
+        user_agent: str = DEFAULT_USER_AGENT,
+        pool_size: int = DEFAULT_POOL_SIZE,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         observer: RequestObserver | None = None,

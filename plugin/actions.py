@@ -39,8 +39,9 @@ from api.v1alpha1 import (
     InvalidBackupError,
     build_manual_job,
 )
+from api.v1alpha1.types import DEFAULT_CONCURRENCY_POLICY
 from manager.errors import AlreadyExists, NotFound
-from manager.rest import RestClient
+from manager.rest import BACKGROUND, RestClient
 from manager.scheme import JOBS, ResourceType
 
 __all__ = [
@@ -136,7 +137,7 @@ def run_now(
             f"half-restored database. Wait for it: kubectl get dbrestore {restoring} "
             f"-n {namespace}"
         )
-    policy = (backup.get("spec") or {}).get("concurrencyPolicy") or "Forbid"
+    policy = (backup.get("spec") or {}).get("concurrencyPolicy") or DEFAULT_CONCURRENCY_POLICY
     active = running_jobs(rest, backup)
     if active and policy == "Forbid":
         raise Refused(
@@ -146,7 +147,7 @@ def run_now(
         )
     if active and policy == "Replace":
         for running in active:
-            rest.delete(JOBS.object_path(namespace, running), propagation_policy="Background")
+            rest.delete(JOBS.object_path(namespace, running), propagation_policy=BACKGROUND)
     for _ in range(NAME_ATTEMPTS):
         suffix = "".join(secrets.choice(SUFFIX_ALPHABET) for _ in range(SUFFIX_LENGTH))
         if suffix.isdigit():

@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from api.v1alpha1 import contract as c
+from api.v1alpha1.times import format_time
 from runner import log
 from runner.backup import run_backup
 from runner.catalog import LATEST, complete_backups, resolve
 from runner.config import load_config
 from runner.engines import engine_for
 from runner.errors import ConfigError, RunnerError
-from runner.manifest import format_time
 from runner.restore import restore, verify
 from runner.storage import open_storage
 

@@ -14,21 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from api.v1alpha1 import contract as c
+from api.v1alpha1.times import parse_rfc3339
 from runner.errors import ConfigError
 
-__all__ = ["DB_TYPES", "STORAGE_TYPES", "Config", "load_config", "parse_time"]
+__all__ = ["DB_TYPES", "STORAGE_TYPES", "Config", "load_config"]
 
 DB_TYPES = tuple(c.DUMP_FORMATS)
 STORAGE_TYPES = ("s3", "gcs", "pvc")
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def parse_time(value: str) -> datetime:
-    """An RFC 3339 time (``2025-03-27T01:00:00Z`` or with an offset) as an aware UTC datetime."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError(f"time {value!r} has no time zone")
-    return parsed.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +107,7 @@ def load_config(env: Mapping[str, str], *, need_job: bool = True) -> Config:
             problems.append(f"{c.BACKUP_JOB_NAME} must be a plain name, not {job!r}")
         raw_time = get(c.BACKUP_SCHEDULED_TIME, "")
         try:
-            scheduled = parse_time(raw_time)
+            scheduled = parse_rfc3339(raw_time)
         except ValueError:
             problems.append(f"{c.BACKUP_SCHEDULED_TIME} must be RFC 3339, not {raw_time!r}")
     port = _int(env, c.DB_PORT, problems)

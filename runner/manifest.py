@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from api.v1alpha1 import contract as c
-from runner.config import TIME_FORMAT, parse_time
+from api.v1alpha1.times import format_time, parse_rfc3339
 
-__all__ = ["MANIFEST_VERSION", "Manifest", "format_time", "job_of"]
+__all__ = ["MANIFEST_VERSION", "Manifest", "job_of"]
 
 MANIFEST_VERSION = 1
 _SUFFIXES = tuple(
@@ -28,11 +28,6 @@ _SUFFIXES = tuple(
         | {f".{c.MANIFEST_EXTENSION}"}
     )
 )
-
-
-def format_time(when: datetime) -> str:
-    """RFC 3339 in UTC with ``Z``, whole seconds."""
-    return when.strftime(TIME_FORMAT)
 
 
 def job_of(object_name: str) -> str | None:
@@ -95,7 +90,7 @@ class Manifest:
                 raise ValueError(f"manifest has no {key!r}")
             value = raw[key]
             if key in _KEYS:
-                value = parse_time(str(value))
+                value = parse_rfc3339(str(value))
             elif f.name == "size":
                 if not isinstance(value, int) or value < 0:
                     raise ValueError("manifest size is not a non-negative integer")

@@ -9,6 +9,8 @@ Plain data in, plain data out: nothing here does I/O or imports the runtime. The
   raising :class:`ScheduleError`;
 * :func:`build_job`, :func:`job_name`, :func:`storage_location`, :func:`dump_location`,
   :func:`failure_in_words`;
+* times on the wire (:mod:`~api.v1alpha1.times`): :func:`format_time`, :func:`parse_time`,
+  :func:`parse_rfc3339`;
 * restores (:mod:`~api.v1alpha1.restore_types`, :mod:`~api.v1alpha1.restore_job`):
   ``DatabaseRestore.from_dict``, :func:`resolve_source`, :func:`build_restore_job`;
   on-demand runs: :func:`build_manual_job`;
@@ -45,7 +47,6 @@ from api.v1alpha1.job import (
     dump_location,
     escape_value,
     failure_in_words,
-    format_time,
     job_labels,
     job_name,
     manual_job_name,
@@ -61,6 +62,7 @@ from api.v1alpha1.restore_job import (
 )
 from api.v1alpha1.restore_types import DatabaseRestore
 from api.v1alpha1.schedule import CronSchedule, ScheduleError, hash_seed, parse_schedule
+from api.v1alpha1.times import format_time, parse_rfc3339, parse_time
 from api.v1alpha1.types import DatabaseBackup, DatabaseBackupSpec, DatabaseBackupStatus
 from api.v1alpha1.validation import FieldProblem, apply_defaults, parse_duration, validate
 
@@ -110,7 +112,9 @@ __all__ = [
     "job_name",
     "manual_job_name",
     "parse_duration",
+    "parse_rfc3339",
     "parse_schedule",
+    "parse_time",
     "resolve_source",
     "restore_job_name",
     "storage_location",

@@ -51,6 +51,7 @@ from api.v1alpha1.groupversion import (
     TRIGGER_MANUAL,
 )
 from api.v1alpha1.markers import encode
+from api.v1alpha1.times import format_time
 from api.v1alpha1.types import DatabaseBackup, StorageSpec
 from api.v1alpha1.validation import FieldProblem, parse_duration, validate
 
@@ -65,7 +66,6 @@ __all__ = [
     "dump_location",
     "escape_value",
     "failure_in_words",
-    "format_time",
     "job_labels",
     "job_manifest",
     "job_name",
@@ -92,13 +92,6 @@ class InvalidBackupError(ValueError):
     def __init__(self, problems: list[FieldProblem]) -> None:
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
-
-
-def format_time(when: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``, whole seconds (``2025-03-27T01:00:00Z``)."""
-    if when.tzinfo is None:
-        raise ValueError("scheduled time must be timezone-aware")
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def job_name(backup_name: str, scheduled_time: datetime) -> str:

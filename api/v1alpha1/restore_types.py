@@ -19,13 +19,19 @@ condition: the API server cannot know).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.v1alpha1.groupversion import RESTORE_JOB_SUFFIX, RESTORE_MAX_NAME_LENGTH
-from api.v1alpha1.markers import Rule, decode, prop
-from api.v1alpha1.status import RFC3339, Condition
+from api.v1alpha1.markers import Rule, prop
+from api.v1alpha1.root import RootObject, name_length_rule
+from api.v1alpha1.status import (
+    MESSAGE_MAX,
+    RFC3339,
+    Condition,
+    conditions_field,
+    observed_generation_field,
+)
 from api.v1alpha1.types import DNS_MAX, DNS_SUBDOMAIN, NO_SPACE, DatabaseSpec, PodOverrides
 
 __all__ = [
@@ -42,7 +48,6 @@ RESTORE_PHASES = ("Pending", "Running", "Succeeded", "Failed")
 # latest, a run's Job name (a DNS label), or an object URL / absolute path under the storage.
 SOURCE_PATTERN = r"^(latest|[a-z0-9]([-a-z0-9]*[a-z0-9])?|(s3|gs|pvc)://\S+|/\S+)$"
 SOURCE_MAX = 2048
-MESSAGE_MAX = 32768  # metav1.Condition's message bound
 
 
 def _always(_value: Any) -> bool:
@@ -112,64 +117,23 @@ class DatabaseRestoreStatus:
         "When the restore Job finished (RFC 3339).", format=RFC3339, max_length=64
     )
     failure_reason: str | None = prop("Why the restore failed, in words.", max_length=MESSAGE_MAX)
-    observed_generation: int | None = prop(
-        "metadata.generation this status was computed from.", minimum=0
+    observed_generation: int | None = observed_generation_field()
+    conditions: tuple[Condition, ...] = conditions_field(
+        "Conditions; Ready=False says why the restore cannot start or failed."
     )
-    conditions: tuple[Condition, ...] = prop(
-        "Conditions; Ready=False says why the restore cannot start or failed.",
-        factory=tuple,
-        max_items=16,
-        list_map_keys=("type",),
-    )
-
-
-def _name_fits(value: Any) -> bool:
-    name = (value.get("metadata") or {}).get("name", "") if isinstance(value, Mapping) else ""
-    return len(str(name)) <= RESTORE_MAX_NAME_LENGTH
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class DatabaseRestore:
-    """DatabaseRestore restores one run of a DatabaseBackup, once, as a Job it owns.
-
-    The root type; ``metadata`` is kept as plain data.
-    """
+class DatabaseRestore(RootObject):
+    """DatabaseRestore restores one run of a DatabaseBackup, once, as a Job it owns."""
 
     RULES: ClassVar[tuple[Rule, ...]] = (
-        Rule(
-            cel=f"size(self.metadata.name) <= {RESTORE_MAX_NAME_LENGTH}",
-            message=f"metadata.name must be at most {RESTORE_MAX_NAME_LENGTH} characters, so "
+        name_length_rule(
+            RESTORE_MAX_NAME_LENGTH,
+            f"metadata.name must be at most {RESTORE_MAX_NAME_LENGTH} characters, so "
             f"that the Job name (<name>{RESTORE_JOB_SUFFIX}) fits in 63",
-            check=_name_fits,
-            report_path="metadata.name",
         ),
     )
 
-    api_version: str | None = prop(
-        "APIVersion defines the versioned schema of this representation of an object.",
-        max_length=64,
-    )
-    kind: str | None = prop(
-        "Kind is a string value representing the REST resource this object represents.",
-        max_length=64,
-    )
-    metadata: Mapping[str, Any] = prop("Standard object metadata.", factory=dict)
     spec: DatabaseRestoreSpec = prop("Desired restore.", required=True)
     status: DatabaseRestoreStatus | None = prop("Observed state of the restore.")
-
-    @classmethod
-    def from_dict(cls, obj: Mapping[str, Any]) -> DatabaseRestore:
-        """Decode an API object, applying the CRD's defaults (raises ``DecodeError``)."""
-        return decode(cls, obj, "")
-
-    @property
-    def name(self) -> str:
-        return str(self.metadata.get("name", ""))
-
-    @property
-    def namespace(self) -> str:
-        return str(self.metadata.get("namespace", ""))
-
-    @property
-    def uid(self) -> str:
-        return str(self.metadata.get("uid", ""))

@@ -12,10 +12,17 @@ Non-goals: how status is computed (``controller.status``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from api.v1alpha1.markers import prop
 
-__all__ = ["BackupRun", "Condition", "DatabaseBackupStatus"]
+__all__ = [
+    "BackupRun",
+    "Condition",
+    "DatabaseBackupStatus",
+    "conditions_field",
+    "observed_generation_field",
+]
 
 
 RFC3339 = "date-time"
@@ -23,6 +30,17 @@ CONDITION_REASON = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
 RESULTS = ("Running", "Succeeded", "Failed")
 TRIGGERS = ("manual",)
 MESSAGE_MAX = 32768  # metav1.Condition's message bound
+CONDITIONS_MAX = 16  # conditions per object: a handful of types, with room to grow
+
+
+def observed_generation_field() -> Any:
+    """A status's ``observedGeneration``, as every status of this API declares it."""
+    return prop("metadata.generation this status was computed from.", minimum=0)
+
+
+def conditions_field(description: str) -> Any:
+    """A status's ``conditions``: a list-map keyed by ``type`` (one condition per type)."""
+    return prop(description, factory=tuple, max_items=CONDITIONS_MAX, list_map_keys=("type",))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -95,14 +113,9 @@ class DatabaseBackupStatus:
     next_scheduled_backup: str | None = prop(
         "When the next run is due (RFC 3339).", format=RFC3339, max_length=64
     )
-    observed_generation: int | None = prop(
-        "metadata.generation this status was computed from.", minimum=0
-    )
-    conditions: tuple[Condition, ...] = prop(
-        "Conditions; Ready summarises whether backups are scheduled and succeeding.",
-        factory=tuple,
-        max_items=16,
-        list_map_keys=("type",),
+    observed_generation: int | None = observed_generation_field()
+    conditions: tuple[Condition, ...] = conditions_field(
+        "Conditions; Ready summarises whether backups are scheduled and succeeding."
     )
     history: tuple[BackupRun, ...] = prop(
         "The latest runs, oldest first.", factory=tuple, max_items=50

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.v1alpha1.groupversion import MAX_NAME_LENGTH
-from api.v1alpha1.markers import Rule, decode, prop
+from api.v1alpha1.markers import Rule, prop
+from api.v1alpha1.root import RootObject, name_length_rule
 from api.v1alpha1.status import DatabaseBackupStatus
 
 __all__ = [
@@ -413,49 +414,17 @@ class DatabaseBackupSpec:
 # -- the resource ---------------------------------------------------------------------------
 
 
-def _name_fits(value: Any) -> bool:
-    name = (value.get("metadata") or {}).get("name", "") if isinstance(value, Mapping) else ""
-    return len(str(name)) <= MAX_NAME_LENGTH
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
-class DatabaseBackup:
-    """DatabaseBackup runs a backup of one database on a cron schedule, as a Job per run.
-
-    The root type; ``metadata`` is kept as plain data.
-    """
+class DatabaseBackup(RootObject):
+    """DatabaseBackup runs a backup of one database on a cron schedule, as a Job per run."""
 
     RULES: ClassVar[tuple[Rule, ...]] = (
-        Rule(
-            cel=f"size(self.metadata.name) <= {MAX_NAME_LENGTH}",
-            message=f"metadata.name must be at most {MAX_NAME_LENGTH} characters, so that "
+        name_length_rule(
+            MAX_NAME_LENGTH,
+            f"metadata.name must be at most {MAX_NAME_LENGTH} characters, so that "
             "Job names (<name>-<YYYYmmddHHMMSS>) fit in 63",
-            check=_name_fits,
-            report_path="metadata.name",
         ),
     )
 
-    api_version: str | None = prop(
-        "APIVersion defines the versioned schema of this representation of an object.",
-        max_length=64,
-    )
-    kind: str | None = prop(
-        "Kind is a string value representing the REST resource this object represents.",
-        max_length=64,
-    )
-    metadata: Mapping[str, Any] = prop("Standard object metadata.", factory=dict)
     spec: DatabaseBackupSpec = prop("Desired state of the backup.", required=True)
     status: DatabaseBackupStatus | None = prop("Observed state of the backup.")
-
-    @classmethod
-    def from_dict(cls, obj: Mapping[str, Any]) -> DatabaseBackup:
-        """Decode an API object, applying the CRD's defaults (raises ``DecodeError``)."""
-        return decode(cls, obj, "")
-
-    @property
-    def name(self) -> str:
-        return str(self.metadata.get("name", ""))
-
-    @property
-    def namespace(self) -> str:
-        return str(self.metadata.get("namespace", ""))

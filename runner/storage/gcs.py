@@ -15,14 +15,14 @@ Non-goals: the XML API, composite objects, customer-supplied encryption keys.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from runner.config import parse_time
-from runner.errors import StorageError, UploadError
+from api.v1alpha1.times import parse_rfc3339
+from runner.errors import RunnerError, StorageError, UploadError
 from runner.retry import RETRY_STATUSES, RetryPolicy, TransientError
 from runner.storage.base import CHUNK_SIZE, READ_SIZE, ObjectInfo
 
@@ -56,6 +56,22 @@ def _reason(response: requests.Response) -> str:
     except (ValueError, KeyError, TypeError):
         message = response.text[:200]
     return f"HTTP {response.status_code}: {message}".rstrip(": ")
+
+
+def _exchange(
+    send: Callable[[], requests.Response], failed: str, error: type[RunnerError]
+) -> requests.Response:
+    """One request: no answer or a status worth retrying is a :class:`TransientError`, any
+    other request failure ``error``; ``failed`` opens the message. The caller judges the rest."""
+    try:
+        response = send()
+    except (requests.ConnectionError, requests.Timeout) as err:
+        raise TransientError(f"{failed}: {err}") from None
+    except requests.RequestException as err:
+        raise error(f"{failed}: {err}") from None
+    if response.status_code in RETRY_STATUSES:
+        raise TransientError(f"{failed}: {_reason(response)}")
+    return response
 
 
 class GCSStorage:
@@ -97,14 +113,11 @@ class GCSStorage:
 
     def _attempt(self, what: str, method: str, url: str, **kwargs: Any) -> requests.Response:
         failed = f"GCS {what} in gs://{self._bucket} failed"
-        try:
-            response = self._http.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as err:
-            raise TransientError(f"{failed}: {err}") from None
-        except requests.RequestException as err:
-            raise StorageError(f"{failed}: {err}") from None
-        if response.status_code in RETRY_STATUSES:
-            raise TransientError(f"{failed}: {_reason(response)}")
+        response = _exchange(
+            lambda: self._http.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs),
+            failed,
+            StorageError,
+        )
         if response.status_code >= 400 and not (method == "DELETE" and response.status_code == 404):
             raise StorageError(f"{failed}: {_reason(response)}")
         return response
@@ -122,7 +135,9 @@ class GCSStorage:
             for item in page.get("items", []):
                 name = item["name"][len(self._prefix) :]
                 if name and "/" not in name:
-                    found.append(ObjectInfo(name, int(item["size"]), parse_time(item["updated"])))
+                    found.append(
+                        ObjectInfo(name, int(item["size"]), parse_rfc3339(item["updated"]))
+                    )
             if not page.get("nextPageToken"):
                 return found
             params["pageToken"] = page["nextPageToken"]
@@ -182,19 +197,12 @@ class GCSStorage:
         size = "*" if total is None else str(total)
         span = f"{offset}-{offset + len(data) - 1}" if data else "*"
         failed = f"GCS upload failed at byte {offset}"
-        try:
-            response = self._http.put(
-                session,
-                data=data,
-                headers={"Content-Range": f"bytes {span}/{size}"},
-                timeout=TIMEOUT_SECONDS,
-            )
-        except (requests.ConnectionError, requests.Timeout) as err:
-            raise TransientError(f"{failed}: {err}") from None
-        except requests.RequestException as err:
-            raise UploadError(f"{failed}: {err}") from None
-        if response.status_code in RETRY_STATUSES:
-            raise TransientError(f"{failed}: {_reason(response)}")
+        headers = {"Content-Range": f"bytes {span}/{size}"}
+        response = _exchange(
+            lambda: self._http.put(session, data=data, headers=headers, timeout=TIMEOUT_SECONDS),
+            failed,
+            UploadError,
+        )
         expected = (RESUME_INCOMPLETE,) if total is None else (200, 201)
         if response.status_code not in expected:
             raise UploadError(f"{failed}: {_reason(response)}")

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from controller.cli import build_parser
+from app.cli import build_parser
 from manager.servingcert import CERT_NAME, KEY_NAME
 from tests.deploy.manifests import (
     CONFIG,

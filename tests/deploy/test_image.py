@@ -39,7 +39,7 @@ PIP_TIMEOUT = 240.0  # seconds; a cold pip cache downloads kubernetes and its de
 MAKE_TIMEOUT = 60.0
 PRIVATE_KEY = b"PRIVATE KEY-----"  # the PEM armour of every private key type
 # What the image needs: the project metadata and the importable packages.
-IMAGE_INPUTS = {"pyproject.toml", "README.md", "api", "manager", "controller"}
+IMAGE_INPUTS = {"pyproject.toml", "README.md", "api", "manager", "controller", "app"}
 
 
 # The builder's install step: the base's pip installs `.` into the pip-less virtualenv.
@@ -158,7 +158,7 @@ def test_the_install_step_builds_a_wheel_without_the_emulator_or_a_private_key(
         names = archive.namelist()
         keys = [n for n in names if PRIVATE_KEY in archive.read(n)]
     packages = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
-    assert packages == {"api", "manager", "controller"}
+    assert packages == {"api", "manager", "controller", "app"}
     assert [n for n in names if n.startswith("emulator/")] == []
     assert [n for n in names if n.endswith((".key", ".pem", ".crt"))] == []
     assert keys == []
@@ -195,8 +195,8 @@ def test_project_installs_like_the_image_and_the_console_script_runs(tmp_path: P
         [
             str(bin_dir / "python"),
             "-c",
-            "import importlib.util as u, controller; "
-            "print(controller.__file__); "
+            "import importlib.util as u, app; "
+            "print(app.__file__); "
             "print([m for m in ('pytest', 'hypothesis', 'mypy', 'celpy', 'emulator', 'pip') "
             "if u.find_spec(m)])",
         ],

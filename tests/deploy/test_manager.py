@@ -58,7 +58,7 @@ def test_manager_runs_the_entrypoint_with_the_documented_flags() -> None:
 
 
 def test_every_flag_is_one_the_cli_accepts_and_means_what_the_pod_expects() -> None:
-    from controller.cli import build_parser
+    from app.cli import build_parser
 
     args, unknown = build_parser().parse_known_args(_container()["args"])
     assert unknown == []
@@ -75,7 +75,7 @@ def test_every_flag_is_one_the_cli_accepts_and_means_what_the_pod_expects() -> N
 
 
 def test_probes_and_ports_are_where_the_bind_addresses_put_them() -> None:
-    from controller.cli import build_parser
+    from app.cli import build_parser
     from manager.httpserver import parse_bind_address
 
     container = _container()
@@ -118,7 +118,7 @@ def test_manager_pod_is_hardened_beyond_what_the_profile_requires() -> None:
 
 
 def test_shutdown_fits_in_the_grace_period_and_resources_are_bounded() -> None:
-    from controller.cli import build_parser
+    from app.cli import build_parser
 
     pod = _pod_spec()
     drain = build_parser().parse_args(_container()["args"]).graceful_shutdown_timeout

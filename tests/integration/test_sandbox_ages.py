@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from controller import sandbox
-from controller.sandbox_options import SandboxOptions
-from controller.sandbox_process import Console
+from app import sandbox
+from app.sandbox_options import SandboxOptions
+from app.sandbox_process import Console
 
 VIRTUAL_START = datetime(2025, 3, 27, 0, 59, 30, tzinfo=UTC)  # far from any machine's now
 SECONDS = re.compile(r"^[0-9]+s$")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pytest_mock import MockerFixture
 
-from controller import cli
-from controller.sandbox_options import (
+from app import cli
+from app.sandbox_options import (
     DEFAULT_FAILURE_RATE,
     DEFAULT_JOB_DURATION,
     DEFAULT_KUBECONFIG,
@@ -112,7 +112,7 @@ def test_operator_command_passes_operator_flags_through() -> None:
         "--kubeconfig=/ignored",
     )
     command = operator_command(options, Path("/tmp/op.kubeconfig"))
-    assert command[1:3] == ["-m", "controller"]
+    assert command[1:3] == ["-m", "app"]
     args = cli.build_parser().parse_args(command[3:])
     assert args.command is None  # the plain operator, no subcommand
     assert args.kubeconfig == "/tmp/op.kubeconfig"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from controller.sandbox_process import ChildProcess, Console, ShutdownSignals
+from app.sandbox_process import ChildProcess, Console, ShutdownSignals
 
 READY = "child ready"
 

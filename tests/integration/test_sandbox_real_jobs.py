@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from controller import sandbox
-from controller.sandbox_options import SandboxOptions
-from controller.sandbox_process import Console
+from app import sandbox
+from app.sandbox_options import SandboxOptions
+from app.sandbox_process import Console
 from tests.runner.seed import mutate, seed, snapshot
 from tests.runner.servers import Database
 from tests.support.kubelet import b64

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from controller import cli, sandbox
-from controller.sandbox_options import OPERATOR_USER, SandboxOptions
-from controller.sandbox_process import Console, ShutdownSignals
+from app import cli, sandbox
+from app.sandbox_options import OPERATOR_USER, SandboxOptions
+from app.sandbox_process import Console, ShutdownSignals
 from emulator.server import ApiServer
 from manager.errors import Forbidden
 from manager.kubeconfig import load_configuration
@@ -203,7 +203,7 @@ def test_run_local_uses_a_cluster_that_answers(tmp_path: Path, api_server: ApiSe
     assert code == 0
     assert f"using cluster at {api_server.secure_url}" in out.getvalue()
     [(path, argv)] = calls
-    assert argv[0] == path and argv[1:3] == ["-m", "controller"]
+    assert argv[0] == path and argv[1:3] == ["-m", "app"]
     parsed = cli.build_parser().parse_args(argv[3:])
     assert parsed.command is None and parsed.kubeconfig == str(kubeconfig)
     assert parsed.clock_speed is None  # a real cluster runs on real time

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controller.jobs import format_time
+from api.v1alpha1 import format_time
 from emulator.faults import RequestRule
 from tests.reliability.world import World
 from tests.support.operator import OPERATOR_USER, OperatorProcess, wait_for

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from controller.jobs import format_time
+from api.v1alpha1 import format_time
 from tests.reliability.world import World, minute
 from tests.support.operator import wait_for
 

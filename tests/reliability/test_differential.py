@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from controller.jobs import format_time
+from api.v1alpha1 import format_time
 from tests.reliability.world import World, minute, stable_hash
 from tests.support.operator import OPERATOR_USER, wait_for
 

@@ -96,3 +96,15 @@ def test_project_installs_like_the_image_and_the_runner_answers(tmp_path: Path) 
         timeout=60,
     )  # fmt: skip
     assert run.returncode == 2 and "bad configuration (exit 2)" in run.stderr
+
+
+def test_image_builds_on_the_operator_images_pinned_base() -> None:
+    """Docker has no include, so both Dockerfiles spell the base; they must spell the same one
+    (one Debian release, one digest to bump)."""
+
+    def base(path: Path) -> str:
+        steps = dockerfile.instructions(path)
+        (pinned,) = [a for k, a in steps if k == "ARG" and a.startswith("PYTHON_IMAGE=")]
+        return pinned
+
+    assert base(DOCKERFILE) == base(REPO / "Dockerfile")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from api.v1alpha1 import contract as c
-from controller.sandbox_jobs import LocalJobExecutor
+from app.sandbox_jobs import LocalJobExecutor
 from emulator.jobrunner import mark_job_failed, mark_job_succeeded
 from emulator.server import ApiServer
 from tests.runner.harness import run_runner
@@ -36,7 +36,7 @@ def b64(value: str) -> str:
 
 def container_env(server: ApiServer, job: dict[str, Any], claim_dir: Path) -> dict[str, str]:
     """What the kubelet would give the container, with the claim mounted at ``claim_dir``:
-    the sandbox's :class:`~controller.sandbox_jobs.LocalJobExecutor` reading, shared."""
+    the sandbox's :class:`~app.sandbox_jobs.LocalJobExecutor` reading, shared."""
     executor = LocalJobExecutor(
         lambda namespace, name: server.get_object("v1", "Secret", name, namespace),
         claim_dir,

@@ -1,6 +1,6 @@
 """Run the real ``dbbackup-operator`` command against the API emulator, for integration tests.
 
-The operator runs as a subprocess (``python -m controller``) authenticated as its
+The operator runs as a subprocess (``python -m app``) authenticated as its
 ServiceAccount, exactly as in a cluster; these helpers start it, wait for it, scrape it and
 stop it. Nothing here touches the operator's internals.
 """
@@ -118,7 +118,7 @@ class OperatorProcess:
         self.metrics_secure = metrics_secure
         self.health_port = free_port()
         args = [
-            sys.executable, "-m", "controller",
+            sys.executable, "-m", "app",
             "--kubeconfig", str(kubeconfig),
             "--metrics-bind-address", f"127.0.0.1:{self.metrics_port}",
             f"--metrics-secure={str(metrics_secure).lower()}",

@@ -16,8 +16,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from api.v1alpha1 import parse_time
 from controller.databasebackup import DatabaseBackupReconciler
-from controller.jobs import parse_time
 from controller.metrics import BackupMetrics
 from controller.resources import BACKUPS, JOBS
 from manager.clock import FakeClock

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.v1alpha1 import parse_schedule
-from controller.schedule import TOO_MANY_MISSED, decide, next_after, parse_cached
+from controller.schedule import TOO_MANY_MISSED, ScheduleMemo, decide, next_after, parse_cached
 
 T1 = datetime(2016, 5, 19, 10, 0, tzinfo=UTC)  # a Thursday, as upstream's tests use
 
@@ -130,7 +130,8 @@ def test_memoized_fire_times_keep_each_backups_hashed_minute(expression: str) ->
     """croniter hashes ``H`` and ``h`` alike: the memoized answers must stay per backup, or a
     thousand hashed backups would all fire at the first one's minute."""
     when = datetime(2025, 3, 27, tzinfo=UTC)
-    first, second = (parse_cached(expression, "UTC", f"default/{n}") for n in ("a", "zz"))
+    memo = ScheduleMemo()
+    first, second = (memo.parse(expression, "UTC", f"default/{n}") for n in ("a", "zz"))
     assert next_after(first, when) == parse_schedule(expression, "UTC", "default/a").next_after(
         when
     )
@@ -141,6 +142,29 @@ def test_memoized_fire_times_keep_each_backups_hashed_minute(expression: str) ->
 
 
 def test_an_unhashed_schedule_is_parsed_once_for_every_backup() -> None:
+    memo = ScheduleMemo()
+    assert memo.parse("0 1 * * *", "UTC", "default/a") is memo.parse(
+        "0 1 * * *", "UTC", "default/b"
+    )
     assert parse_cached("0 1 * * *", "UTC", "default/a") is parse_cached(
         "0 1 * * *", "UTC", "default/b"
     )
+
+
+def test_each_memo_is_its_own() -> None:
+    """The memo lives as long as its owner: two reconcilers share no parsed schedule."""
+    assert ScheduleMemo().parse("0 1 * * *", "UTC", "a") is not ScheduleMemo().parse(
+        "0 1 * * *", "UTC", "a"
+    )
+
+
+def test_a_memo_past_its_bound_still_answers_right() -> None:
+    memo = ScheduleMemo(fire_times=2)
+    expressions = ["0 1 * * *", "30 2 * * *", "*/7 * * * *"]
+    when = datetime(2025, 3, 27, 0, 30, 15, tzinfo=UTC)
+    for _ in range(2):  # the second round reads what the first evicted or kept
+        for expression in expressions:
+            schedule = memo.parse(expression, "Europe/Berlin", "default/a")
+            direct = parse_schedule(expression, "Europe/Berlin", "default/a")
+            assert schedule.next_after(when) == direct.next_after(when)
+            assert schedule.prev_at_or_before(when) == direct.prev_at_or_before(when)

@@ -4,15 +4,15 @@ Role: ``dbbackup-operator sandbox`` (and ``run-local`` when no cluster answers, 
 ``emulator`` subcommand). The only module outside ``emulator/`` that imports the emulator.
 It starts, in order:
 
-1. the API emulator on 127.0.0.1 (:data:`~controller.sandbox_options.DEFAULT_PORT` unless
+1. the API emulator on 127.0.0.1 (:data:`~app.sandbox_options.DEFAULT_PORT` unless
    ``--port``) with RBAC enforced, the ``dbbackup-system`` namespace, the CRD from
    ``config/crd``, the operator's RBAC from ``config/rbac``, and (``--with-samples``)
    ``config/samples`` in ``default``; an admin kubeconfig is written to a printed path;
 2. a :class:`~emulator.jobrunner.SimulatedJobRunner` standing in for the kubelet and the Job
    controller (start delay, ``--job-duration``, ``--failure-rate``); with ``--real-jobs DIR``
    each Job's outcome is a real ``dbbackup-runner`` run on this machine
-   (:mod:`controller.sandbox_jobs`), so backups, on-demand runs and restores really happen;
-3. the operator as a subprocess — the real ``python -m controller`` command with
+   (:mod:`app.sandbox_jobs`), so backups, on-demand runs and restores really happen;
+3. the operator as a subprocess — the real ``python -m app`` command with
    ``--kubeconfig`` pointing at the emulator, authenticated with its own token as
    ``system:serviceaccount:dbbackup-system:dbbackup-operator``, so its RBAC is exercised —
    whose logs are streamed with an ``operator |`` prefix.
@@ -23,7 +23,7 @@ All three read one virtual clock: a :class:`~manager.clock.ScaledClock` built fr
 On SIGINT/SIGTERM/SIGHUP it stops the operator (SIGTERM, bounded wait, SIGKILL), then the job
 runner, then the emulator, and returns 0. If the operator exits by itself, it says so, stops
 the rest and returns non-zero. Non-goals: persistence, TLS client certificates, more than one
-operator replica (run a second ``python -m controller --kubeconfig ...`` by hand for that).
+operator replica (run a second ``python -m app --kubeconfig ...`` by hand for that).
 """
 
 from __future__ import annotations
@@ -44,10 +44,12 @@ from typing import Any
 
 import yaml
 
-from controller.sandbox_jobs import LocalJobExecutor
-from controller.sandbox_options import (
+from api.v1alpha1 import API_VERSION, KIND
+from app.flags import OPERATOR_NAMESPACE
+from app.operator import USER_AGENT
+from app.sandbox_jobs import LocalJobExecutor
+from app.sandbox_options import (
     OPERATOR_GROUPS,
-    OPERATOR_NAMESPACE,
     OPERATOR_USER,
     SandboxOptions,
     banner,
@@ -57,7 +59,8 @@ from controller.sandbox_options import (
     options_from_args,
     probe_url,
 )
-from controller.sandbox_process import ChildProcess, Console, ShutdownSignals
+from app.sandbox_process import ChildProcess, Console, ShutdownSignals
+from emulator import cli as emulator_cli
 from emulator.errors import ApiStatusError
 from emulator.jobrunner import RunnerOptions, SimulatedJobRunner
 from emulator.schema_errors import SchemaError
@@ -78,8 +81,6 @@ OPERATOR_TOKEN = "sandbox-dbbackup-operator-token"
 OPERATOR_PREFIX = "operator | "
 SANDBOX_PREFIX = "sandbox  | "
 JOBS_PREFIX = "jobs     | "
-BACKUP_API_VERSION = "dbbackup.io/v1alpha1"
-BACKUP_KIND = "DatabaseBackup"
 SAMPLES_NAMESPACE = "default"
 
 
@@ -128,7 +129,7 @@ class Sandbox:
         if opts.with_samples:
             for obj in load_manifests(opts.config / "samples", SAMPLES_NAMESPACE):
                 server.create_object(obj)
-                if obj.get("kind") == BACKUP_KIND:
+                if obj.get("kind") == KIND:
                     self.samples.append(f"{SAMPLES_NAMESPACE}/{obj['metadata']['name']}")
         opts.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
         server.write_kubeconfig(opts.kubeconfig)
@@ -212,7 +213,7 @@ class Sandbox:
             if server is None:
                 return
             try:
-                backups = server.list_objects(BACKUP_API_VERSION, BACKUP_KIND)
+                backups = server.list_objects(API_VERSION, KIND)
             except (KeyError, ApiStatusError):
                 continue
             for backup in backups:
@@ -325,7 +326,12 @@ def _cluster_answers(kubeconfig: str | None) -> tuple[str | None, str]:
     except ConfigError as err:
         return None, str(err)
     configuration.retries = 0  # one attempt: the probe is bounded by PROBE_TIMEOUT
-    rest = RestClient(configuration, connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT)
+    rest = RestClient(
+        configuration,
+        user_agent=USER_AGENT,
+        connect_timeout=PROBE_TIMEOUT,
+        read_timeout=PROBE_TIMEOUT,
+    )
     try:
         rest.request("GET", "/version")
     except ApiError as err:
@@ -347,7 +353,7 @@ def run_local(
     url, message = _cluster_answers(args.kubeconfig)
     if url is not None:
         console.say(message)
-        command = [sys.executable, "-m", "controller", *operator_flags(args)]
+        command = [sys.executable, "-m", "app", *operator_flags(args)]
         exec_(command[0], command)  # replaces this process: the operator in the foreground
         return 0  # only reached when ``exec_`` returns (tests)
     console.say(f"{message}\nstarting the sandbox instead (no cluster needed)")
@@ -355,8 +361,6 @@ def run_local(
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
-    from emulator import cli as emulator_cli
-
     argv = ["--port", str(args.port)]
     if args.write_kubeconfig:
         argv += ["--write-kubeconfig", str(args.write_kubeconfig)]

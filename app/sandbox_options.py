@@ -9,10 +9,10 @@ operator's own command line from the same flags, reads the manifests under ``con
 (directly, as ``kubectl apply -k`` would render them, so ``kubectl`` is not needed at run
 time) and words the banner that says what runs where.
 
-Guarantees: no I/O except reading manifest files; no import of ``emulator`` (only
-``controller/sandbox.py`` may). Non-goals: a kustomize implementation — only ``resources``
-(files and directories, in order) and ``namespace`` are honoured, which is all ``config/``
-uses.
+Guarantees: no I/O except reading manifest files; no import of ``emulator`` (``app/sandbox.py``
+starts it), so the command's parser never needs the emulator. Non-goals: a kustomize
+implementation — only ``resources`` (files and directories, in order) and ``namespace`` are
+honoured, which is all ``config/`` uses.
 """
 
 from __future__ import annotations
@@ -29,22 +29,26 @@ from typing import Any
 
 import yaml
 
-from controller import cli
+from app.flags import OPERATOR_NAMESPACE, add_operator_flags
 from manager.clock import ScaledClock
+from manager.defaults import (
+    DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT,
+    DEFAULT_HEALTH_PROBE_BIND_ADDRESS,
+    DEFAULT_METRICS_BIND_ADDRESS,
+)
 
 __all__ = [
     "DEFAULT_FAILURE_RATE",
-    "DEFAULT_HEALTH_PROBE_BIND_ADDRESS",
     "DEFAULT_JOB_DURATION",
     "DEFAULT_KUBECONFIG",
-    "DEFAULT_METRICS_BIND_ADDRESS",
     "DEFAULT_PORT",
     "DEFAULT_SPEED",
     "DEFAULT_START_DELAY",
     "DEFAULT_VIRTUAL_START",
     "OPERATOR_GROUPS",
-    "OPERATOR_NAMESPACE",
     "OPERATOR_USER",
+    "SANDBOX_HEALTH_PROBE_BIND_ADDRESS",
+    "SANDBOX_METRICS_BIND_ADDRESS",
     "SandboxOptions",
     "banner",
     "config_dir",
@@ -58,8 +62,10 @@ __all__ = [
 
 DEFAULT_PORT = 18080  # the emulator's plain-HTTP port: fixed so the printed URL is stable
 DEFAULT_KUBECONFIG = "sandbox.kubeconfig"  # in the working directory, printed at start
-DEFAULT_METRICS_BIND_ADDRESS = "127.0.0.1:8080"  # the operator's usual port, loopback only
-DEFAULT_HEALTH_PROBE_BIND_ADDRESS = "127.0.0.1:8081"  # idem
+LOOPBACK = "127.0.0.1"
+# The operator's usual ports (the runtime's defaults), on loopback only.
+SANDBOX_METRICS_BIND_ADDRESS = LOOPBACK + DEFAULT_METRICS_BIND_ADDRESS
+SANDBOX_HEALTH_PROBE_BIND_ADDRESS = LOOPBACK + DEFAULT_HEALTH_PROBE_BIND_ADDRESS
 DEFAULT_SPEED = 1.0  # real time: the sample's daily run still fires within a minute (below)
 # Virtual time at start: 30 s before the sample's "0 1 * * *", so at speed 1 the first
 # backup starts half a minute after `make run`, and an every-minute schedule fires with it.
@@ -69,7 +75,6 @@ DEFAULT_START_DELAY = 1.0  # virtual seconds from Job creation to its pod runnin
 DEFAULT_FAILURE_RATE = 0.2  # one backup in five fails, so failures show up too
 DEFAULT_SEED = 0  # the runner's RNG seed: the same outcomes on every run
 
-OPERATOR_NAMESPACE = "dbbackup-system"  # docs/design.md §1
 OPERATOR_SERVICE_ACCOUNT = "dbbackup-operator"  # docs/design.md §1
 OPERATOR_USER = f"system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT}"
 # The groups the API server's token authenticator gives a ServiceAccount.
@@ -102,9 +107,9 @@ class SandboxOptions:
     failure_rate: float = DEFAULT_FAILURE_RATE
     seed: int = DEFAULT_SEED
     real_jobs: Path | None = None  # run dbbackup-runner for each Job, pvc storage here
-    metrics_bind_address: str = DEFAULT_METRICS_BIND_ADDRESS
-    health_probe_bind_address: str = DEFAULT_HEALTH_PROBE_BIND_ADDRESS
-    graceful_shutdown_timeout: float = cli.DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT
+    metrics_bind_address: str = SANDBOX_METRICS_BIND_ADDRESS
+    health_probe_bind_address: str = SANDBOX_HEALTH_PROBE_BIND_ADDRESS
+    graceful_shutdown_timeout: float = DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT
     operator_flags: tuple[str, ...] = ()  # passed to the operator as given
     config: Path = field(default_factory=lambda: config_dir())
 
@@ -149,12 +154,12 @@ def default_virtual_start(origin: float) -> datetime:
 def operator_flags(args: argparse.Namespace, *, exclude: Iterable[str] = ()) -> list[str]:
     """The operator flags of ``args`` as a command line, minus the ``exclude`` destinations.
 
-    Generic over :func:`controller.cli.add_operator_flags`, so a flag added there passes
+    Generic over :func:`app.flags.add_operator_flags`, so a flag added there passes
     through the sandbox and ``run-local`` without a change here.
     """
     skip = set(exclude)
     probe = argparse.ArgumentParser(add_help=False)
-    cli.add_operator_flags(probe)
+    add_operator_flags(probe)
     flags: list[str] = []
     for action in probe._actions:
         if not action.option_strings or action.dest in skip or not hasattr(args, action.dest):
@@ -209,7 +214,7 @@ def operator_command(options: SandboxOptions, kubeconfig: Path) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "controller",
+        "app",
         *options.operator_flags,
         "--kubeconfig",
         str(kubeconfig),
