@@ -36,6 +36,7 @@ from emulator.audit import AuditRecord
 from emulator.backend import Backend
 from emulator.errors import ApiStatusError, bad_request, forbidden, status_body
 from emulator.managed_fields import manager_name
+from emulator.openapi_serve import Answer
 from emulator.rbac import Attributes, forbidden_status_message
 from emulator.request_info import RequestInfo
 from emulator.resources import ResourceInfo
@@ -417,16 +418,8 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"ok")
             return 200
-        elif stripped == "/openapi/v3":
-            doc = discovery.openapi_v3_root(registry)
-        elif stripped.startswith("/openapi/v3/"):
-            parts = stripped.split("/")[3:]
-            if parts[:1] == ["api"] and len(parts) == 2:
-                doc = discovery.openapi_v3_group_version(registry, "", parts[1])
-            elif parts[:1] == ["apis"] and len(parts) == 3:
-                doc = discovery.openapi_v3_group_version(registry, parts[1], parts[2])
-            else:
-                doc = None
+        elif stripped.startswith("/openapi/"):
+            return self._send_answer(self.api.openapi.answer(stripped, self._query(), self.headers))
         elif request.version:
             doc = discovery.resource_list(registry, request.group, request.version)
         else:
@@ -437,6 +430,21 @@ class Handler(BaseHTTPRequestHandler):
             )
         self._send(200, _json(doc))
         return 200
+
+    def _query(self) -> dict[str, str]:
+        query = urllib.parse.urlsplit(self.path).query
+        return {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+
+    def _send_answer(self, answer: Answer) -> int:
+        """Write an answer whose headers its maker chose (:mod:`emulator.openapi_serve`)."""
+        self._audit_response_started(answer.code)
+        self.send_response(answer.code)
+        for key, value in answer.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+        return answer.code
 
     # -- watch --------------------------------------------------------------------------------
 
