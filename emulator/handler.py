@@ -35,6 +35,7 @@ from emulator import discovery, protobuf, reviews
 from emulator.audit import AuditRecord
 from emulator.backend import Backend
 from emulator.errors import ApiStatusError, bad_request, forbidden, status_body
+from emulator.field_validation import Checker, directive
 from emulator.managed_fields import manager_name
 from emulator.openapi_serve import Answer
 from emulator.rbac import Attributes, forbidden_status_message
@@ -138,6 +139,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        for warning in self._warnings:
+            self.send_header("Warning", warning)
         self.end_headers()
         self.wfile.write(payload)
 
@@ -183,6 +186,7 @@ class Handler(BaseHTTPRequestHandler):
         user, groups = "", tuple[str, ...]()
         code = 500
         self._audited = False
+        self._warnings: list[str] = []
         self._audit_context = (request, user, parsed.path)
         self._raw_body = self._read_body()
         try:
@@ -355,17 +359,19 @@ class Handler(BaseHTTPRequestHandler):
             self._serve_watch(info, request, query)
         elif verb == "create":
             manager = self._field_manager(query)
-            self._send_obj(201, cluster.create(info, ns, self._body(), manager=manager), info)
+            body = self._validated_body(info, query, verb)
+            self._send_obj(201, cluster.create(info, ns, body, manager=manager), info)
         elif verb == "update":
-            obj = cluster.update(info, ns, request.name, self._body(),
+            obj = cluster.update(info, ns, request.name, self._validated_body(info, query, verb),
                                  subresource=request.subresource,
                                  manager=self._field_manager(query))  # fmt: skip
             self._send_obj(200, obj, info)
         elif verb == "patch":
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+            check = self._checker(info, query, verb).patch_check(self._raw_body, content_type)
             obj = cluster.patch(info, ns, request.name, content_type, self._body(),
                                 subresource=request.subresource,
-                                manager=self._field_manager(query))  # fmt: skip
+                                manager=self._field_manager(query), check=check)  # fmt: skip
             self._send_obj(200, obj, info)
         elif verb == "delete":
             options = self._delete_options(query)
@@ -383,6 +389,18 @@ class Handler(BaseHTTPRequestHandler):
             policy = options.get("propagationPolicy")
             self._send_obj(200, self.api.lists.delete_collection(info, ns, query, policy))
         return 200 if verb != "create" else 201
+
+    def _checker(self, info: ResourceInfo, query: dict[str, str], verb: str) -> Checker:
+        """Finds unknown and repeated fields as ``?fieldValidation`` asks."""
+        root, schemas = self.api.openapi.schemas_for(info)
+        return Checker(root=root, schemas=schemas, custom=info.custom, kind=info.kind,
+                       version=info.version, mode=directive(query, verb),
+                       warnings=self._warnings)  # fmt: skip
+
+    def _validated_body(self, info: ResourceInfo, query: dict[str, str], verb: str) -> Any:
+        checker = self._checker(info, query, verb)
+        body = self._body()
+        return body if body is None else checker.check_body(self._raw_body, body)
 
     def _field_manager(self, query: dict[str, str]) -> str:
         """Who owns what this write sets (:mod:`emulator.managed_fields`)."""

@@ -166,7 +166,7 @@ def _operation(
     if body is not None:
         body_ref = (REF_V2 if v2 else REF_V3) + body
         if v2:
-            param = {"name": "body", "in": "body", "schema": {"$ref": body_ref}}
+            param: dict[str, Any] = {"name": "body", "in": "body", "schema": {"$ref": body_ref}}
             if action != "delete":
                 param["required"] = True
             op["parameters"].insert(0, param)
