@@ -21,6 +21,7 @@ class Reply:
     status: int
     headers: dict[str, list[str]]
     body: Any
+    raw: bytes
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name.lower())
@@ -65,4 +66,4 @@ def send(
         url = _object_url(api.configuration.host + path, raw)
         if url is not None:
             created.append(url)
-    return Reply(response.status, got, decoded)
+    return Reply(response.status, got, decoded, raw)
