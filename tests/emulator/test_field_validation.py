@@ -178,3 +178,46 @@ def test_warn_patch_reports_repeats_of_the_patch_and_drops_unknown_fields(
                  "application/json-patch+json")  # fmt: skip
     assert reply.warnings == [warning('unknown field "foo"')]
     assert "foo" not in reply.body
+
+
+def test_strict_follows_a_crd_schema_and_metadata_lists(k8s: client.ApiClient) -> None:
+    """Map values (a schema's ``properties``) and list items (owner references) are walked:
+    the path names the map key after a dot, the item by its index."""
+    versions = [
+        {
+            "name": "v1",
+            "served": True,
+            "storage": True,
+            "bogus": 1,
+            "schema": {
+                "openAPIV3Schema": {
+                    "type": "object",
+                    "foo": 1,
+                    "properties": {
+                        "spec": {
+                            "type": "object",
+                            "bar": 2,
+                            "properties": {"a": {"type": "string", "baz": 3}},
+                        }
+                    },
+                }
+            },
+        }
+    ]
+    body = crd(versions[0])  # fmt: skip
+    body["spec"]["versions"] = versions
+    path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions?fieldValidation=Strict"
+    reply = send(k8s, "POST", path, json.dumps(body))
+    schema = "spec.versions[0].schema.openAPIV3Schema"
+    assert reply.body["message"] == (
+        'CustomResourceDefinition in version "v1" cannot be handled as a '
+        'CustomResourceDefinition: strict decoding error: unknown field "spec.versions[0].bogus"'
+        f', unknown field "{schema}.foo", unknown field "{schema}.properties.spec.bar", '
+        f'unknown field "{schema}.properties.spec.properties.a.baz"'
+    )
+    owner = {"apiVersion": "v1", "kind": "X", "name": "n", "uid": "u", "zz": 1}
+    cm = {"metadata": {"name": "owned", "ownerReferences": [owner]}, "data": {"a": "b"}}
+    reply = send(k8s, "POST", f"{CONFIGMAPS}?fieldValidation=Strict", json.dumps(cm))
+    assert reply.body["message"].endswith(
+        'strict decoding error: unknown field "metadata.ownerReferences[0].zz"'
+    )

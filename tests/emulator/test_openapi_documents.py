@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from emulator.resources import BUILTINS
 from tests.emulator.crd_support import crd, version
 from tests.emulator.raw_http import Reply, send
 from tests.emulator.support import wait_for
@@ -106,6 +107,19 @@ def test_discovery_lists_every_served_group_version_by_content_hash(
     digest = hashlib.sha512(reply.raw).hexdigest().upper()
     assert urls["apis/batch/v1"].endswith(f"?hash={digest}")
     assert reply.header("ETag") == f'"{digest}"'
+
+
+def test_every_kind_the_emulator_serves_has_its_schema(k8s: client.ApiClient) -> None:
+    """kubectl explain finds a kind's schema by its group-version-kind extension."""
+    for info in BUILTINS:
+        gv = f"apis/{info.group}/{info.version}" if info.group else f"api/{info.version}"
+        schemas = document(k8s, gv)["components"]["schemas"]
+        gvk = {"group": info.group, "version": info.version, "kind": info.kind}
+        found = [
+            n for n, s in schemas.items() if gvk in s.get("x-kubernetes-group-version-kind", [])
+        ]
+        assert found, gvk
+        assert schemas[found[0]].get("description"), found[0]
 
 
 def test_a_document_is_cached_by_its_hash(k8s: client.ApiClient) -> None:
