@@ -109,6 +109,7 @@ class OpenAPIService:
         self._crds = crds
         self._lock = threading.Lock()
         self._cache: dict[tuple[Any, ...], _Doc] = {}
+        self._checks: dict[tuple[Any, ...], tuple[str, Mapping[str, Mapping[str, Any]]]] = {}
 
     @classmethod
     def of(cls, registry: Registry, storage: Storage) -> OpenAPIService:
@@ -142,10 +143,20 @@ class OpenAPIService:
         name = kind_schema_name(info.group, info.kind) or info.kind
         return name, f"{name}List", {}
 
-    def schemas_for(self, info: ResourceInfo) -> tuple[str, dict[str, dict[str, Any]]]:
-        """(the kind's schema name, the v3 schemas to resolve it in) for field validation."""
-        name, _, own = self._kind(info, v2=False)
-        return name, {**SCHEMAS, **own}
+    def schemas_for(self, info: ResourceInfo) -> tuple[str, Mapping[str, Mapping[str, Any]]]:
+        """(the kind's schema name, the v3 schemas to resolve it in) for field validation;
+        kept until the CRD changes, as every write asks."""
+        key = ("check", *self._key([info]))
+        with self._lock:
+            hit = self._checks.get(key)
+        if hit is None:
+            name, _, own = self._kind(info, v2=False)
+            hit = (name, {**SCHEMAS, **own})
+            with self._lock:
+                if len(self._checks) > 256:
+                    self._checks.clear()
+                self._checks[key] = hit
+        return hit
 
     def _key(self, infos: list[ResourceInfo]) -> tuple[Any, ...]:
         """What a document depends on: its resources and the CRDs they come from."""
