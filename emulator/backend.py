@@ -17,6 +17,7 @@ from emulator.audit import AuditLog, Users
 from emulator.faults import Faults
 from emulator.listing import Lister
 from emulator.objects import Cluster
+from emulator.openapi_serve import OpenAPIService
 from emulator.rbac import Authorizer
 from emulator.resources import Registry
 from emulator.storage import Storage
@@ -35,6 +36,7 @@ class Backend:
     * ``clock`` stamps audit records and Table ages; ``stopping`` is set when the server stops
       (streams end, injected waits return); ``bookmark_interval`` is a watch's idle time
       before a BOOKMARK.
+    * ``openapi`` answers ``/openapi/...`` and gives field validation its schemas.
     * ``advertised_address`` is the ``host:port`` that ``/api`` advertises: the plain-HTTP
       port, known only once the server is bound.
     """
@@ -51,3 +53,4 @@ class Backend:
     stopping: threading.Event
     bookmark_interval: float
     advertised_address: Callable[[], str]
+    openapi: OpenAPIService

@@ -4,18 +4,14 @@
 ``/apis/<group>/<version>`` (APIResourceList: name, singularName, namespaced, kind, verbs,
 shortNames, categories, and ``<plural>/status`` for status subresources). Served in the legacy
 (unaggregated) JSON form: kubectl asks for aggregated discovery first and falls back to this
-when the answer's content type says so. ``/openapi/v3`` lists every group/version with a minimal
-document (paths and the ``fieldValidation`` parameter, no schemas) so kubectl leaves validation
-to the server; ``/openapi/v2`` is 404. ``kubectl explain`` therefore has no schemas to show.
+when the answer's content type says so. The OpenAPI documents are :mod:`emulator.openapi_serve`'s.
 
 Everything is computed from the live :class:`~emulator.resources.Registry`, so a CRD shows up
-(and disappears) at once. Non-goals: the aggregated discovery format, OpenAPI schemas, OpenAPI v2.
+(and disappears) at once. Non-goals: the aggregated discovery format.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from emulator.resources import Registry, ResourceInfo
@@ -24,8 +20,6 @@ __all__ = [
     "VERSION_INFO",
     "api_versions",
     "group_list",
-    "openapi_v3_group_version",
-    "openapi_v3_root",
     "resource_list",
 ]
 
@@ -103,53 +97,4 @@ def resource_list(registry: Registry, group: str, version: str) -> dict[str, Any
         "apiVersion": "v1",
         "groupVersion": group_version,
         "resources": resources,
-    }
-
-
-def _gv_path(group: str, version: str) -> str:
-    return f"apis/{group}/{version}" if group else f"api/{version}"
-
-
-def openapi_v3_root(registry: Registry) -> dict[str, Any]:
-    """``/openapi/v3``: one entry per served group/version, its URL carrying a content hash."""
-    paths = {}
-    for group, versions in registry.group_versions().items():
-        for version in versions:
-            doc = openapi_v3_group_version(registry, group, version) or {}
-            digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
-            path = _gv_path(group, version)
-            paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash={digest[:32]}"}
-    return {"paths": paths}
-
-
-def openapi_v3_group_version(registry: Registry, group: str, version: str) -> dict[str, Any] | None:
-    """A minimal OpenAPI v3 document for one group/version: object paths whose PATCH names
-    its kind and accepts ``fieldValidation`` (what kubectl checks before it leaves
-    validation to the server). No schemas: ``kubectl explain`` has nothing to show."""
-    infos = [i for i in registry.all() if i.group == group and i.version == version]
-    if not infos:
-        return None
-    paths: dict[str, Any] = {}
-    params = [
-        {"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
-        for name in ("dryRun", "fieldManager", "fieldValidation", "force")
-    ]
-    for info in infos:
-        scope = "namespaces/{namespace}/" if info.namespaced else ""
-        path = f"/{_gv_path(group, version)}/{scope}{info.plural}/{{name}}"
-        gvk = {"group": group, "version": version, "kind": info.kind}
-        paths[path] = {
-            "patch": {
-                "operationId": f"patch{info.kind}",
-                "parameters": params,
-                "x-kubernetes-action": "patch",
-                "x-kubernetes-group-version-kind": gvk,
-                "responses": {"200": {"description": "OK"}},
-            },
-        }
-    return {
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": VERSION_INFO["gitVersion"]},
-        "paths": paths,
-        "components": {"schemas": {}},
     }

@@ -35,7 +35,9 @@ from emulator import discovery, protobuf, reviews
 from emulator.audit import AuditRecord
 from emulator.backend import Backend
 from emulator.errors import ApiStatusError, bad_request, forbidden, status_body
+from emulator.field_validation import Checker, directive
 from emulator.managed_fields import manager_name
+from emulator.openapi_serve import Answer
 from emulator.rbac import Attributes, forbidden_status_message
 from emulator.request_info import RequestInfo
 from emulator.resources import ResourceInfo
@@ -137,6 +139,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        for warning in self._warnings:
+            self.send_header("Warning", warning)
         self.end_headers()
         self.wfile.write(payload)
 
@@ -182,6 +186,7 @@ class Handler(BaseHTTPRequestHandler):
         user, groups = "", tuple[str, ...]()
         code = 500
         self._audited = False
+        self._warnings: list[str] = []
         self._audit_context = (request, user, parsed.path)
         self._raw_body = self._read_body()
         try:
@@ -354,17 +359,19 @@ class Handler(BaseHTTPRequestHandler):
             self._serve_watch(info, request, query)
         elif verb == "create":
             manager = self._field_manager(query)
-            self._send_obj(201, cluster.create(info, ns, self._body(), manager=manager), info)
+            body = self._validated_body(info, query, verb)
+            self._send_obj(201, cluster.create(info, ns, body, manager=manager), info)
         elif verb == "update":
-            obj = cluster.update(info, ns, request.name, self._body(),
+            obj = cluster.update(info, ns, request.name, self._validated_body(info, query, verb),
                                  subresource=request.subresource,
                                  manager=self._field_manager(query))  # fmt: skip
             self._send_obj(200, obj, info)
         elif verb == "patch":
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+            check = self._checker(info, query, verb).patch_check(self._raw_body, content_type)
             obj = cluster.patch(info, ns, request.name, content_type, self._body(),
                                 subresource=request.subresource,
-                                manager=self._field_manager(query))  # fmt: skip
+                                manager=self._field_manager(query), check=check)  # fmt: skip
             self._send_obj(200, obj, info)
         elif verb == "delete":
             options = self._delete_options(query)
@@ -382,6 +389,21 @@ class Handler(BaseHTTPRequestHandler):
             policy = options.get("propagationPolicy")
             self._send_obj(200, self.api.lists.delete_collection(info, ns, query, policy))
         return 200 if verb != "create" else 201
+
+    def _checker(self, info: ResourceInfo, query: dict[str, str], verb: str) -> Checker:
+        """Finds unknown and repeated fields as ``?fieldValidation`` asks."""
+        root, schemas = self.api.openapi.schemas_for(info)
+        return Checker(root=root, schemas=schemas, custom=info.custom, kind=info.kind,
+                       version=info.version, mode=directive(query, verb),
+                       warnings=self._warnings)  # fmt: skip
+
+    def _validated_body(self, info: ResourceInfo, query: dict[str, str], verb: str) -> Any:
+        checker = self._checker(info, query, verb)
+        body = self._body()
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if body is None or (content_type and "json" not in content_type):
+            return body  # a protobuf body has no unknown or repeated fields to report
+        return checker.check_body(self._raw_body, body)
 
     def _field_manager(self, query: dict[str, str]) -> str:
         """Who owns what this write sets (:mod:`emulator.managed_fields`)."""
@@ -417,16 +439,8 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"ok")
             return 200
-        elif stripped == "/openapi/v3":
-            doc = discovery.openapi_v3_root(registry)
-        elif stripped.startswith("/openapi/v3/"):
-            parts = stripped.split("/")[3:]
-            if parts[:1] == ["api"] and len(parts) == 2:
-                doc = discovery.openapi_v3_group_version(registry, "", parts[1])
-            elif parts[:1] == ["apis"] and len(parts) == 3:
-                doc = discovery.openapi_v3_group_version(registry, parts[1], parts[2])
-            else:
-                doc = None
+        elif stripped.startswith("/openapi/"):
+            return self._send_answer(self.api.openapi.answer(stripped, self._query(), self.headers))
         elif request.version:
             doc = discovery.resource_list(registry, request.group, request.version)
         else:
@@ -437,6 +451,21 @@ class Handler(BaseHTTPRequestHandler):
             )
         self._send(200, _json(doc))
         return 200
+
+    def _query(self) -> dict[str, str]:
+        query = urllib.parse.urlsplit(self.path).query
+        return {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+
+    def _send_answer(self, answer: Answer) -> int:
+        """Write an answer whose headers its maker chose (:mod:`emulator.openapi_serve`)."""
+        self._audit_response_started(answer.code)
+        self.send_response(answer.code)
+        for key, value in answer.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+        return answer.code
 
     # -- watch --------------------------------------------------------------------------------
 

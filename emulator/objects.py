@@ -227,8 +227,10 @@ class Cluster:
         *,
         subresource: str = "",
         manager: str = "",
+        check: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """PATCH with one of the three patch types; returns the stored object."""
+        """PATCH with one of the three patch types; returns the stored object. ``check`` sees
+        the patched object first (field validation: :mod:`emulator.field_validation`)."""
         if content_type == STRATEGIC_PATCH and info.custom:
             raise ApiStatusError(
                 415,
@@ -256,6 +258,8 @@ class Cluster:
                 raise ApiStatusError(422, "Invalid", str(err)) from err
             if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
                 raise ApiStatusError(422, "Invalid", "the patched object is not an object")
+            if check is not None:
+                new = check(new)
             self.strategy.check_identity(info, namespace, new)
             if new["metadata"].get("name") != name:
                 raise bad_request("the name of the object cannot be changed by a patch")

@@ -41,6 +41,7 @@ from emulator.gc import GarbageCollector
 from emulator.handler import handler_class
 from emulator.listing import Lister
 from emulator.objects import Cluster
+from emulator.openapi_serve import OpenAPIService
 from emulator.rbac import Authorizer
 from emulator.resources import NAMESPACE_KEY, Registry, ResourceInfo
 from emulator.storage import DEFAULT_HISTORY_SIZE, Storage
@@ -130,6 +131,7 @@ class ApiServer:
             audit=self.audit, faults=self.faults, clock=self.clock, stopping=self.stopping,
             bookmark_interval=bookmark_interval,
             advertised_address=lambda: f"127.0.0.1:{self.port}",
+            openapi=OpenAPIService.of(self.registry, self.storage),
         )  # fmt: skip
         self._requested_port = port
         self._http: _HTTPServer | None = None

@@ -112,10 +112,6 @@ DESCRIPTION:
     CRON_TZ= prefix.
     \n
 """
-NEEDS_OPENAPI = "needs openapi from issue 15"
-NEEDS_FIELD_VALIDATION = (
-    "needs openapi from issue 15 (--validate: the server's fieldValidation=Strict and Warn)"
-)
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +278,6 @@ def test_apply_the_samples(applied: str) -> None:
     )
 
 
-@pytest.mark.xfail(not REAL_KUBECONFIG, strict=True, reason=NEEDS_FIELD_VALIDATION)
 def test_apply_refuses_an_unknown_field(kubectl: Kubectl) -> None:
     """``--validate=strict`` (kubectl's default) has the server refuse a misspelt field;
     ``--validate=warn`` creates the object without it and prints the server's warning."""
@@ -373,7 +368,6 @@ def test_get_events_shows_the_backups_events(kubectl: Kubectl, events: None) -> 
     )
 
 
-@pytest.mark.xfail(not REAL_KUBECONFIG, strict=True, reason=NEEDS_OPENAPI)
 def test_explain_prints_the_field_description(kubectl: Kubectl) -> None:
     assert kubectl.ok("explain", "dbbackup.spec.schedule", namespaced=False) == EXPLAINED_SCHEDULE
 
