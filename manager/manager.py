@@ -49,7 +49,7 @@ from manager.cache import Cache
 from manager.client import Client
 from manager.clock import Clock, RealClock
 from manager.controller import Controller
-from manager.events import DEFAULT_QUEUE_SIZE, EventRecorder
+from manager.events import DEFAULT_QUEUE_SIZE, DROP_REASONS, EventRecorder
 from manager.handler import EnqueueRequestForObject, EnqueueRequestForOwner
 from manager.healthz import HealthProbes, serve_probes
 from manager.httpserver import parse_bind_address
@@ -104,6 +104,11 @@ DEFAULT_USER_AGENT = "python-controller-manager"  # the CLI sets the operator's 
 _ELECTOR_JOIN_MARGIN = 5.0  # seconds beyond renew_deadline to wait for the release
 _RUNNABLE_JOIN_TIMEOUT = 10.0  # seconds to wait for caches and servers to stop
 _CONTROLLER_GRACE_SLACK = 3600.0  # seconds a controller waits beyond the Manager's bound
+# A connection per reconcile in flight (two controllers' workers: backups and restores) plus
+# the informers' watches, the Lease and the Event sender; past the pool's size urllib3 opens
+# and discards a connection (a TLS handshake) per request.
+_POOL_PER_WORKER = 2
+_POOL_SLACK = 8
 _JOIN_POLL = 0.02  # real seconds between checks of a joining thread's deadline
 _WAKE_POLL = 1.0  # seconds; a safety net: ``stop`` wakes the main loop through when_set
 
@@ -208,7 +213,10 @@ class Manager:
         self.rest = RestClient(
             configuration,
             user_agent=options.user_agent,
-            pool_size=options.pool_size,
+            pool_size=max(
+                options.pool_size,
+                _POOL_PER_WORKER * options.max_concurrent_reconciles + _POOL_SLACK,
+            ),
             observer=rest_client_observer(self.metrics, host),
         )
         self.scheme = scheme or Scheme()
@@ -287,6 +295,8 @@ class Manager:
 
         Its sender holds events while any controller of this Manager has work waiting (see
         :mod:`manager.events`): Events are informational, the controllers' writes are not."""
+        for reason in DROP_REASONS:  # every reason exposed at zero, as initMetrics does
+            self.metrics.events_dropped.labels(reason).inc(0)
         recorder = EventRecorder(
             self.rest,
             component=component,
@@ -294,12 +304,16 @@ class Manager:
             clock=self.clock,
             queue_size=queue_size,
             defer_while=self._controllers_have_work,
+            on_drop=self._count_dropped_events,
         )
         with self._mu:
             self._caches.runnables.append(recorder)
             if self._started:
                 self._caches.start_all(self._on_runnable_error)
         return recorder
+
+    def _count_dropped_events(self, reason: str, count: int) -> None:
+        self.metrics.events_dropped.labels(reason).inc(count)
 
     def new_controller(
         self,
