@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import random
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -77,6 +78,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_CONCURRENT_RECONCILES = 1  # controller-runtime default
+# Reconcile IDs (a random UUID per reconcile, as controller-runtime's) from a generator seeded
+# once: ``uuid.uuid4`` reads ``os.urandom``, a system call that releases the GIL, and under a
+# herd every worker then waits to get it back (~2 ms per reconcile on the real-server profile,
+# docs/performance.md). The IDs correlate log lines; they need not be unpredictable.
+_reconcile_ids = random.Random()
 DEFAULT_CACHE_SYNC_TIMEOUT = 120.0  # seconds; controller-runtime CacheSyncTimeout default (2 min)
 DEFAULT_GRACEFUL_TIMEOUT = 30.0  # seconds; controller-runtime's GracefulShutdownTimeout default
 SYNC_POLL_INTERVAL = 0.1  # seconds; client-go WaitForCacheSync polls every 100 ms
@@ -267,7 +273,7 @@ class Controller:
 
     def _reconcile_handler(self, request: Request) -> None:
         """The outcome rules (see the module docstring's table): the one place they live."""
-        rid = str(uuid.uuid4())
+        rid = str(uuid.UUID(int=_reconcile_ids.getrandbits(128), version=4))
         fields = {
             **self._log_base,
             "namespace": request.namespace,
