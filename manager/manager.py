@@ -150,6 +150,9 @@ class ManagerOptions:
     # Per-type cache transforms replacing the default (which drops managedFields and the
     # last-applied annotation): keep only what the controllers read of large kinds.
     cache_transforms: Mapping[ResourceType, Transform] = field(default_factory=dict)
+    # Cached objects kept encoded and decoded on each read (manager.store): a fraction of the
+    # memory of dicts, for ~20-40 µs per object read (docs/design.md §3).
+    compact_cache: bool = True
 
     def __post_init__(self) -> None:
         if self.leader_election and not self.leader_election_id:
@@ -226,6 +229,7 @@ class Manager:
             namespace=options.namespace,
             clock=self.clock,
             transforms=options.cache_transforms,
+            compact=options.compact_cache,
         )
         self.client = Client(self.rest, self.cache, self.scheme)
         self.health = HealthProbes()
