@@ -15,18 +15,20 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from bench.emulator_host import backup_body
 from controller.resources import BACKUPS
-from manager.errors import ApiError, NotFound
+from manager.errors import ApiError, NotFound, ServerError, TransportError
 from manager.rest import RestClient
 from manager.scheme import EVENTS, JOBS, LEASES
 
 __all__ = ["SEED_IN_FLIGHT", "Cluster", "post_all"]
 
 SEED_IN_FLIGHT = 16  # the seeding client's concurrency (not timed)
+DELETE_TIMEOUT = 600.0  # seconds for a namespace's Jobs, backups or Events to be deleted
 CORE_EVENTS = "events"  # /api/v1 view of the same Events: it has a reason field selector
 
 
@@ -104,8 +106,19 @@ class Cluster:
             self.rest.delete(LEASES.object_path(*self.lease))
 
     def _delete_collection(self, path: str) -> None:
-        # Background: the server has no garbage collector to wait for (nothing is owned).
-        self.rest.delete(path, propagation_policy="Background")
+        """Delete everything at ``path`` and wait until it is gone. The server deletes a
+        collection one object at a time and may answer before it is done (its request
+        timeout, a 504), so the deletion is repeated until a list comes back empty."""
+        deadline = time.monotonic() + DELETE_TIMEOUT
+        while True:
+            # Background: the server has no garbage collector to wait for (nothing is owned).
+            body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
+            with contextlib.suppress(ServerError, TransportError):
+                self.rest.request("DELETE", path, body=body, timeout=(5.0, DELETE_TIMEOUT))
+            if not self.rest.get(path, limit=1).get("items"):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{path} still has objects after {DELETE_TIMEOUT:.0f} s")
 
     def count(self, path: str) -> int:
         """Objects at a collection ``path`` (pages of 500, only the metadata counted)."""
