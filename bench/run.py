@@ -132,9 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.render is not None:
+        lines = latest(args.render)
+        if any(r.get("server") == "kube-apiserver" for r in lines):
+            from bench.real_report import render_real
+
+            render_real(lines)
+            return 0
         from bench.report import render
 
-        render(latest(args.render))
+        render(lines)
         return 0
     sizes = args.n or [1000]
     if args.kubeconfig is not None:
