@@ -7,8 +7,9 @@ time of each Job's ``ADDED`` event and of the first event in which a DatabaseBac
 of the server's (the audit log's ``stageTimestamp``) by the watch's delivery latency — the
 floor is timed the same way when there is no audit log, so the ratio stays side by side.
 
-Non-goals: request counts (only the audit log has them), surviving a watch that expires
-(a benchmark phase is far shorter than the server's watch timeout, which is requested long).
+A watch that goes quiet past its read timeout is opened again from the last resourceVersion
+seen. Non-goals: request counts (only the audit log has them), a 410 Gone (a phase is far
+shorter than the server's event history).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from manager.errors import ApiError
+from manager.errors import TransportError
 from manager.rest import RestClient
 
 __all__ = ["WatchObserver"]
@@ -50,21 +51,28 @@ class WatchObserver:
         listed = self._rest.get(path, limit=1)
         version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
         self._ready.wait()
-        query: dict[str, str | int | bool | None] = {
-            "resourceVersion": version,
-            "timeoutSeconds": WATCH_SECONDS,
-            "allowWatchBookmarks": True,
-        }
-        try:
-            stream = self._rest.watch(path, query=query, read_timeout=READ_TIMEOUT,
-                                      on_open=self._aborts.append)  # fmt: skip
-            for event in stream:
+        while not self._stop.is_set():
+            query: dict[str, str | int | bool | None] = {
+                "resourceVersion": version,
+                "timeoutSeconds": WATCH_SECONDS,
+                "allowWatchBookmarks": True,
+            }
+            try:
+                stream = self._rest.watch(
+                    path, query=query, read_timeout=READ_TIMEOUT, on_open=self._aborts.append
+                )
+                for event in stream:
+                    if self._stop.is_set():
+                        return
+                    meta = (event.get("object") or {}).get("metadata") or {}
+                    version = str(meta.get("resourceVersion") or version)
+                    if event.get("type") != "BOOKMARK":
+                        handle(event, time.time())
+            except TransportError:
+                # A quiet namespace may send nothing for longer than the read timeout (a
+                # long idle before the herd): watch again from the last version seen.
                 if self._stop.is_set():
                     return
-                handle(event, time.time())
-        except ApiError:
-            if not self._stop.is_set():
-                raise
 
     def _on_job(self, event: dict[str, Any], at: float) -> None:
         if event.get("type") == "ADDED":
