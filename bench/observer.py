@@ -14,6 +14,7 @@ shorter than the server's event history).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -104,6 +105,8 @@ class WatchObserver:
     def stop(self) -> None:
         self._stop.set()
         for abort in list(self._aborts):
-            abort()
+            # Streams re-opened after a timeout: the earlier ones are released already.
+            with contextlib.suppress(Exception):
+                abort()
         for thread in self._threads:
             thread.join(5)

@@ -3,7 +3,7 @@
 
 :meth:`EventRecorder.event` never blocks and never raises: it builds a small record and puts it
 on a bounded queue (``DEFAULT_QUEUE_SIZE``, client-go's ``maxQueuedEvents``); when the queue is
-full the event is dropped with a log line. A sender loop (:meth:`EventRecorder.start`, a
+full the event is dropped. A sender loop (:meth:`EventRecorder.start`, a
 Runnable) takes records off the queue and writes them:
 
 * the first occurrence creates an Event named ``<object name>.<unix nanoseconds in hex>`` in
@@ -26,6 +26,14 @@ off the queue while that is true — a herd's Job POSTs are not interleaved with
 but never longer than ``max_defer`` seconds after the oldest held event was recorded, and
 never once the queue is nine-tenths full (holding must not drop more than sending would).
 ``eventTime`` is the time of the occurrence, so a held Event still says when it happened.
+
+Nothing is lost silently. When ``stop`` is set the sender keeps sending what it holds and what
+is queued for up to :data:`STOP_FLUSH_TIMEOUT` (without retries), then gives up on the rest.
+Every occurrence lost — the queue full, the server refusing the Event, retries used up, unsent
+at stop (:data:`DROP_REASONS`) — is counted in :attr:`EventRecorder.dropped` and passed to
+``on_drop`` (the Manager's ``event_recorder_dropped_total{reason}``), and logged: a full
+queue's first drop at once, then one line per :data:`DROP_LOG_INTERVAL` with the number
+dropped since (a herd can overflow it thousands of times a second), the remainder at stop.
 
 Deviations from client-go: the aggregation key includes the message (client-go's omits the
 note), and every coalesced repeat is written at once rather than in a 30-minute heartbeat. An
@@ -169,7 +177,6 @@ class EventRecorder:
         self._deadline: float | None = None  # the flush deadline, once stopping
         self._drop_mu = threading.Lock()
         self.dropped = 0  # occurrences lost, every reason (also on_drop's and the log's)
-        self._dropped_by: dict[str, int] = {}
         self._unlogged: dict[str, int] = {}
         self._logged_at: dict[str, float] = {}
 
@@ -272,7 +279,6 @@ class EventRecorder:
             return
         with self._drop_mu:
             self.dropped += count
-            self._dropped_by[reason] = self._dropped_by.get(reason, 0) + count
             now = self._clock.monotonic()
             self._unlogged[reason] = self._unlogged.get(reason, 0) + count
             last = self._logged_at.get(reason)
