@@ -32,7 +32,7 @@ from emulator.server import ApiServer
 from manager.clock import ScaledClock
 
 ROOT = Path(__file__).resolve().parents[1]
-CRD = ROOT / "config/crd/bases/dbbackup.io_databasebackups.yaml"
+CRDS = ROOT / "config/crd/bases"  # every CRD the operator watches (backups and restores)
 NAMESPACE = "bench"
 BACKUP_API = "dbbackup.io/v1alpha1"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -88,7 +88,8 @@ class Host:
         self.server = ApiServer(port=port, clock=self.clock.now).start()
         for token, user in TOKENS.items():
             self.server.add_user(token, user, ["system:serviceaccounts"])
-        self.server.create_object(yaml.safe_load(CRD.read_text()))
+        for crd in sorted(CRDS.glob("*.yaml")):
+            self.server.create_object(yaml.safe_load(crd.read_text()))
         for ns in (NAMESPACE, "dbbackup-system"):
             self.server.create_object(
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}

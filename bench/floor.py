@@ -33,14 +33,14 @@ from controller.resources import BACKUPS
 from manager.errors import ApiError
 from manager.kubeconfig import load_configuration
 from manager.manager import DEFAULT_MAX_CONCURRENT_RECONCILES
-from manager.rest import RestClient
+from manager.rest import DEFAULT_POOL_SIZE, RestClient
 from manager.scheme import JOBS
 
 PROFILE_TOP = 12  # functions listed from the profile
 
 
-def _bodies(rest: RestClient, slot: datetime) -> list[dict[str, Any]]:
-    listed = rest.get(BACKUPS.collection_path(None))
+def _bodies(rest: RestClient, slot: datetime, namespace: str | None) -> list[dict[str, Any]]:
+    listed = rest.get(BACKUPS.collection_path(namespace))
     bodies = []
     for backup in listed.get("items") or ():
         job = build_job(backup, slot)
@@ -96,10 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slot", required=True, type=datetime.fromisoformat)
     parser.add_argument("--start-at", type=float, default=0.0, help="real Unix time to begin")
     parser.add_argument("--workers", type=int, default=DEFAULT_MAX_CONCURRENT_RECONCILES)
+    parser.add_argument("--namespace", default=None, help="the backups of one namespace only")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
-    rest = RestClient(load_configuration(args.kubeconfig), user_agent=USER_AGENT)
-    bodies = _bodies(rest, args.slot)
+    # One connection per request in flight, at least the Manager's pool.
+    pool = max(DEFAULT_POOL_SIZE, args.workers)
+    rest = RestClient(load_configuration(args.kubeconfig), user_agent=USER_AGENT, pool_size=pool)
+    bodies = _bodies(rest, args.slot, args.namespace)
     while (left := args.start_at - time.time()) > 0:
         time.sleep(min(left, 0.1))
     cpu0 = time.process_time()

@@ -7,6 +7,12 @@ JSON line (the figures, the machine, the commit, the command) to ``--out``. ``--
 restart, a backup never reaching status — never on speed. ``--report`` renders
 ``docs/performance.md`` and its chart from the lines of this invocation.
 
+With ``--kubeconfig`` the runs go to a real API server instead (:mod:`bench.real`): the
+operator runs as the identity of ``--operator-kubeconfig`` with ``--leader-elect``, the floor
+after it at 4, 16 and 32 requests in flight; lags come from ``--audit-log`` when given, else
+from a watch. ``--report`` then renders the real-server section of ``docs/performance.md``
+and leaves the emulator's figures as they are.
+
 Run: ``.venv/bin/python -m bench.run --n 1000 --n 10000 --report``
 """
 
@@ -24,6 +30,7 @@ from bench.harness import ROOT
 from bench.workloads import Plan, machine, run_operator
 
 DEFAULT_OUT = ROOT / "bench/results/bench.jsonl"
+DEFAULT_REAL_OUT = ROOT / "bench/results/real.jsonl"
 # The virtual clock's speed. Everything the operator times runs on it, including the cache sync
 # timeout (controller-runtime's 2 min): at x60 that is 2 real seconds, too short for 10k objects.
 FAST_SPEED = 60.0  # N <= FAST_SPEED_MAX_N: a virtual hour of idle in one real minute
@@ -74,6 +81,14 @@ def correctness(result: dict[str, Any]) -> list[str]:
     restart = result.get("restart")
     if restart is not None and restart.get("write_count"):
         problems.append(f"{tag}: {restart['write_count']} writes after restart {restart['writes']}")
+    if result.get("seed_errors"):
+        problems.append(f"{tag}: {result['seed_errors']} backups refused while seeding")
+    recorded = herd.get("events_recorded")
+    if recorded is not None and recorded + int(herd.get("events_dropped") or 0) < result["n"]:
+        problems.append(
+            f"{tag}: {recorded} SuccessfulCreate Events recorded, "
+            f"{herd.get('events_dropped')} counted as dropped: some lost silently"
+        )
     floor = result.get("floor")
     if floor is not None and (floor.get("errors") or floor.get("jobs") != result["n"]):
         jobs, errors = floor.get("jobs"), floor.get("errors")
@@ -97,7 +112,16 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="real seconds reserved for the cold start (default: from N)",
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    real = parser.add_argument_group("a real API server (instead of the emulator)")
+    real.add_argument("--kubeconfig", type=Path, help="admin kubeconfig: seeding and cleanup")
+    real.add_argument("--operator-kubeconfig", type=Path,
+                      help="the operator's own (its ServiceAccount's) kubeconfig")  # fmt: skip
+    real.add_argument("--audit-log", type=Path, help="the server's audit log (JSON lines)")
+    real.add_argument("--operator-arg", action="append", default=[],
+                      help="an extra flag for the operator (repeatable)")  # fmt: skip
+    real.add_argument("--profile-operator", type=Path, metavar="PATH",
+                      help="the operator under cProfile (all threads), dumped to PATH")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--check", action="store_true", help="exit 1 on a correctness problem")
     parser.add_argument("--report", action="store_true", help="render docs/performance.md")
     parser.add_argument(
@@ -108,11 +132,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.render is not None:
+        lines = latest(args.render)
+        if any(r.get("server") == "kube-apiserver" for r in lines):
+            from bench.real_report import render_real
+
+            render_real(lines)
+            return 0
         from bench.report import render
 
-        render(latest(args.render))
+        render(lines)
         return 0
     sizes = args.n or [1000]
+    if args.kubeconfig is not None:
+        return _main_real(args, sizes, argv)
+    args.out = args.out or DEFAULT_OUT
     args.out.parent.mkdir(parents=True, exist_ok=True)
     env = machine()
     command = " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])])
@@ -145,6 +178,74 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         print(f"FAIL {problem}", file=sys.stderr)
     return 1 if args.check and problems else 0
+
+
+def _main_real(args: argparse.Namespace, sizes: list[int], argv: list[str] | None) -> int:
+    from bench.real import Target, run_real
+
+    if args.operator_kubeconfig is None:
+        raise SystemExit("--kubeconfig needs --operator-kubeconfig (the operator's identity)")
+    target = Target(kubeconfig=args.kubeconfig, operator_kubeconfig=args.operator_kubeconfig,
+                    audit_log=args.audit_log, operator_args=tuple(args.operator_arg),
+                    profile=args.profile_operator)  # fmt: skip
+    out: Path = args.out or DEFAULT_REAL_OUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    env = machine()
+    # The command as written on the page: the kubeconfig and log paths are the reader's own.
+    command = "python -m bench.run " + " ".join(_redacted(argv if argv is not None
+                                                          else sys.argv[1:]))  # fmt: skip
+    results: list[dict[str, Any]] = []
+    for n in sizes:
+        began = time.time()
+        try:
+            result = run_real(n, target)
+        except Exception as exc:  # recorded, reported and (with --check) failed below
+            result = {"program": "operator", "server": "kube-apiserver", "n": n,
+                      "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
+        result.update(machine=env, commit=_commit(), command=command, at=began,
+                      wall_s=time.time() - began)  # fmt: skip
+        results.append(result)
+        with out.open("a") as f:
+            f.write(json.dumps(result) + "\n")
+        print(real_summary(result), flush=True)
+    if args.report:
+        from bench.real_report import render_real
+
+        render_real(results)
+    problems = [p for r in results for p in correctness(r)]
+    for problem in problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    return 1 if args.check and problems else 0
+
+
+_PATH_FLAGS = {"--kubeconfig": "ADMIN", "--operator-kubeconfig": "OPERATOR",
+               "--audit-log": "AUDIT_LOG", "--out": "OUT",
+               "--profile-operator": "PROFILE"}  # fmt: skip
+
+
+def _redacted(argv: list[str]) -> list[str]:
+    """``argv`` with file arguments replaced by what they are (no machine's paths on a page)."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        flag = arg.split("=", 1)[0]
+        if flag in _PATH_FLAGS and "=" in arg:
+            out.append(f"{flag}={_PATH_FLAGS[flag]}")
+        elif i > 0 and argv[i - 1] in _PATH_FLAGS:
+            out.append(_PATH_FLAGS[argv[i - 1]])
+        else:
+            out.append(arg)
+    return out
+
+
+def real_summary(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"real n={result['n']}: ERROR {result['error']}"
+    cold, herd, floor = result["cold_start"], result["herd"], result["floor"]
+    return (f"real n={result['n']}: all status {cold['all_status_s']:.2f}s; herd "
+            f"{herd['herd_s']:.2f}s vs floor {floor['floor_s']:.2f}s at {floor['workers']} in "
+            f"flight ({herd['herd_s'] / floor['floor_s']:.2f}x); dup {herd['duplicates']}, "
+            f"missed {herd['missed']}; events {herd['events_recorded']} (dropped "
+            f"{herd['events_dropped']}); RSS {herd['rss_bytes'] / 2**20:.0f} MiB")  # fmt: skip
 
 
 def summary(result: dict[str, Any]) -> str:

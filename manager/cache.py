@@ -5,7 +5,8 @@
 type is asked for (optionally restricted to one namespace, the ``--namespace`` flag) and runs
 every informer while it runs; an informer created after the cache started is started at once.
 Reads (``get``, ``list``, ``by_index``) answer from the informers' stores: plain dicts shared
-with every reader — copy before editing.
+with every reader — copy before editing; with ``compact`` the stores keep each object encoded
+and every read is a fresh copy (docs/design.md §3: ~1.2 KiB per cached object instead of ~3).
 
 Guarantees: ``has_synced()`` is true once every informer has delivered its first list;
 ``wait_for_sync`` waits for that with a deadline on the injected clock. ``transforms`` gives a
@@ -56,8 +57,10 @@ class Cache:
         transform: Transform | None = strip_bulky_fields,
         transforms: Mapping[ResourceType, Transform] | None = None,
         options: ReflectorOptions | None = None,
+        compact: bool = False,
     ) -> None:
         self._rest = rest
+        self._compact = compact
         self.scheme = scheme
         self.namespace = namespace
         self._clock = clock
@@ -85,6 +88,7 @@ class Cache:
                 # A per-type transform owns its objects' final form, strings included
                 # (controller.jobs.cache_job shares a Job's, listed or watched).
                 share_watched=rt not in self._transforms,
+                compact=self._compact,
             )
             self._informers[rt] = informer
             if self._stop is not None:

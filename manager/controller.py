@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import random
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -78,6 +79,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# Reconcile IDs (a random UUID per reconcile, as controller-runtime's) from a generator seeded
+# once: ``uuid.uuid4`` reads ``os.urandom``, a system call that releases the GIL, and under a
+# herd every worker then waits to get it back (~2 ms per reconcile on the real-server profile,
+# docs/performance.md). The IDs correlate log lines; they need not be unpredictable.
+_reconcile_ids = random.Random()
 SYNC_POLL_INTERVAL = 0.1  # seconds; client-go WaitForCacheSync polls every 100 ms
 IDLE_WAKE = 5.0  # seconds; a safety net: stop and crashes wake start() directly
 
@@ -266,7 +272,7 @@ class Controller:
 
     def _reconcile_handler(self, request: Request) -> None:
         """The outcome rules (see the module docstring's table): the one place they live."""
-        rid = str(uuid.uuid4())
+        rid = str(uuid.UUID(int=_reconcile_ids.getrandbits(128), version=4))
         fields = {
             **self._log_base,
             "namespace": request.namespace,

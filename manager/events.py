@@ -3,7 +3,7 @@
 
 :meth:`EventRecorder.event` never blocks and never raises: it builds a small record and puts it
 on a bounded queue (``DEFAULT_QUEUE_SIZE``, client-go's ``maxQueuedEvents``); when the queue is
-full the event is dropped with a log line. A sender loop (:meth:`EventRecorder.start`, a
+full the event is dropped. A sender loop (:meth:`EventRecorder.start`, a
 Runnable) takes records off the queue and writes them:
 
 * the first occurrence creates an Event named ``<object name>.<unix nanoseconds in hex>`` in
@@ -26,6 +26,14 @@ off the queue while that is true — a herd's Job POSTs are not interleaved with
 but never longer than ``max_defer`` seconds after the oldest held event was recorded, and
 never once the queue is nine-tenths full (holding must not drop more than sending would).
 ``eventTime`` is the time of the occurrence, so a held Event still says when it happened.
+
+Nothing is lost silently. When ``stop`` is set the sender keeps sending what it holds and what
+is queued for up to :data:`STOP_FLUSH_TIMEOUT` (without retries), then gives up on the rest.
+Every occurrence lost — the queue full, the server refusing the Event, retries used up, unsent
+at stop (:data:`DROP_REASONS`) — is counted in :attr:`EventRecorder.dropped` and passed to
+``on_drop`` (the Manager's ``event_recorder_dropped_total{reason}``), and logged: a full
+queue's first drop at once, then one line per :data:`DROP_LOG_INTERVAL` with the number
+dropped since (a herd can overflow it thousands of times a second), the remainder at stop.
 
 Deviations from client-go: the aggregation key includes the message (client-go's omits the
 note), and every coalesced repeat is written at once rather than in a 30-minute heartbeat. An
@@ -81,6 +89,14 @@ SEND_RETRY_DELAY = 0.5  # seconds before the first retry, doubling
 RETRYABLE = (TransportError, ServerError, TooManyRequests)
 BATCH = 100  # records taken off the queue per round (repeats among them coalesce)
 QUEUE_POLL = 5.0  # seconds; a safety net: stop wakes the sender through when_set
+STOP_FLUSH_TIMEOUT = 5.0  # seconds the sender keeps sending after stop (the Manager waits 10)
+DROP_LOG_INTERVAL = 10.0  # seconds between two "dropping events" lines of one reason
+# Why an occurrence was lost (the label of the Manager's dropped-events counter).
+QUEUE_FULL = "queue_full"
+SEND_FAILED = "send_failed"  # retryable failures, every try used
+REFUSED = "refused"  # the server refused the Event (4xx other than 429)
+UNSENT_AT_STOP = "unsent_at_stop"
+DROP_REASONS = (QUEUE_FULL, SEND_FAILED, REFUSED, UNSENT_AT_STOP)
 MAX_DEFER = 120.0  # seconds an event may be held while the foreground is busy
 DEFER_POLL = 0.1  # seconds between checks of the foreground while holding
 FLUSH_FRACTION = 0.9  # a queue this full is sent even while the foreground is busy
@@ -145,6 +161,7 @@ class EventRecorder:
         queue_size: int = DEFAULT_QUEUE_SIZE,
         defer_while: Callable[[], bool] | None = None,
         max_defer: float = MAX_DEFER,
+        on_drop: Callable[[str, int], None] | None = None,
     ) -> None:
         self._rest = rest
         self._defer_while = defer_while
@@ -156,7 +173,12 @@ class EventRecorder:
         # None is the stop wake-up, not an event.
         self._queue: queue.Queue[tuple[_Record, float] | None] = queue.Queue(maxsize=queue_size)
         self._series: OrderedDict[tuple[Any, ...], _Series] = OrderedDict()  # sender thread only
-        self.dropped = 0  # events dropped because the queue was full
+        self._on_drop = on_drop
+        self._deadline: float | None = None  # the flush deadline, once stopping
+        self._drop_mu = threading.Lock()
+        self.dropped = 0  # occurrences lost, every reason (also on_drop's and the log's)
+        self._unlogged: dict[str, int] = {}
+        self._logged_at: dict[str, float] = {}
 
     # -- the caller's side -------------------------------------------------------------------
 
@@ -188,16 +210,17 @@ class EventRecorder:
             )
             self._queue.put_nowait((record, self._clock.monotonic()))
         except queue.Full:
-            self.dropped += 1
-            log.warning("event queue full, dropping event", extra={"reason": reason})
+            self._drop(QUEUE_FULL)
         except Exception:
             log.exception("cannot record event", extra={"reason": reason})
 
     # -- the sender --------------------------------------------------------------------------
 
     def start(self, stop: threading.Event) -> None:
-        """Send queued events until ``stop`` is set (a Runnable without leader election)."""
+        """Send queued events until ``stop`` is set, then flush what is left for at most
+        :data:`STOP_FLUSH_TIMEOUT` (a Runnable without leader election)."""
         when_set(stop, self._wake_sender, "event-sender-stop")
+        held: list[tuple[_Record, float]] = []
         while not stop.is_set():
             try:
                 first = self._queue.get(timeout=QUEUE_POLL)
@@ -206,19 +229,74 @@ class EventRecorder:
             if first is None:  # the stop wake-up (see _wake_sender)
                 continue
             if self._hold(first[1], stop):
-                return
-            batch = [first]
-            while len(batch) < BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not None:
-                    batch.append(item)
+                held = [first]
+                break
+            self._process_safely([first, *self._take(BATCH - 1)], stop)
+        self._flush(held, stop)
+
+    def _take(self, limit: int) -> list[tuple[_Record, float]]:
+        """Up to ``limit`` records already queued (never waits)."""
+        batch: list[tuple[_Record, float]] = []
+        while len(batch) < limit:
             try:
-                self._process(batch, stop)
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                batch.append(item)
+        return batch
+
+    def _flush(self, held: list[tuple[_Record, float]], stop: threading.Event) -> None:
+        """At stop: send what is queued until the flush deadline; count the rest as dropped."""
+        self._deadline = self._clock.monotonic() + STOP_FLUSH_TIMEOUT
+        batch = held or self._take(BATCH)
+        while batch:
+            if self._past_deadline():
+                self._drop(UNSENT_AT_STOP, len(batch) + len(self._take(self._queue.maxsize)))
+                break
+            self._process_safely(batch, stop)
+            batch = self._take(BATCH)
+        with self._drop_mu:
+            unlogged, self._unlogged = self._unlogged, {}
+        for reason, count in unlogged.items():
+            log.warning("dropped events", extra={"reason": reason, "dropped": count,
+                                                 "droppedTotal": self.dropped})  # fmt: skip
+
+    def _past_deadline(self) -> bool:
+        return self._deadline is not None and self._clock.monotonic() >= self._deadline
+
+    def _process_safely(self, batch: list[tuple[_Record, float]], stop: threading.Event) -> None:
+        try:
+            self._process(batch, stop)
+        except Exception:
+            log.exception("event sender failed")
+
+    def _drop(self, reason: str, count: int = 1) -> None:
+        """Count ``count`` lost occurrences (metric and log: none is lost silently). A full
+        queue logs its first drop, then one line per :data:`DROP_LOG_INTERVAL` with the
+        number dropped since (a herd can overflow it thousands of times a second)."""
+        if count <= 0:
+            return
+        with self._drop_mu:
+            self.dropped += count
+            now = self._clock.monotonic()
+            self._unlogged[reason] = self._unlogged.get(reason, 0) + count
+            last = self._logged_at.get(reason)
+            if last is not None and now - last < DROP_LOG_INTERVAL:
+                unlogged = 0
+            else:
+                unlogged = self._unlogged.pop(reason)
+                self._logged_at[reason] = now
+        if self._on_drop is not None:
+            try:
+                self._on_drop(reason, count)
             except Exception:
-                log.exception("event sender failed")
+                log.exception("event drop callback failed")
+        if unlogged:
+            log.warning(
+                "dropping events",
+                extra={"reason": reason, "dropped": unlogged, "droppedTotal": self.dropped},
+            )
 
     def _wake_sender(self) -> None:
         """Unblock the sender's ``get`` when stop is set (a full queue needs no wake-up)."""
@@ -262,8 +340,9 @@ class EventRecorder:
         while len(self._series) > MAX_CACHED_SERIES:
             self._series.popitem(last=False)
         for series in dirty.values():
-            if stop.is_set():
-                return
+            if self._past_deadline():
+                self._drop(UNSENT_AT_STOP, _unsent(series))
+                continue
             self._send(series, stop)
 
     def _new_series(self, record: _Record, mono: float) -> _Series:
@@ -300,16 +379,22 @@ class EventRecorder:
             sleep=lambda seconds: self._sleep(seconds, stop),
             reraise=True,
         )
+        unsent = _unsent(series)
         try:
             for attempt in retrying:
                 if stop.is_set() and attempt.retry_state.attempt_number > 1:
-                    return  # stopped while waiting to retry: the event is dropped
+                    # Stopping: no retry (the flush must end), but the loss is counted.
+                    log.warning("event not written before stop", extra={"event": name})
+                    self._drop(UNSENT_AT_STOP, unsent)
+                    return
                 with attempt:
                     self._write(series)
         except RETRYABLE as err:
-            log.warning("cannot write event, dropping it", extra={"event": name, "error": err})
+            log.warning("cannot write event", extra={"event": name, "error": err})
+            self._drop(SEND_FAILED, unsent)
         except ApiError as err:
-            log.warning("event refused, dropping it", extra={"event": name, "error": err})
+            log.warning("event refused", extra={"event": name, "error": err})
+            self._drop(REFUSED, unsent)
 
     def _sleep(self, seconds: float, stop: threading.Event) -> None:
         self._clock.sleep(seconds, stop)
@@ -330,6 +415,11 @@ class EventRecorder:
             self._rest.create(EVENTS.collection_path(series.namespace), body)
             series.created = True
         series.sent_count = series.count
+
+
+def _unsent(series: _Series) -> int:
+    """Occurrences of ``series`` the server has not been told of."""
+    return series.count - series.sent_count if series.created else series.count
 
 
 def _send_wait(state: tenacity.RetryCallState) -> float:

@@ -138,14 +138,16 @@ class SharedInformer:
         indexers: dict[str, IndexFunc] | None = None,
         options: ReflectorOptions | None = None,
         share_watched: bool = True,
+        compact: bool = False,
     ) -> None:
         self.resource_type = resource_type
         self.namespace = namespace
-        self.store = Store(indexers)
+        # compact: objects kept encoded, decoded on each read (manager.store, manager.compact).
+        self.store = Store(indexers, compact=compact)
         self._transform = transform
         # Watch events' objects get their strings shared (manager.compact), unless the
         # transform already does it (then a second walk would only repeat the work).
-        self._share_watched = share_watched
+        self._share_watched = share_watched and not compact  # an encoding shares nothing
         self.name = f"{resource_type.group_resource}" + (f"/{namespace}" if namespace else "")
         self.reflector = Reflector(
             rest,

@@ -57,7 +57,7 @@ from manager.defaults import (
     DEFAULT_METRICS_BIND_ADDRESS,
     DEFAULT_SECURE_METRICS_BIND_ADDRESS,
 )
-from manager.events import DEFAULT_QUEUE_SIZE, EventRecorder
+from manager.events import DEFAULT_QUEUE_SIZE, DROP_REASONS, EventRecorder
 from manager.handler import EnqueueRequestForObject, EnqueueRequestForOwner
 from manager.healthz import HealthProbes, serve_probes
 from manager.httpserver import parse_bind_address
@@ -105,6 +105,11 @@ DEFAULT_LEADER_HEALTHZ_TOLERANCE = 20.0  # seconds; kube-controller-manager's he
 _ELECTOR_JOIN_MARGIN = 5.0  # seconds beyond renew_deadline to wait for the release
 _RUNNABLE_JOIN_TIMEOUT = 10.0  # seconds to wait for caches and servers to stop
 _CONTROLLER_GRACE_SLACK = 3600.0  # seconds a controller waits beyond the Manager's bound
+# A connection per reconcile in flight (two controllers' workers: backups and restores) plus
+# the informers' watches, the Lease and the Event sender; past the pool's size urllib3 opens
+# and discards a connection (a TLS handshake) per request.
+_POOL_PER_WORKER = 2
+_POOL_SLACK = 8
 _JOIN_POLL = 0.02  # real seconds between checks of a joining thread's deadline
 _WAKE_POLL = 1.0  # seconds; a safety net: ``stop`` wakes the main loop through when_set
 
@@ -146,6 +151,9 @@ class ManagerOptions:
     # Per-type cache transforms replacing the default (which drops managedFields and the
     # last-applied annotation): keep only what the controllers read of large kinds.
     cache_transforms: Mapping[ResourceType, Transform] = field(default_factory=dict)
+    # Cached objects kept encoded and decoded on each read (manager.store): a fraction of the
+    # memory of dicts, for ~20-40 µs per object read (docs/design.md §3).
+    compact_cache: bool = True
 
     def __post_init__(self) -> None:
         if self.leader_election and not self.leader_election_id:
@@ -209,7 +217,10 @@ class Manager:
         self.rest = RestClient(
             configuration,
             user_agent=options.user_agent,
-            pool_size=options.pool_size,
+            pool_size=max(
+                options.pool_size,
+                _POOL_PER_WORKER * options.max_concurrent_reconciles + _POOL_SLACK,
+            ),
             observer=rest_client_observer(self.metrics, host),
         )
         self.scheme = scheme or Scheme()
@@ -219,6 +230,7 @@ class Manager:
             namespace=options.namespace,
             clock=self.clock,
             transforms=options.cache_transforms,
+            compact=options.compact_cache,
         )
         self.client = Client(self.rest, self.cache, self.scheme)
         self.health = HealthProbes()
@@ -288,6 +300,8 @@ class Manager:
 
         Its sender holds events while any controller of this Manager has work waiting (see
         :mod:`manager.events`): Events are informational, the controllers' writes are not."""
+        for reason in DROP_REASONS:  # every reason exposed at zero, as initMetrics does
+            self.metrics.events_dropped.labels(reason).inc(0)
         recorder = EventRecorder(
             self.rest,
             component=component,
@@ -295,12 +309,16 @@ class Manager:
             clock=self.clock,
             queue_size=queue_size,
             defer_while=self._controllers_have_work,
+            on_drop=self._count_dropped_events,
         )
         with self._mu:
             self._caches.runnables.append(recorder)
             if self._started:
                 self._caches.start_all(self._on_runnable_error)
         return recorder
+
+    def _count_dropped_events(self, reason: str, count: int) -> None:
+        self.metrics.events_dropped.labels(reason).inc(count)
 
     def new_controller(
         self,

@@ -18,6 +18,8 @@ dashboards and alerts work unchanged:
   ``workqueue_work_duration_seconds`` (buckets 1e-8 … 1e3 s), ``workqueue_retries_total``,
   ``workqueue_unfinished_work_seconds``, ``workqueue_longest_running_processor_seconds``;
 * ``leader_election_master_status{name}`` and ``rest_client_requests_total{code,method,host}``;
+* ours: ``event_recorder_dropped_total{reason}`` (Events the recorder lost, see
+  :mod:`manager.events`);
 * the Python process collectors (``process_*``, ``python_*``), as Go's process collector.
 
 Differences from Go's exposition: ``prometheus_client`` adds ``*_created`` samples to counters
@@ -186,6 +188,14 @@ class Metrics:
             "rest_client_requests_total",
             "Number of HTTP requests, partitioned by status code, method, and host.",
             ["code", "method", "host"],
+            registry=r,
+        )
+        # Not upstream's (client-go logs a dropped Event and counts nothing): every Event
+        # occurrence the recorder could not write, by reason (manager.events.DROP_REASONS).
+        self.events_dropped = Counter(
+            "event_recorder_dropped_total",
+            "Event occurrences the event recorder could not write, by reason.",
+            ["reason"],
             registry=r,
         )
         if process_collectors:

@@ -13,6 +13,11 @@ Guarantees:
 * :meth:`Store.replace` swaps the whole content at once and returns the difference (adds,
   updates, deletions of the last known state), which an informer delivers to its handlers.
 
+With ``compact=True`` each object is kept encoded (:func:`manager.compact.encode`, about its
+JSON size instead of a tree of dicts) and every read decodes a fresh copy: the same content,
+never the same dict twice (callers may then edit what they get). The informer cache uses it
+(docs/design.md §3).
+
 Index names used by the runtime: :data:`INDEX_NAMESPACE` and :data:`INDEX_CONTROLLER_OWNER`
 (values from :func:`owner_key`). Non-goals: resync, DeltaFIFO queueing, field selectors.
 """
@@ -24,6 +29,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from manager.compact import decode, encode
 
 __all__ = [
     "DEFAULT_INDEXERS",
@@ -105,26 +112,37 @@ def _resource_version(obj: Mapping[str, Any]) -> str:
 class Store:
     """Objects by key, plus indexes. See the module docstring for the guarantees."""
 
-    def __init__(self, indexers: Mapping[str, IndexFunc] | None = None) -> None:
+    def __init__(
+        self, indexers: Mapping[str, IndexFunc] | None = None, *, compact: bool = False
+    ) -> None:
         self._lock = threading.RLock()
+        self._compact = compact
         # Invariant: for every index name, ``_indices[name][value]`` holds exactly the keys of
         # ``_items`` whose object the index function files under ``value``; no empty sets.
         self._indexers: dict[str, IndexFunc] = dict(
             DEFAULT_INDEXERS if indexers is None else indexers
         )
-        self._items: dict[str, dict[str, Any]] = {}
+        self._items: dict[str, Any] = {}  # key → the object, or its encoding when compact
         self._indices: dict[str, dict[str, set[str]]] = {name: {} for name in self._indexers}
         self._resource_version = ""
 
     # -- reads --------------------------------------------------------------------------------
 
+    def _out(self, stored: Any) -> dict[str, Any]:
+        return decode(stored) if self._compact else stored
+
+    def _in(self, obj: dict[str, Any]) -> Any:
+        return encode(obj) if self._compact else obj
+
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
-            return self._items.get(key)
+            stored = self._items.get(key)
+        return None if stored is None else self._out(stored)
 
     def list(self) -> builtins.list[dict[str, Any]]:
         with self._lock:
-            return list(self._items.values())
+            stored = list(self._items.values())
+        return [self._out(s) for s in stored]
 
     def keys(self) -> builtins.list[str]:
         with self._lock:
@@ -140,7 +158,8 @@ class Store:
             if index not in self._indices:
                 raise KeyError(f"no index named {index!r}")
             keys = self._indices[index].get(value, ())
-            return [self._items[k] for k in sorted(keys)]
+            stored = [self._items[k] for k in sorted(keys)]
+        return [self._out(s) for s in stored]
 
     def index_values(self, index: str) -> builtins.list[str]:
         """Every value currently present in ``index``."""
@@ -173,10 +192,11 @@ class Store:
 
     def _put(self, obj: dict[str, Any]) -> dict[str, Any] | None:
         key = key_of(obj)
-        old = self._items.get(key)
+        stored = self._items.get(key)
+        old = None if stored is None else self._out(stored)
         if old is not None:
             self._unindex(key, old)
-        self._items[key] = obj
+        self._items[key] = self._in(obj)
         self._index(key, obj)
         return old
 
@@ -194,7 +214,8 @@ class Store:
         """Remove the object with ``obj``'s key; returns the removed one (None if absent)."""
         with self._lock:
             key = key_of(obj)
-            old = self._items.pop(key, None)
+            stored = self._items.pop(key, None)
+            old = None if stored is None else self._out(stored)
             if old is not None:
                 self._unindex(key, old)
             return old
@@ -215,16 +236,17 @@ class Store:
             changes: builtins.list[Change] = []
             for obj in objs:
                 key = key_of(obj)
-                self._items[key] = obj
+                self._items[key] = self._in(obj)
                 self._index(key, obj)
-                old = old_items.pop(key, None)
-                if old is None:
+                stored = old_items.pop(key, None)
+                if stored is None:
                     changes.append(Change(kind="add", new=obj))
                 else:
+                    old = self._out(stored)
                     rv_old, rv_new = _resource_version(old), _resource_version(obj)
                     if not rv_old or not rv_new or rv_old != rv_new:
                         changes.append(Change(kind="update", old=old, new=obj))
             for gone in old_items.values():
-                changes.append(Change(kind="delete", old=gone))
+                changes.append(Change(kind="delete", old=self._out(gone)))
             self._resource_version = resource_version
             return changes

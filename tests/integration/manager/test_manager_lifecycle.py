@@ -190,3 +190,20 @@ def test_events_wait_for_the_controllers_waiting_work(
     finally:
         stop.set()
         manager.rest.close()
+
+
+def test_dropped_events_are_counted_in_the_managers_metrics(api_server: ApiServer) -> None:
+    """An Event the recorder cannot keep is a sample of event_recorder_dropped_total{reason},
+    every reason exposed from the start (a dashboard sees 0, not a missing series)."""
+    manager = Manager(ManagerOptions(configuration=api_server.client_configuration()))
+    try:
+        recorder = manager.get_event_recorder("full", queue_size=2)
+        subject = {"kind": "ConfigMap", "apiVersion": "v1",
+                   "metadata": {"namespace": "default", "name": "x", "uid": "u"}}  # fmt: skip
+        for i in range(5):  # no sender runs: two fit, three are dropped
+            recorder.event(subject, "Normal", "Copied", f"copied {i}")
+        value = manager.registry.get_sample_value
+        assert value("event_recorder_dropped_total", {"reason": "queue_full"}) == 3
+        assert value("event_recorder_dropped_total", {"reason": "unsent_at_stop"}) == 0
+    finally:
+        manager.rest.close()

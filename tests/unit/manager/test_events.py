@@ -10,12 +10,16 @@ from typing import Any
 import pytest
 
 from manager.clock import FakeClock
-from manager.errors import NotFound, ServerError, TooManyRequests
+from manager.errors import Forbidden, NotFound, ServerError, TooManyRequests
 from manager.events import (
     MAX_DEFER,
     MAX_NOTE_BYTES,
+    QUEUE_FULL,
+    REFUSED,
     SEND_ATTEMPTS,
     SEND_RETRY_DELAY,
+    STOP_FLUSH_TIMEOUT,
+    UNSENT_AT_STOP,
     EventRecorder,
     micro_time,
     truncate_note,
@@ -317,3 +321,95 @@ def test_stopping_while_waiting_to_retry_drops_the_event_without_another_try() -
     send_once(sink, clock, left=1, stop=stop)
     assert sink.calls == []
     assert len(sink.failures) == 1  # one try, then the stop
+
+
+# -- nothing lost silently: counted (on_drop, the Manager's metric) and logged ---------------
+
+
+class Drops:
+    def __init__(self) -> None:
+        self.by_reason: dict[str, int] = {}
+
+    def __call__(self, reason: str, count: int) -> None:
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + count
+
+
+def test_a_full_queue_counts_every_drop_and_logs_them(caplog: pytest.LogCaptureFixture) -> None:
+    drops = Drops()
+    recorder = EventRecorder(FakeSink(), component="c", instance="i", clock=FakeClock(),
+                             queue_size=2, on_drop=drops)  # fmt: skip
+    with caplog.at_level("WARNING", logger="manager.events"):
+        for i in range(1002):
+            recorder.event(BACKUP, "Normal", "R", f"m{i}")
+    assert drops.by_reason == {QUEUE_FULL: 1000} and recorder.dropped == 1000
+    # A herd overflowing the queue logs its first drop, not a thousand lines...
+    lines = [r for r in caplog.records if r.getMessage() == "dropping events"]
+    assert len(lines) == 1 and lines[0].dropped == 1  # type: ignore[attr-defined]
+    # ...and the rest once the sender stops.
+    caplog.clear()
+    stop = threading.Event()
+    stop.set()
+    with caplog.at_level("WARNING", logger="manager.events"):
+        recorder.start(stop)
+    summary = [r for r in caplog.records if r.getMessage() == "dropped events"]
+    assert [(r.reason, r.dropped) for r in summary] == [(QUEUE_FULL, 999)]  # type: ignore[attr-defined]
+
+
+def test_events_queued_at_stop_are_sent_not_discarded() -> None:
+    sink, drops = FakeSink(), Drops()
+    # The foreground stays busy: the sender holds everything it takes until it is stopped.
+    recorder = EventRecorder(sink, component="c", instance="i", clock=FakeClock(),
+                             defer_while=lambda: True, on_drop=drops)  # fmt: skip
+    for i in range(250):
+        backup = {**BACKUP, "metadata": {"namespace": "ns", "name": f"b{i}", "uid": f"u-{i}"}}
+        recorder.event(backup, "Normal", "SuccessfulCreate", f"Created job b{i}-1")
+    stop = threading.Event()
+    thread = run(recorder, stop)
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert len(sink.calls) == 250 and drops.by_reason == {} and recorder.pending() == 0
+
+
+class SlowSink(FakeSink):
+    """Each write takes one second of the fake clock."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        self.clock.step(1.0)
+        return super().create(path, body)
+
+
+def test_what_the_stop_flush_cannot_send_in_time_is_counted() -> None:
+    clock = FakeClock()
+    sink, drops = SlowSink(clock), Drops()
+    recorder = EventRecorder(sink, component="c", instance="i", clock=clock,
+                             defer_while=lambda: True, on_drop=drops)  # fmt: skip
+    total = 3 * int(STOP_FLUSH_TIMEOUT)
+    for i in range(total):
+        recorder.event(BACKUP, "Normal", "R", f"m{i}")
+    stop = threading.Event()
+    stop.set()
+    recorder.start(stop)
+    sent = len(sink.calls)
+    assert sent == int(STOP_FLUSH_TIMEOUT)
+    assert drops.by_reason == {UNSENT_AT_STOP: total - sent}
+    assert recorder.dropped == total - sent
+
+
+def test_a_refused_event_is_counted() -> None:
+    sink, clock, drops = FakeSink(), SleepLog(), Drops()
+    sink.failures = [Forbidden("events is forbidden")]
+    recorder = EventRecorder(sink, component="c", instance="i", clock=clock, on_drop=drops)
+    recorder.event(BACKUP, "Normal", "R", "m")
+    stop = threading.Event()
+    thread = run(recorder, stop)
+    deadline = time.monotonic() + 10
+    while not drops.by_reason and time.monotonic() < deadline:
+        threading.Event().wait(0.005)
+    stop.set()
+    thread.join(10)
+    assert drops.by_reason == {REFUSED: 1} and sink.calls == []

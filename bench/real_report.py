@@ -1,0 +1,167 @@
+"""Render the real-server section of ``docs/performance.md`` from :mod:`bench.real` results.
+
+Role: one table with a column per N (the figures of issue 18: herd and the floors, first
+install, memory per cached object, Events), the targets marked met or missed with the figure
+that decides them, and how the run was made (command, commit, machine, its load). The section
+sits between :data:`BEGIN` and :data:`END` at the top of the page; the emulator's render
+(:mod:`bench.report`) keeps it, and this render keeps everything else. Nothing is typed in by
+hand. Non-goals: comparing runs across commits (the JSON lines file keeps them).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from bench.report import BEGIN, DOC, END, MIB, _f, _get, _mark
+
+__all__ = [
+    "BEGIN",
+    "END",
+    "per_object",
+    "render_real",
+    "section",
+]  # markers re-exported from bench.report
+
+HERD_TARGET = 1.25
+INSTALL_TARGET = 1.5
+PER_OBJECT_TARGET = 2048  # bytes
+START_TARGET = 50 * MIB
+
+
+def per_object(result: dict[str, Any]) -> float | None:
+    """RSS growth per cached object: (RSS with N backups + N Jobs cached, after the herd and
+    its Events) minus (RSS on an empty cluster), over 2N."""
+    full, empty = _get(result, "herd", "rss_bytes"), _get(result, "empty", "rss_bytes")
+    if not full or not empty or not result.get("n"):
+        return None
+    return float((full - empty) / (2 * result["n"]))
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    if not a or not b or (isinstance(a, float) and math.isnan(a)):
+        return None
+    return float(a / b)
+
+
+def _floor_at(result: dict[str, Any], workers: int) -> float | None:
+    for floor in result.get("floors") or ():
+        if floor.get("workers") == workers:
+            return float(floor["floor_s"])
+    return None
+
+
+def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    herd, floor = r.get("herd") or {}, r.get("floor") or {}
+    best = floor.get("floor_s")
+    floors = " / ".join(_f(_floor_at(r, w)) for w in (4, 16, 32))
+    install = _get(r, "cold_start", "all_status_s")
+    dropped = herd.get("events_dropped")
+    idle = r.get("idle") or {}
+    load = r.get("load_before") or [None]
+    load_after = r.get("load_after") or [None]
+    return [
+        ("herd: boundary → last Job POST (s)", _f(herd.get("herd_s"))),
+        ("herd: lag p50 / p99 (s)", f"{_f(_get(herd, 'lag', 'p50'))} / "
+         f"{_f(_get(herd, 'lag', 'p99'))}"),
+        ("floor at 4 / 16 / 32 in flight (s)", floors),
+        ("**herd ÷ best floor** (target ≤ 1.25x)", f"**{_f(_ratio(herd.get('herd_s'), best))}x**"
+         f" (best: {floor.get('workers', '—')} in flight)"),
+        ("herd: status writes before the last Job POST", _f(
+            herd.get("status_writes_before_last_job"), "d")),
+        ("herd: duplicates / missed / errors", f"{herd.get('duplicates')} / "
+         f"{herd.get('missed')} / {herd.get('errors')}"),
+        ("first install: process start → caches synced (s)", _f(_get(r, "cold_start",
+                                                                       "synced_s"))),
+        ("first install: process start → every backup has status (s)", _f(install)),
+        ("**first install ÷ best floor** (target ≤ 1.5x)", f"**{_f(_ratio(install, best))}x**"),
+        ("RSS at start: empty cluster, caches synced (MiB; target ≤ 50)",
+         _f(_mb(_get(r, "empty", "rss_bytes")), ".1f")),
+        ("RSS with N backups + N Jobs cached (MiB)", _f(_mb(herd.get("rss_bytes")), ".1f")),
+        ("**per cached object** (B; target ≤ 2,048)", f"**{_f(per_object(r), '.0f')}**"),
+        ("Events: SuccessfulCreate recorded / counted as dropped", f"{herd.get('events_recorded')}"
+         f" / {'—' if dropped is None else int(dropped)}"),
+        ("idle: requests besides Lease/watch; operator CPU (%)", f"{idle.get('other', '—')}; "
+         f"{_f(idle.get('cpu_percent'))}"),
+        ("machine load (1-min average) before / after the run", f"{_f(load[0])} / "
+         f"{_f(load_after[0])}"),
+    ]  # fmt: skip
+
+
+def _mb(value: Any) -> float | None:
+    return None if value is None else value / MIB
+
+
+def _targets(ok: list[dict[str, Any]]) -> list[str]:
+    lines = ["| target | figure | verdict |", "| --- | --- | --- |"]
+    for r in ok:
+        n, best = r["n"], _get(r, "floor", "floor_s")
+        herd = _ratio(_get(r, "herd", "herd_s"), best)
+        install = _ratio(_get(r, "cold_start", "all_status_s"), best)
+        slope = per_object(r)
+        recorded = _get(r, "herd", "events_recorded")
+        lines += [
+            f"| N={n:,}: herd ≤ {HERD_TARGET}x the best floor | {_f(herd)}x | "
+            f"{_mark(None if herd is None else herd <= HERD_TARGET)} |",
+            f"| N={n:,}: first install ≤ {INSTALL_TARGET}x the best floor | {_f(install)}x | "
+            f"{_mark(None if install is None else install <= INSTALL_TARGET)} |",
+            f"| N={n:,}: ≤ 2 KiB per cached object | {_f(slope, '.0f')} B | "
+            f"{_mark(None if slope is None else slope <= PER_OBJECT_TARGET)} |",
+            f"| N={n:,}: every SuccessfulCreate recorded | {recorded} of {n:,} | "
+            f"{_mark(None if recorded is None else recorded >= n)} |",
+        ]
+    starts = [_get(r, "empty", "rss_bytes") for r in ok if _get(r, "empty", "rss_bytes")]
+    if starts:
+        lines.append(f"| memory at start ≤ 50 MiB | {_f(max(starts) / MIB, '.1f')} MiB | "
+                     f"{_mark(max(starts) <= START_TARGET)} |")  # fmt: skip
+    return lines
+
+
+def section(results: list[dict[str, Any]]) -> list[str]:
+    """The section's lines (markers included)."""
+    ok = sorted((r for r in results if "error" not in r), key=lambda r: r["n"])
+    first = results[0] if results else {}
+    m = first.get("machine", {})
+    commands = sorted({f"`{r.get('command', '')}` at commit `{r.get('commit', '')}`"
+                       for r in results})  # fmt: skip
+    lines = [BEGIN, "", "## On a real API server", ""]
+    lines += [f"- command: {c}" for c in commands]
+    lines += [
+        f"- server: kube-apiserver v1.32 with etcd on the same machine ({m.get('cpu', '?')}, "
+        f"{m.get('cpus', '?')} CPUs, Linux {m.get('kernel', '?')}, Python "
+        f"{m.get('python', '?')}); nothing pinned: the operator, the floor and the server "
+        "share the cores (with whatever else the machine runs: see the load row)",
+        "- the operator runs as its ServiceAccount under the shipped RBAC with "
+        "`--leader-elect`; N backups fire on one cron boundary; the floor is `bench/floor.py` "
+        "POSTing the same N Jobs with the operator's identity at 4, 16 and 32 requests in "
+        "flight right after, the Jobs deleted before each (the herd also starts with none); "
+        "the best of the three is the floor",
+        f"- times: {first.get('clock', 'audit log')} (`stageTimestamp` of each request's "
+        "`ResponseComplete`); method: `bench/real.py`'s docstring",
+        "",
+    ]
+    for r in results:
+        if "error" in r:
+            lines.append(f"- **N={r['n']:,} failed**: {r['error']}")
+    if ok:
+        lines += ["| figure | " + " | ".join(f"N = {r['n']:,}" for r in ok) + " |",
+                  "| --- |" + " --- |" * len(ok)]  # fmt: skip
+        table = [_rows(r) for r in ok]
+        for i, (label, _) in enumerate(table[0]):
+            lines.append(f"| {label} | " + " | ".join(row[i][1] for row in table) + " |")
+        lines += ["", *_targets(ok)]
+    return [*lines, "", END]
+
+
+def render_real(results: list[dict[str, Any]]) -> None:
+    """Replace (or insert, after the title) the real-server section of the page."""
+    text = DOC.read_text() if DOC.exists() else "# Performance\n"
+    block = "\n".join(section(results))
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + block + tail
+    else:
+        title, _, body = text.partition("\n")
+        text = f"{title}\n\n{block}\n{body}"
+    DOC.write_text(text)

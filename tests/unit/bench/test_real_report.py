@@ -1,0 +1,60 @@
+"""The real-server results: what --check fails on, and the figures the page is rendered from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.real_report import per_object, section
+from bench.run import _redacted, correctness
+
+MIB = 2**20
+
+
+def result(**herd: Any) -> dict[str, Any]:
+    base = {"herd_s": 5.0, "lag": {"p50": 2.5, "p99": 4.9}, "duplicates": 0, "missed": 0,
+            "errors": 0, "status_writes_before_last_job": 0, "events_recorded": 1000,
+            "events_dropped": 0.0, "rss_bytes": 60 * MIB}  # fmt: skip
+    return {
+        "program": "operator", "server": "kube-apiserver", "n": 1000, "seed_errors": 0,
+        "empty": {"rss_bytes": 56 * MIB}, "cold_start": {"synced_s": 1.0, "all_status_s": 6.0},
+        "herd": {**base, **herd},
+        "floors": [{"workers": w, "floor_s": s, "jobs": 1000, "errors": 0}
+                   for w, s in ((4, 5.0), (16, 4.0), (32, 4.5))],
+        "floor": {"workers": 16, "floor_s": 4.0, "jobs": 1000, "errors": 0},
+        "idle": {"other": 0, "cpu_percent": 0.1}, "load_before": [5.0], "load_after": [6.0],
+        "command": "python -m bench.run --kubeconfig ADMIN", "commit": "abc1234",
+    }  # fmt: skip
+
+
+def test_a_clean_run_passes_the_check() -> None:
+    assert correctness(result()) == []
+
+
+def test_events_neither_recorded_nor_counted_fail_the_check() -> None:
+    assert correctness(result(events_recorded=990, events_dropped=10.0)) == []
+    (problem,) = correctness(result(events_recorded=990, events_dropped=0.0))
+    assert "lost silently" in problem
+
+
+def test_duplicates_and_missed_runs_fail_the_check() -> None:
+    problems = correctness(result(duplicates=1, missed=2))
+    assert len(problems) == 2
+
+
+def test_memory_per_cached_object_is_the_rss_growth_over_backups_and_jobs() -> None:
+    # 4 MiB more for 1,000 backups and their 1,000 Jobs.
+    assert per_object(result()) == 4 * MIB / 2000
+
+
+def test_the_section_shows_the_ratios_against_the_best_floor() -> None:
+    text = "\n".join(section([result()]))
+    assert "| N = 1,000 |" in text
+    assert "**1.25x** (best: 16 in flight)" in text  # herd 5.0 s over the best floor 4.0 s
+    assert "**1.50x**" in text  # first install 6.0 s over 4.0 s
+    assert "5.00 / 4.00 / 4.50" in text
+    assert "| N=1,000: herd ≤ 1.25x the best floor | 1.25x | met |" in text
+
+
+def test_the_command_on_the_page_names_no_local_file() -> None:
+    argv = ["--kubeconfig", "/home/me/admin", "--audit-log=/var/log/audit.log", "--n", "1000"]
+    assert _redacted(argv) == ["--kubeconfig", "ADMIN", "--audit-log=AUDIT_LOG", "--n", "1000"]
