@@ -3,12 +3,13 @@
 The emulator answers 503 to every request of the operator for a minute of sandbox time,
 twice: while the operator starts (its caches cannot sync; the minute counts from the moment
 its probe server answers), and later across a scheduled slot (held until that slot's Job
-create has been refused, so the slot provably falls inside). Throughout, the process stays alive and ``/healthz`` answers 200. ``/readyz`` reports
-what is true: not ready (its ``cache-sync`` check failing) until the caches could sync, ready
-after; once synced the caches keep serving during an outage, so it stays ready then (as
-controller-runtime's readiness does). Retries are bounded (counted in the audit log: backoff,
-no hot loop), and work resumes after each outage: the slot that fell inside the second
-outage gets its Job, exactly one, and status records it.
+create has been refused, so the slot provably falls inside). Throughout, the process stays
+alive and ``/healthz`` answers 200. ``/readyz`` reports what is true: not ready (its
+``cache-sync`` check failing) until the caches could sync, ready after; once synced the
+caches keep serving during an outage, so it stays ready then (as controller-runtime's
+readiness does). Retries are bounded (counted in the audit log: backoff, no hot loop), and
+work resumes after each outage: the slot that fell inside the second outage gets its Job,
+exactly one, and status records it.
 """
 
 from __future__ import annotations
