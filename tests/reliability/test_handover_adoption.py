@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controller.jobs import format_time
+from api.v1alpha1 import format_time
 from tests.reliability.replicas import USERS, replica
 from tests.reliability.world import World, world_fixture
 from tests.support.operator import wait_for

@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
+from api.v1alpha1 import parse_time
 from controller.failpoints import FAILPOINT_ENV, FAILPOINT_EXIT_CODE
-from controller.jobs import parse_time
 from emulator.audit import AuditRecord
 from manager.leaderelection import JITTER_FACTOR
 from tests.reliability.replicas import LEASE, RETRY, USERS, replica
