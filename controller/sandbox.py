@@ -36,9 +36,10 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,10 @@ class Sandbox:
         self, options: SandboxOptions, console: Console, *, clock: Clock | None = None
     ) -> None:
         self.options = options
-        self.clock: ScaledClock = options.clock()
+        # Until start() has installed the sandbox's objects, an unpinned clock stands still
+        # at the virtual start (SandboxOptions.origin); this one is replaced then.
+        self._clock_running = options.origin is not None
+        self.clock: ScaledClock = options.started(time.time()).clock()
         self._real: Clock = clock or RealClock()
         self._console = console
         self.server: ApiServer | None = None
@@ -107,15 +111,32 @@ class Sandbox:
         """Start everything; on failure, whatever started is stopped again before raising."""
         try:
             self._start_server()
+            self._start_clock()
             self._start_runner()
             self._start_operator()
         except BaseException:
             self.stop()
             raise
 
+    def _now(self) -> datetime:
+        """The emulator's clock: the virtual start while the sandbox installs, then running."""
+        return self.clock.now() if self._clock_running else self.options.virtual_start
+
+    def _start_clock(self) -> None:
+        """Start an unpinned clock now, with everything installed and nothing running yet.
+
+        At ``--speed 60`` installing takes minutes of virtual time on a slow machine: a clock
+        started before it would create the samples after their first slot (01:00), and a
+        daily backup would not run until the next day.
+        """
+        if not self._clock_running:
+            self.options = self.options.started(time.time())
+            self.clock = self.options.clock()
+            self._clock_running = True
+
     def _start_server(self) -> None:
         opts = self.options
-        server = ApiServer(port=opts.port, rbac=True, clock=self.clock.now)
+        server = ApiServer(port=opts.port, rbac=True, clock=self._now)
         self.server = server.start()
         server.create_object(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NAMESPACE}}
