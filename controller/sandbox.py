@@ -18,7 +18,9 @@ It starts, in order:
    whose logs are streamed with an ``operator |`` prefix.
 
 All three read one virtual clock: a :class:`~manager.clock.ScaledClock` built from the same
-``(start, origin, speed)``; the operator gets them as ``--clock-*`` flags.
+``(start, origin, speed)``; the operator gets them as ``--clock-*`` flags. Unless
+``--clock-origin`` pins it, the clock starts after step 1 (the emulator stamps what is
+installed with the start time), so a slow install never eats the samples' first slot.
 
 On SIGINT/SIGTERM/SIGHUP it stops the operator (SIGTERM, bounded wait, SIGKILL), then the job
 runner, then the emulator, and returns 0. If the operator exits by itself, it says so, stops
