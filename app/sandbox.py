@@ -18,7 +18,9 @@ It starts, in order:
    whose logs are streamed with an ``operator |`` prefix.
 
 All three read one virtual clock: a :class:`~manager.clock.ScaledClock` built from the same
-``(start, origin, speed)``; the operator gets them as ``--clock-*`` flags.
+``(start, origin, speed)``; the operator gets them as ``--clock-*`` flags. Unless
+``--clock-origin`` pins it, the clock starts after step 1 (the emulator stamps what is
+installed with the start time), so a slow install never eats the samples' first slot.
 
 On SIGINT/SIGTERM/SIGHUP it stops the operator (SIGTERM, bounded wait, SIGKILL), then the job
 runner, then the emulator, and returns 0. If the operator exits by itself, it says so, stops
@@ -36,9 +38,10 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +94,10 @@ class Sandbox:
         self, options: SandboxOptions, console: Console, *, clock: Clock | None = None
     ) -> None:
         self.options = options
-        self.clock: ScaledClock = options.clock()
+        # Until start() has installed the sandbox's objects, an unpinned clock stands still
+        # at the virtual start (SandboxOptions.origin); this one is replaced then.
+        self._clock_running = options.origin is not None
+        self.clock: ScaledClock = options.started(time.time()).clock()
         self._real: Clock = clock or RealClock()
         self._console = console
         self.server: ApiServer | None = None
@@ -108,15 +114,32 @@ class Sandbox:
         """Start everything; on failure, whatever started is stopped again before raising."""
         try:
             self._start_server()
+            self._start_clock()
             self._start_runner()
             self._start_operator()
         except BaseException:
             self.stop()
             raise
 
+    def _now(self) -> datetime:
+        """The emulator's clock: the virtual start while the sandbox installs, then running."""
+        return self.clock.now() if self._clock_running else self.options.virtual_start
+
+    def _start_clock(self) -> None:
+        """Start an unpinned clock now, with everything installed and nothing running yet.
+
+        At ``--speed 60`` installing takes minutes of virtual time on a slow machine: a clock
+        started before it would create the samples after their first slot (01:00), and a
+        daily backup would not run until the next day.
+        """
+        if not self._clock_running:
+            self.options = self.options.started(time.time())
+            self.clock = self.options.clock()
+            self._clock_running = True
+
     def _start_server(self) -> None:
         opts = self.options
-        server = ApiServer(port=opts.port, rbac=True, clock=self.clock.now)
+        server = ApiServer(port=opts.port, rbac=True, clock=self._now)
         self.server = server.start()
         server.create_object(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NAMESPACE}}

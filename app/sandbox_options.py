@@ -21,7 +21,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from datetime import time as dt_time
 from pathlib import Path
@@ -101,7 +101,11 @@ class SandboxOptions:
     with_samples: bool = False
     speed: float = DEFAULT_SPEED
     virtual_start: datetime
-    origin: float  # real Unix time at which the virtual clock reads ``virtual_start``
+    # Real Unix time at which the virtual clock reads ``virtual_start``. None (unless pinned
+    # with --clock-origin): the clock starts when the sandbox launches the job runner and the
+    # operator, so however slow the machine, the objects it installs are created at
+    # ``virtual_start``, before the samples' first slot (see :meth:`started`).
+    origin: float | None = None
     job_duration: float = DEFAULT_JOB_DURATION
     start_delay: float = DEFAULT_START_DELAY
     failure_rate: float = DEFAULT_FAILURE_RATE
@@ -123,12 +127,23 @@ class SandboxOptions:
         if self.virtual_start.tzinfo is None:
             raise ValueError("the virtual start time needs a time zone")
 
+    def started(self, at: float) -> SandboxOptions:
+        """These options with the clock started at real time ``at``, unless already pinned."""
+        return self if self.origin is not None else replace(self, origin=at)
+
+    def _started_origin(self) -> float:
+        if self.origin is None:
+            raise ValueError("the sandbox's clock has not started (see SandboxOptions.started)")
+        return self.origin
+
     def clock(self) -> ScaledClock:
         """The sandbox's clock; every process built from these options reads the same time."""
-        return ScaledClock(speed=self.speed, start=self.virtual_start, origin=self.origin)
+        origin = self._started_origin()
+        return ScaledClock(speed=self.speed, start=self.virtual_start, origin=origin)
 
     def clock_flags(self) -> list[str]:
         """The operator flags that rebuild :meth:`clock` in another process."""
+        origin = self._started_origin()
         start = self.virtual_start.astimezone(UTC).isoformat().replace("+00:00", "Z")
         return [
             "--clock-speed",
@@ -136,7 +151,7 @@ class SandboxOptions:
             "--clock-start",
             start,
             "--clock-origin",
-            repr(self.origin),
+            repr(origin),
         ]
 
 
@@ -184,7 +199,9 @@ def options_from_args(
     """Sandbox options from ``sandbox``/``run-local`` flags (raises ValueError on bad values).
 
     ``--speed`` is the sandbox's name for ``--clock-speed`` (either works; both must agree);
-    ``--clock-start``/``--clock-origin`` pin the virtual clock, e.g. for tests.
+    ``--clock-start``/``--clock-origin`` pin the virtual clock, e.g. for tests. ``now`` only
+    picks the default virtual start's day: without ``--clock-origin`` the sandbox starts its
+    clock itself, once its objects are installed.
     """
     if args.speed is not None and args.clock_speed is not None and args.speed != args.clock_speed:
         raise ValueError("--speed and --clock-speed disagree; give one of them")
@@ -198,7 +215,7 @@ def options_from_args(
         with_samples=with_samples,
         speed=speed,
         virtual_start=start,
-        origin=origin,
+        origin=args.clock_origin,  # None: the sandbox starts its clock (SandboxOptions.origin)
         job_duration=DEFAULT_JOB_DURATION if args.job_duration is None else args.job_duration,
         failure_rate=DEFAULT_FAILURE_RATE if args.failure_rate is None else args.failure_rate,
         real_jobs=Path(args.real_jobs) if getattr(args, "real_jobs", None) else None,

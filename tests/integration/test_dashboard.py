@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from emulator.jobrunner import RunnerOptions, SimulatedJobRunner
 from emulator.server import ApiServer
-from manager.clock import ScaledClock
 from tests.integration.test_rbac_least_privilege import LEASE_TIMINGS
+from tests.support.clock import HeldClock
 from tests.support.operator import OperatorProcess, apply_sample, setup_cluster, wait_for
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "config/grafana/dbbackup-dashboard.json"
@@ -75,8 +74,7 @@ def metric_names(expr: str) -> set[str]:
 
 class World:
     def __init__(self) -> None:
-        self.origin = time.time()
-        self.clock = ScaledClock(speed=SPEED, start=START, origin=self.origin)
+        self.clock = HeldClock(speed=SPEED, start=START)  # started once the sample exists
         self.server = ApiServer(clock=self.clock.now).start()
         self.runner = SimulatedJobRunner(
             self.server.url, self.server.ADMIN_TOKEN,
@@ -106,11 +104,12 @@ def test_the_expression_parser_finds_metric_names() -> None:
 def test_every_dashboard_query_reads_series_the_operator_exports(world: World) -> None:
     kubeconfig = setup_cluster(world.server)
     apply_sample(world.server, "dbbackup_v1alpha1_postgres_daily_backup.yaml")
+    world.clock.run()
     world.runner.start()
     operator = OperatorProcess(
         kubeconfig,
         clock_start=START,
-        clock_origin=world.origin,
+        clock_origin=world.clock.origin,
         clock_speed=SPEED,
         extra_args=(
             "--leader-elect",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 
 from emulator.jobrunner import mark_job_succeeded
 from emulator.server import ApiServer
-from manager.clock import ScaledClock
+from tests.support.clock import HeldClock
 from tests.support.operator import OperatorProcess, scratch_dir, setup_cluster, wait_for
 
 SPEED = 60.0
@@ -37,13 +36,23 @@ BIN = Path(sys.executable).parent
 
 class World:
     def __init__(self) -> None:
-        origin = time.time()
-        self.clock = ScaledClock(speed=SPEED, start=START, origin=origin)
+        self.clock = HeldClock(speed=SPEED, start=START)
         self.server = ApiServer(clock=self.clock.now).start()
         kubeconfig = setup_cluster(self.server)
         self.user_kubeconfig = self.server.write_kubeconfig(scratch_dir("user-") / "config")
+        # The backup exists before the clock starts: its 01:00 slot cannot pass unseen.
+        self.server.create_object({
+            "apiVersion": API, "kind": "DatabaseBackup",
+            "metadata": {"name": BACKUP, "namespace": "default"},
+            "spec": {
+                "schedule": "0 1 * * *",
+                "database": {"type": "postgresql", "host": "db.default.svc", "name": "app"},
+                "image": "ghcr.io/example/dbbackup-runner:latest",
+                "storage": {"s3": {"bucket": "my-database-backups", "prefix": "pg"}},
+            },
+        })  # fmt: skip
         self.operator = OperatorProcess(
-            kubeconfig, clock_start=START, clock_origin=origin, clock_speed=SPEED
+            kubeconfig, clock_start=START, clock_origin=self.clock.run(), clock_speed=SPEED
         )
         self.env = {
             **os.environ,
@@ -96,16 +105,6 @@ def world() -> Iterator[World]:
 
 @pytest.mark.timeout(180)
 def test_kubectl_dbbackup_runs_restores_and_reports(world: World) -> None:
-    world.server.create_object({
-        "apiVersion": API, "kind": "DatabaseBackup",
-        "metadata": {"name": BACKUP, "namespace": "default"},
-        "spec": {
-            "schedule": "0 1 * * *",
-            "database": {"type": "postgresql", "host": "db.default.svc", "name": "app"},
-            "image": "ghcr.io/example/dbbackup-runner:latest",
-            "storage": {"s3": {"bucket": "my-database-backups", "prefix": "pg"}},
-        },
-    })  # fmt: skip
     helped = world.kubectl("--help")
     assert helped.returncode == 0, helped.stderr
     for command in ("run", "restore", "status", "history", "suspend", "resume"):

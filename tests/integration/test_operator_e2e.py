@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from emulator.jobrunner import RunnerOptions, SimulatedJobRunner
 from emulator.server import ApiServer
-from manager.clock import ScaledClock
+from tests.support.clock import HeldClock
 from tests.support.operator import (
     OperatorProcess,
     apply_sample,
@@ -38,8 +37,8 @@ FIRST_JOB = "postgres-daily-backup-20250327010000"
 
 class Env:
     def __init__(self) -> None:
-        self.origin = time.time()
-        self.clock = ScaledClock(speed=SPEED, start=START, origin=self.origin)
+        # Started with the runner or the operator, whichever comes first: after the sample.
+        self.clock = HeldClock(speed=SPEED, start=START)
         self.server = ApiServer(clock=self.clock.now).start()
         self.kubeconfig = setup_cluster(self.server)
         self.operator: OperatorProcess | None = None
@@ -49,13 +48,14 @@ class Env:
         self.operator = OperatorProcess(
             self.kubeconfig,
             clock_start=START,
-            clock_origin=self.origin,
+            clock_origin=self.clock.run(),
             clock_speed=SPEED,
             env=env,
         )
         return self.operator
 
     def start_runner(self, decide: Any = None) -> None:
+        self.clock.run()
         self.runner = SimulatedJobRunner(
             self.server.url,
             self.server.ADMIN_TOKEN,

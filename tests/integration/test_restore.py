@@ -125,7 +125,10 @@ def test_a_restore_waits_runs_once_holds_the_schedule_and_reports_in_words(world
     wait_for(lambda: world.ready("ghost-restore").get("reason") == "BackupNotFound", 20,
              "BackupNotFound")  # fmt: skip
     assert world.restore("ghost-restore")["status"]["phase"] == "Pending"
-    assert [r for r, _ in world.events("DatabaseRestore", "ghost-restore")] == ["BackupNotFound"]
+    # Events are written after the status, by the recorder's own thread: wait for the Event.
+    reasons = wait_for(lambda: [r for r, _ in world.events("DatabaseRestore", "ghost-restore")],
+                       20, "the BackupNotFound Event")  # fmt: skip
+    assert reasons == ["BackupNotFound"]
 
     # The backup's first run is running: a restore of latest waits for it.
     server.create_object(_backup())
@@ -153,7 +156,8 @@ def test_a_restore_waits_runs_once_holds_the_schedule_and_reports_in_words(world
         "the restore's status to name its Job",
     )  # fmt: skip
     assert status["source"] == f"s3://my-database-backups/pg/{first}.sql.zst"
-    assert "RestoreStarted" in [r for r, _ in world.events("DatabaseBackup", BACKUP)]
+    wait_for(lambda: "RestoreStarted" in [r for r, _ in world.events("DatabaseBackup", BACKUP)],
+             20, "RestoreStarted on the backup")  # fmt: skip
 
     # While it runs, due slots are held back, with an Event on the backup.
     wait_for(
@@ -169,7 +173,10 @@ def test_a_restore_waits_runs_once_holds_the_schedule_and_reports_in_words(world
     status = world.restore("to-staging")["status"]
     assert status["failureReason"] == "database authentication failed (exit 4)"
     assert world.ready("to-staging")["reason"] == "RestoreFailed"
-    assert "RestoreFailed" in [r for r, _ in world.events("DatabaseRestore", "to-staging")]
+    wait_for(
+        lambda: "RestoreFailed" in [r for r, _ in world.events("DatabaseRestore", "to-staging")],
+        20, "RestoreFailed on the restore",
+    )  # fmt: skip
 
     # The schedule resumes; the finished restore is never run again, even without its Job.
     wait_for(lambda: len(world.backup_jobs()) > 1, 30,

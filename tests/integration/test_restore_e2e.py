@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,9 @@ from typing import Any
 import pytest
 
 from emulator.server import ApiServer
-from manager.clock import ScaledClock
 from tests.runner.seed import mutate, seed, snapshot
 from tests.runner.servers import Database
+from tests.support.clock import HeldClock
 from tests.support.kubelet import b64, run_job
 from tests.support.operator import OperatorProcess, scratch_dir, setup_cluster, wait_for
 
@@ -45,8 +44,7 @@ def test_scheduled_and_on_demand_backups_then_a_restore_of_latest_row_for_row(
     postgres: Database, tmp_path: Path
 ) -> None:
     seed(postgres, DB)
-    origin = time.time()
-    clock = ScaledClock(speed=SPEED, start=START, origin=origin)
+    clock = HeldClock(speed=SPEED, start=START)  # started once the backup exists
     server = ApiServer(clock=clock.now).start()
     operator: OperatorProcess | None = None
     claim = tmp_path / "claim"
@@ -73,7 +71,7 @@ def test_scheduled_and_on_demand_backups_then_a_restore_of_latest_row_for_row(
             },
         })  # fmt: skip
         operator = OperatorProcess(
-            kubeconfig, clock_start=START, clock_origin=origin, clock_speed=SPEED
+            kubeconfig, clock_start=START, clock_origin=clock.run(), clock_speed=SPEED
         )
         operator.wait_ready()
 

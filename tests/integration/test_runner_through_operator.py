@@ -11,7 +11,6 @@ and the exact dump URL in ``status.history``.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,9 @@ import pytest
 
 from emulator.jobrunner import mark_job_failed
 from emulator.server import ApiServer
-from manager.clock import ScaledClock
 from tests.runner.harness import run_runner
 from tests.runner.servers import Database
+from tests.support.clock import HeldClock
 from tests.support.kubelet import b64, container_env, pod_failure
 from tests.support.operator import OperatorProcess, setup_cluster, wait_for
 
@@ -37,8 +36,7 @@ WRONG_PASSWORD = "definitely-not-it"
 def test_wrong_password_fails_the_job_at_once_and_reads_in_words(
     postgres: Database, tmp_path: Path
 ) -> None:
-    origin = time.time()
-    clock = ScaledClock(speed=SPEED, start=START, origin=origin)
+    clock = HeldClock(speed=SPEED, start=START)  # started once the backup exists
     server = ApiServer(clock=clock.now).start()
     operator: OperatorProcess | None = None
     try:
@@ -62,7 +60,7 @@ def test_wrong_password_fails_the_job_at_once_and_reads_in_words(
             },
         })  # fmt: skip
         operator = OperatorProcess(
-            kubeconfig, clock_start=START, clock_origin=origin, clock_speed=SPEED
+            kubeconfig, clock_start=START, clock_origin=clock.run(), clock_speed=SPEED
         )
         operator.wait_ready()
         job = wait_for(

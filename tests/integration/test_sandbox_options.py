@@ -45,7 +45,9 @@ def test_defaults_are_the_documented_ones() -> None:
     assert options.health_probe_bind_address == "127.0.0.1:8081"
     # 30 s before the sample's "0 1 * * *", on the UTC day the sandbox starts.
     assert options.virtual_start == datetime(2027, 1, 15, 0, 59, 30, tzinfo=UTC)
-    assert options.origin == ORIGIN
+    # The sandbox starts the clock itself, once its objects are installed.
+    assert options.origin is None
+    assert options.started(ORIGIN + 5).origin == ORIGIN + 5
 
 
 def test_run_local_applies_samples_unless_told_not_to() -> None:
@@ -69,6 +71,7 @@ def test_flags_override_defaults() -> None:
     assert (options.speed, options.job_duration, options.failure_rate) == (60.0, 5.0, 0.0)
     assert options.virtual_start == datetime(2025, 3, 27, 0, 59, 55, tzinfo=UTC)
     assert options.origin == 1000.25
+    assert options.started(ORIGIN).origin == 1000.25  # a pinned clock keeps its origin
 
 
 def test_clock_speed_is_an_alias_of_speed_and_they_must_agree() -> None:
@@ -88,7 +91,9 @@ def test_bad_values_are_refused(flag: str) -> None:
 
 def test_operator_rebuilds_the_same_clock(mocker: MockerFixture) -> None:
     """The operator parses the clock flags into a ScaledClock reading the sandbox's time."""
-    options = _options("sandbox", "--speed=60")
+    with pytest.raises(ValueError, match="has not started"):
+        operator_command(_options("sandbox", "--speed=60"), Path("/k"))
+    options = _options("sandbox", "--speed=60").started(ORIGIN)
     command = operator_command(options, Path("/k"))
     args = cli.build_parser().parse_args(command[3:])
     theirs = ScaledClock(speed=args.clock_speed, start=args.clock_start, origin=args.clock_origin)
@@ -110,7 +115,7 @@ def test_operator_command_passes_operator_flags_through() -> None:
         "--max-concurrent-reconciles=2",
         "--metrics-bind-address=127.0.0.1:9090",
         "--kubeconfig=/ignored",
-    )
+    ).started(ORIGIN)
     command = operator_command(options, Path("/tmp/op.kubeconfig"))
     assert command[1:3] == ["-m", "app"]
     args = cli.build_parser().parse_args(command[3:])
@@ -183,7 +188,7 @@ def test_banner_says_what_runs_where() -> None:
         options,
         api_url="http://127.0.0.1:18080",
         secure_url="https://127.0.0.1:4443",
-        command=operator_command(options, Path("/tmp/op")),
+        command=operator_command(options.started(ORIGIN), Path("/tmp/op")),
         samples=["default/postgres-daily-backup"],
     )
     assert "KUBECONFIG=/tmp/s.kubeconfig kubectl get dbbackup -w" in text

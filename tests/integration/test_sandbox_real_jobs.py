@@ -9,7 +9,6 @@ a DatabaseRestore of ``latest`` brings it back, row for row — the issue's loop
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +43,6 @@ def test_real_jobs_back_up_and_restore_through_the_sandbox(
             kubeconfig=tmp_path / "sandbox.kubeconfig",
             speed=60.0,
             virtual_start=START,
-            origin=time.time(),
             start_delay=1.0,
             job_duration=1.0,
             real_jobs=claim,

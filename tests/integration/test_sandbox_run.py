@@ -54,7 +54,6 @@ def _options(tmp_path: Path, **overrides: Any) -> SandboxOptions:
         "with_samples": True,
         "speed": 60.0,
         "virtual_start": VIRTUAL_START,
-        "origin": time.time(),
         "failure_rate": 0.0,
         "metrics_bind_address": "0",
         "health_probe_bind_address": "0",
@@ -113,6 +112,26 @@ def test_installs_namespace_crd_rbac_samples_and_an_admin_kubeconfig(
     finally:
         rest.close()
     assert "postgres-daily-backup" in names
+
+
+def test_the_clock_starts_once_the_samples_are_installed(tmp_path: Path) -> None:
+    """However long installing takes, the samples are created at the virtual start (before
+    their 01:00 slot), and the operator reads the clock started after that."""
+    before = time.time()
+    box = sandbox.Sandbox(_options(tmp_path), Console(io.StringIO()))
+    box.start()
+    try:
+        server, operator = box.server, box.operator
+        assert server is not None and operator is not None
+        sample = server.get_object(
+            "dbbackup.io/v1alpha1", "DatabaseBackup", "postgres-daily-backup", "default"
+        )
+        assert sample is not None
+        assert sample["metadata"]["creationTimestamp"] == "2025-03-27T00:59:30Z"
+        origin = float(operator.command[operator.command.index("--clock-origin") + 1])
+        assert before <= origin == box.clock.origin
+    finally:
+        box.stop()
 
 
 def test_the_operator_token_has_exactly_its_rbac(running: sandbox.Sandbox) -> None:
