@@ -45,6 +45,10 @@ from api.v1alpha1 import (
     ANNOTATION_RESTORE_SOURCE,
     GROUP,
     KIND,
+    PHASE_FAILED,
+    PHASE_PENDING,
+    PHASE_RUNNING,
+    PHASE_SUCCEEDED,
     RESTORE_KIND,
     DatabaseRestore,
     DecodeError,
@@ -59,7 +63,6 @@ from api.v1alpha1.restore_types import DatabaseRestoreStatus
 from api.v1alpha1.status import Condition
 from controller.databasebackup import NORMAL, WARNING, ReconcilerClient, Recorder
 from controller.jobs import format_time, is_controlled_by, job_outcome
-from controller.status import PHASE_FAILED, PHASE_PENDING, PHASE_RUNNING, PHASE_SUCCEEDED
 from manager.clock import Clock
 from manager.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from manager.reconcile import Request, Result

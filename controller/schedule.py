@@ -11,11 +11,13 @@ the most recent slot, so the backup stays scheduled.
 
 All times are timezone-aware UTC; the schedule object deals with the backup's time zone.
 
-Fire times of ``api.v1alpha1.CronSchedule`` are memoized per (expression, time zone, hash id
-when the expression hashes, whole minute): a croniter query costs ~0.1 ms and a herd of
-backups on ``0 1 * * *`` asks the same questions thousands of times in the same minute. The
-answers depend only on those keys (``CronSchedule`` floors every query to the minute), so the
-memo never changes a decision. Other ``CronSchedule`` implementations are not memoized.
+:class:`ScheduleMemo` parses each (expression, time zone, hash seed) once and memoizes its fire
+times per whole minute: a croniter query costs ~0.1 ms and a herd of backups on ``0 1 * * *``
+asks the same questions thousands of times in the same minute. The answers depend only on
+those keys (``CronSchedule`` floors every query to the minute), so the memo never changes a
+decision. It is an object with its owner's lifetime, injected like the clock (the operator
+gives one to its reconciler), not process-global state; :func:`decide` itself memoizes
+nothing and takes any :class:`CronSchedule`.
 """
 
 from __future__ import annotations
@@ -36,11 +38,10 @@ __all__ = [
     "SCHEDULE_CACHE_SIZE",
     "TOO_MANY_MISSED",
     "CronSchedule",
+    "MemoizedSchedule",
     "ScheduleDecision",
+    "ScheduleMemo",
     "decide",
-    "next_after",
-    "parse_cached",
-    "prev_at_or_before",
 ]
 
 TOO_MANY_MISSED = 100  # upstream's threshold for the TooManyMissedTimes warning
@@ -77,56 +78,74 @@ class ScheduleDecision:
         return self.missed > TOO_MANY_MISSED
 
 
-def parse_cached(expression: str, time_zone: str, hash_id: str) -> ApiCronSchedule:
-    """``api.v1alpha1.parse_schedule``, parsed once per (expression, zone, seed): a
-    ``CronSchedule`` is immutable, and an unhashed expression is one parse for every backup
-    (``hash_seed``). An invalid schedule raises every time (errors are not cached)."""
-    return _parse_once(expression, time_zone, hash_seed(expression, hash_id))
-
-
-@functools.lru_cache(maxsize=SCHEDULE_CACHE_SIZE)
-def _parse_once(expression: str, time_zone: str, seed: str) -> ApiCronSchedule:
-    return parse_schedule(expression, time_zone, seed)
-
-
 _MISS = object()
-_memo: OrderedDict[tuple[object, ...], datetime | None] = OrderedDict()
-_memo_lock = threading.Lock()
+_Key = tuple[str, str, str, str, datetime]  # (kind, expression, zone, seed, minute)
 
 
-def _memoized(
-    kind: str,
-    schedule: CronSchedule,
-    when: datetime,
-    compute: Callable[[datetime], datetime | None],
-) -> datetime | None:
-    if not isinstance(schedule, ApiCronSchedule):
-        return compute(when)
-    hashed = hash_seed(schedule.expression, schedule.hash_id)
-    minute = when.astimezone(UTC).replace(second=0, microsecond=0)
-    key = (kind, schedule.expression, str(schedule.zone), hashed, minute)
-    with _memo_lock:
-        hit = _memo.get(key, _MISS)
-    if hit is not _MISS:
-        return hit  # type: ignore[return-value]
-    value = compute(when)
-    with _memo_lock:
-        _memo[key] = value
-        if len(_memo) > FIRE_TIME_CACHE_SIZE:
-            _memo.popitem(last=False)
-    return value
+class ScheduleMemo:
+    """Parsed schedules and their fire times, kept for the lifetime of its owner.
+
+    Thread-safe (workers share it). Both maps are bounded, oldest first out:
+    :data:`SCHEDULE_CACHE_SIZE` schedules, :data:`FIRE_TIME_CACHE_SIZE` answers."""
+
+    def __init__(
+        self,
+        *,
+        schedules: int = SCHEDULE_CACHE_SIZE,
+        fire_times: int = FIRE_TIME_CACHE_SIZE,
+    ) -> None:
+        self._fire_times_max = fire_times
+        self._answers: OrderedDict[_Key, datetime | None] = OrderedDict()
+        self._lock = threading.Lock()
+        # An invalid schedule raises every time (lru_cache does not keep errors).
+        self._parse_once = functools.lru_cache(maxsize=schedules)(self._parse)
+
+    def parse(self, expression: str, time_zone: str, hash_id: str) -> MemoizedSchedule:
+        """``api.v1alpha1.parse_schedule``, parsed once per (expression, zone, seed): an
+        unhashed expression is one parse for every backup (``hash_seed``). Raises
+        ``ScheduleError`` as ``parse_schedule`` does."""
+        return self._parse_once(expression, time_zone, hash_seed(expression, hash_id))
+
+    def _parse(self, expression: str, time_zone: str, seed: str) -> MemoizedSchedule:
+        return MemoizedSchedule(parse_schedule(expression, time_zone, seed), seed, self)
+
+    def answer(
+        self, key: _Key, when: datetime, compute: Callable[[datetime], datetime | None]
+    ) -> datetime | None:
+        """``compute(when)``, remembered under ``key`` (which names ``when``'s minute)."""
+        with self._lock:
+            hit = self._answers.get(key, _MISS)
+        if hit is not _MISS:
+            return hit  # type: ignore[return-value]
+        value = compute(when)
+        with self._lock:
+            self._answers[key] = value
+            if len(self._answers) > self._fire_times_max:
+                self._answers.popitem(last=False)
+        return value
 
 
-def next_after(schedule: CronSchedule, when: datetime) -> datetime:
-    """``schedule.next_after(when)``, memoized (see the module docstring)."""
-    value = _memoized("next", schedule, when, schedule.next_after)
-    assert value is not None  # next_after always answers
-    return value
+class MemoizedSchedule:
+    """A parsed ``api.v1alpha1.CronSchedule`` whose answers its :class:`ScheduleMemo` keeps."""
 
+    __slots__ = ("_key", "_memo", "schedule")
 
-def prev_at_or_before(schedule: CronSchedule, when: datetime) -> datetime | None:
-    """``schedule.prev_at_or_before(when)``, memoized (see the module docstring)."""
-    return _memoized("prev", schedule, when, schedule.prev_at_or_before)
+    def __init__(self, schedule: ApiCronSchedule, seed: str, memo: ScheduleMemo) -> None:
+        self.schedule = schedule
+        self._key = (schedule.expression, str(schedule.zone), seed)
+        self._memo = memo
+
+    def _minute(self, kind: str, when: datetime) -> _Key:
+        minute = when.astimezone(UTC).replace(second=0, microsecond=0)
+        return (kind, *self._key, minute)
+
+    def next_after(self, when: datetime) -> datetime:
+        value = self._memo.answer(self._minute("next", when), when, self.schedule.next_after)
+        assert value is not None  # next_after always answers
+        return value
+
+    def prev_at_or_before(self, when: datetime) -> datetime | None:
+        return self._memo.answer(self._minute("prev", when), when, self.schedule.prev_at_or_before)
 
 
 def decide(
@@ -149,17 +168,17 @@ def decide(
     if starting_deadline_seconds is not None:
         deadline = now - timedelta(seconds=starting_deadline_seconds)
         counting_from = max(counting_from, deadline)
-    next_time = next_after(schedule, now)
+    next_time = schedule.next_after(now)
     if earliest >= now:
         return ScheduleDecision(earliest, None, 0, False, next_time)
-    most_recent = prev_at_or_before(schedule, now)
+    most_recent = schedule.prev_at_or_before(now)
     if most_recent is None or most_recent <= earliest:
         return ScheduleDecision(earliest, None, 0, False, next_time)
     missed = 0
-    slot = next_after(schedule, counting_from)
+    slot = schedule.next_after(counting_from)
     while slot <= now and missed <= TOO_MANY_MISSED:
         missed += 1
-        slot = next_after(schedule, slot)
+        slot = schedule.next_after(slot)
     too_late = starting_deadline_seconds is not None and most_recent < now - timedelta(
         seconds=starting_deadline_seconds
     )

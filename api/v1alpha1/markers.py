@@ -31,6 +31,7 @@ __all__ = [
     "class_description",
     "decode",
     "encode",
+    "field_json_name",
     "json_name",
     "marker_of",
     "prop",
@@ -99,6 +100,7 @@ class Marker:
     preserve_unknown: bool = False
     list_map_keys: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
+    keep_empty: bool = False  # encode an empty list or object instead of leaving it out
 
 
 def prop(
@@ -141,6 +143,15 @@ def json_name(f: dataclasses.Field[Any]) -> str:
         return explicit
     head, *rest = f.name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def field_json_name(cls: type, attr: str) -> str:
+    """The JSON name of the field ``attr`` of the API dataclass ``cls`` (``time_zone`` →
+    ``timeZone``), for code that names a field path in a message."""
+    for f in dataclasses.fields(cls):
+        if f.name == attr:
+            return json_name(f)
+    raise AttributeError(f"{cls.__name__} has no field {attr!r}")
 
 
 def class_description(cls: type) -> str:
@@ -281,17 +292,36 @@ _string = _checked(lambda v: isinstance(v, str), "must be a string")
 
 def encode(value: Any) -> Any:
     """The JSON form of an API dataclass (or a value inside one): JSON names, ``None`` and
-    empty collections left out, so the output is what a user would write."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    empty collections left out (unless the field is declared ``keep_empty``, as a Go field
+    without ``omitempty``), so the output is what a user would write. Fields come in
+    declaration order."""
+    if value is None or isinstance(value, str | int | float):
+        return value  # immutable: no copy needed
+    plan = _ENCODE_PLANS.get(type(value))
+    if plan is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        plan = _encode_plan(type(value))
+    if plan is not None:
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(value):
-            got = encode(getattr(value, f.name))
-            if got is None or got == {} or got == []:
+        for attr, key, keep_empty in plan:
+            got = encode(getattr(value, attr))
+            if got is None or (not keep_empty and (got == {} or got == [])):
                 continue
-            out[json_name(f)] = got
+            out[key] = got
         return out
     if isinstance(value, tuple | list):
         return [encode(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): encode(v) for k, v in value.items()}
     return copy.deepcopy(value)
+
+
+# Per class: (attribute, JSON key, keep_empty) of each field; a race only recomputes. Walking
+# ``dataclasses.fields`` and ``json_name`` per encoded object cost more than the encoding.
+_ENCODE_PLANS: dict[type, tuple[tuple[str, str, bool], ...]] = {}
+
+
+def _encode_plan(cls: type) -> tuple[tuple[str, str, bool], ...]:
+    plan = _ENCODE_PLANS[cls] = tuple(
+        (f.name, json_name(f), marker_of(f).keep_empty) for f in dataclasses.fields(cls)
+    )
+    return plan

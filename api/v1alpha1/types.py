@@ -21,16 +21,22 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.v1alpha1.groupversion import MAX_NAME_LENGTH
-from api.v1alpha1.markers import Rule, decode, prop
+from api.v1alpha1.markers import Rule, decode, field_json_name, prop
 from api.v1alpha1.status import DatabaseBackupStatus
 
 __all__ = [
+    "CONCURRENCY_ALLOW",
+    "CONCURRENCY_FORBID",
+    "CONCURRENCY_REPLACE",
     "DEFAULT_BACKOFF_LIMIT",
     "DEFAULT_CONCURRENCY_POLICY",
     "DEFAULT_FAILED_JOBS_HISTORY_LIMIT",
     "DEFAULT_SUCCESSFUL_JOBS_HISTORY_LIMIT",
     "DEFAULT_TIME_ZONE",
     "DNS_SUBDOMAIN",
+    "SCHEDULE_PATH",
+    "STARTING_DEADLINE_PATH",
+    "TIME_ZONE_PATH",
     "DatabaseBackup",
     "DatabaseBackupSpec",
     "DatabaseBackupStatus",  # re-exported from api.v1alpha1.status
@@ -42,9 +48,14 @@ __all__ = [
     "StorageSpec",
 ]
 
+# spec.concurrencyPolicy, as CronJob's: start anyway, skip the run, or stop the running one.
+CONCURRENCY_ALLOW = "Allow"
+CONCURRENCY_FORBID = "Forbid"
+CONCURRENCY_REPLACE = "Replace"
+
 # Defaults, each a named constant (CronJob's where the field is CronJob's).
 DEFAULT_TIME_ZONE = "UTC"
-DEFAULT_CONCURRENCY_POLICY = "Forbid"  # a backup overlapping the previous one rarely helps
+DEFAULT_CONCURRENCY_POLICY = CONCURRENCY_FORBID  # a backup overlapping the last rarely helps
 DEFAULT_SUCCESSFUL_JOBS_HISTORY_LIMIT = 3  # CronJob's default
 DEFAULT_FAILED_JOBS_HISTORY_LIMIT = 1  # CronJob's default
 DEFAULT_BACKOFF_LIMIT = 2  # a dump is heavy: retry twice, not the Job default of six times
@@ -359,7 +370,7 @@ class DatabaseBackupSpec:
     concurrency_policy: str = prop(
         "What to do when a run is due while the previous one is still running.",
         default=DEFAULT_CONCURRENCY_POLICY,
-        enum=("Forbid", "Allow", "Replace"),
+        enum=(CONCURRENCY_FORBID, CONCURRENCY_ALLOW, CONCURRENCY_REPLACE),
     )
     starting_deadline_seconds: int | None = prop(
         "A run that cannot start within this many seconds of its scheduled time is skipped.",
@@ -459,3 +470,9 @@ class DatabaseBackup:
     @property
     def namespace(self) -> str:
         return str(self.metadata.get("namespace", ""))
+
+
+# Field paths the operator names in conditions and Events, derived from the declarations.
+SCHEDULE_PATH = f"spec.{field_json_name(DatabaseBackupSpec, 'schedule')}"
+TIME_ZONE_PATH = f"spec.{field_json_name(DatabaseBackupSpec, 'time_zone')}"
+STARTING_DEADLINE_PATH = f"spec.{field_json_name(DatabaseBackupSpec, 'starting_deadline_seconds')}"
