@@ -132,8 +132,8 @@ class Recorder(Protocol):
 @dataclass(frozen=True, slots=True)
 class _Spec:
     """What one (uid, generation) of a backup says: the validation verdict, the decoded
-    backup when there is no problem (``status`` left out: it changes without a new
-    generation), and where its runs write."""
+    backup when there is no problem (its identity and spec; ``status`` and the rest of
+    ``metadata`` change without a new generation), and where its runs write."""
 
     problems: tuple[FieldProblem, ...]
     backup: DatabaseBackup | None
@@ -144,7 +144,10 @@ def _read_spec(obj: dict[str, Any]) -> _Spec:
     problems = tuple(validate(obj))
     if problems:
         return _Spec(problems, None, dump_location(obj))
-    backup = DatabaseBackup.from_dict({**obj, "status": None})
+    # Metadata beyond the identity changes without a new generation: it is not kept.
+    meta = ObjectMeta.of(obj)
+    identity = {"name": meta.name, "namespace": meta.namespace, "uid": meta.uid}
+    backup = DatabaseBackup.from_dict({**obj, "metadata": identity, "status": None})
     return _Spec(problems, backup, backup_dump_location(backup))
 
 
