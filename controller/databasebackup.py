@@ -66,7 +66,7 @@ from api.v1alpha1 import (
     validate,
 )
 from api.v1alpha1.job import DumpLocation
-from api.v1alpha1.markers import decode, encode
+from api.v1alpha1.markers import encode
 from controller.jobs import format_time, is_controlled_by, job_outcome, parse_time
 from controller.memo import GenerationMemo
 from controller.metrics import BackupMetrics
@@ -144,10 +144,7 @@ def _read_spec(obj: dict[str, Any]) -> _Spec:
     problems = tuple(validate(obj))
     if problems:
         return _Spec(problems, None, dump_location(obj))
-    # Metadata beyond the identity changes without a new generation: it is not kept.
-    meta = ObjectMeta.of(obj)
-    identity = {"name": meta.name, "namespace": meta.namespace, "uid": meta.uid}
-    backup = DatabaseBackup.from_dict({**obj, "metadata": identity, "status": None})
+    backup = DatabaseBackup.identity_and_spec(obj)
     return _Spec(problems, backup, backup_dump_location(backup))
 
 
@@ -155,7 +152,7 @@ def _status_of(obj: dict[str, Any]) -> DatabaseBackupStatus:
     """The status as the API server holds it (its schema is ``DatabaseBackupStatus``, so a
     value it accepted decodes; anything else reads as no status)."""
     try:
-        return decode(DatabaseBackupStatus, obj.get("status"), "status")
+        return DatabaseBackupStatus.of(obj)
     except DecodeError:
         return DatabaseBackupStatus()
 
@@ -422,7 +419,7 @@ class DatabaseBackupReconciler:
         except AlreadyExists:
             # The name is the lock: this slot's Job exists. Ours → adopt it; else stand back.
             existing = self._client.get_live(JOBS, backup.namespace, job_name(backup.name, slot))
-            if is_controlled_by(existing, ObjectMeta.of(obj).uid):
+            if is_controlled_by(existing, backup.uid):
                 outcome.created = existing
                 return
             self._recorder.event(
@@ -460,11 +457,6 @@ class DatabaseBackupReconciler:
             history = merge_history(observed.history, [outcome.created], spec.location)
             status = summarize(previous, history)
         generation = ObjectMeta.of(obj).generation
-        changes: dict[str, Any] = {"observed_generation": generation}
-        if outcome.skipped_slot is not None:
-            changes["last_schedule_time"] = format_time(outcome.skipped_slot)
-        if outcome.next_time is not None:
-            changes["next_scheduled_backup"] = format_time(outcome.next_time)
         if outcome.invalid is not None:
             ready = (CONDITION_FALSE, *outcome.invalid)
         elif status.failure_reason and status.phase != PHASE_RUNNING:
@@ -473,16 +465,24 @@ class DatabaseBackupReconciler:
             ready = (CONDITION_TRUE, "Suspended", "backups are suspended")
         else:
             ready = (CONDITION_TRUE, "Scheduled", "backups are scheduled")
-        changes["conditions"] = set_condition(
-            previous.conditions,
-            type_=CONDITION_READY,
-            status=ready[0],
-            reason=ready[1],
-            message=ready[2],
-            now=now,
+        skipped, next_time = outcome.skipped_slot, outcome.next_time
+        return replace(
+            status,
+            last_schedule_time=(
+                status.last_schedule_time if skipped is None else format_time(skipped)
+            ),
+            next_scheduled_backup=None if next_time is None else format_time(next_time),
             observed_generation=generation,
+            conditions=set_condition(
+                previous.conditions,
+                type_=CONDITION_READY,
+                status=ready[0],
+                reason=ready[1],
+                message=ready[2],
+                now=now,
+                observed_generation=generation,
+            ),
         )
-        return replace(status, **changes)
 
     def _write_status(
         self,

@@ -11,9 +11,11 @@ Non-goals: how status is computed (``controller.status``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from api.v1alpha1.markers import prop
+from api.v1alpha1.markers import decode, prop
 
 __all__ = [
     "CONDITION_FALSE",
@@ -128,3 +130,9 @@ class DatabaseBackupStatus:
     history: tuple[BackupRun, ...] = prop(
         "The latest runs, oldest first.", factory=tuple, max_items=50, keep_empty=True
     )
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any]) -> DatabaseBackupStatus:
+        """The status of the API object ``obj``, decoded (raises ``DecodeError``); an object
+        without one has the empty status."""
+        return decode(cls, obj.get("status"), "status")

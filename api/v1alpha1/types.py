@@ -463,6 +463,16 @@ class DatabaseBackup:
         """Decode an API object, applying the CRD's defaults (raises ``DecodeError``)."""
         return decode(cls, obj, "")
 
+    @classmethod
+    def identity_and_spec(cls, obj: Mapping[str, Any]) -> DatabaseBackup:
+        """:meth:`from_dict` of what one (uid, generation) fixes: ``metadata`` reduced to name,
+        namespace and uid, no ``status`` (both change without a new generation), so that a
+        decoded backup can be kept for as long as its generation lasts."""
+        meta = obj.get("metadata")
+        meta = meta if isinstance(meta, Mapping) else {}
+        identity = {key: meta[key] for key in ("name", "namespace", "uid") if key in meta}
+        return decode(cls, {**obj, "metadata": identity, "status": None}, "")
+
     @property
     def name(self) -> str:
         return str(self.metadata.get("name", ""))
@@ -470,6 +480,10 @@ class DatabaseBackup:
     @property
     def namespace(self) -> str:
         return str(self.metadata.get("namespace", ""))
+
+    @property
+    def uid(self) -> str:
+        return str(self.metadata.get("uid", ""))
 
 
 # Field paths the operator names in conditions and Events, derived from the declarations.
