@@ -130,7 +130,7 @@ class Recorder(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class _Spec:
+class _Verdict:
     """What one (uid, generation) of a backup says: the validation verdict, the decoded
     backup when there is no problem (its identity and spec; ``status`` and the rest of
     ``metadata`` change without a new generation), and where its runs write."""
@@ -140,12 +140,12 @@ class _Spec:
     location: DumpLocation
 
 
-def _read_spec(obj: dict[str, Any]) -> _Spec:
+def _read_verdict(obj: dict[str, Any]) -> _Verdict:
     problems = tuple(validate(obj))
     if problems:
-        return _Spec(problems, None, dump_location(obj))
+        return _Verdict(problems, None, dump_location(obj))
     backup = DatabaseBackup.identity_and_spec(obj)
-    return _Spec(problems, backup, backup_dump_location(backup))
+    return _Verdict(problems, backup, backup_dump_location(backup))
 
 
 def _status_of(obj: dict[str, Any]) -> DatabaseBackupStatus:
@@ -207,7 +207,7 @@ class DatabaseBackupReconciler:
         self._failpoint = failpoint
         self._known_slots = KnownSlots()
         # The spec's verdict and decoding, once per (uid, generation): see controller.memo.
-        self._specs = GenerationMemo(_read_spec)
+        self._verdicts = GenerationMemo(_read_verdict)
 
     # -- the steps -------------------------------------------------------------------------
 
@@ -217,13 +217,13 @@ class DatabaseBackupReconciler:
         if obj is None:
             self._metrics.forget(request.namespace, request.name)
             self._known_slots.forget(request.namespace, request.name)
-            self._specs.forget(request.namespace, request.name)
+            self._verdicts.forget(request.namespace, request.name)
             return Result()
         meta = ObjectMeta.of(obj)
         if meta.deletion_timestamp:
             return Result()
         now = self._clock.now()
-        spec = self._specs.get(obj)
+        verdict = self._verdicts.get(obj)
         previous = _status_of(obj)
         outcome = _Outcome()
 
@@ -233,13 +233,13 @@ class DatabaseBackupReconciler:
         # 3: fold them into status; Jobs the status says are running but that are gone
         # (checked live: the cache may simply not have seen a Job we created a moment ago).
         outcome.missing = self._find_missing(obj, meta, previous, jobs)
-        observed = self._fold(previous, jobs, outcome.missing, spec.location, now)
+        observed = self._fold(previous, jobs, outcome.missing, verdict.location, now)
 
         # 4: validate.
-        backup = spec.backup
+        backup = verdict.backup
         if backup is None:
-            message = "; ".join(f"{p.path}: {p.message}" for p in spec.problems)
-            outcome.invalid = (_invalid_reason(spec.problems), message)
+            message = "; ".join(f"{p.path}: {p.message}" for p in verdict.problems)
+            outcome.invalid = (_invalid_reason(verdict.problems), message)
             self._write_status(obj, previous, observed, jobs, outcome, now)
             return Result()
         schedule = self._schedules.parse(
@@ -451,17 +451,17 @@ class DatabaseBackupReconciler:
         """``observed`` (step 3's fold of ``previous``, the status of ``obj``) with what this
         pass did: the Job it created, the slot it skipped, the next run, the generation and
         the ``Ready`` condition."""
-        spec = self._specs.get(obj)
+        verdict = self._verdicts.get(obj)
         status = observed
         if outcome.created is not None:  # one more Job to fold in: the rest already is
-            history = merge_history(observed.history, [outcome.created], spec.location)
+            history = merge_history(observed.history, [outcome.created], verdict.location)
             status = summarize(previous, history)
         generation = ObjectMeta.of(obj).generation
         if outcome.invalid is not None:
             ready = (CONDITION_FALSE, *outcome.invalid)
         elif status.failure_reason and status.phase != PHASE_RUNNING:
             ready = (CONDITION_FALSE, "BackupFailed", status.failure_reason)
-        elif spec.backup is not None and spec.backup.spec.suspend:
+        elif verdict.backup is not None and verdict.backup.spec.suspend:
             ready = (CONDITION_TRUE, "Suspended", "backups are suspended")
         else:
             ready = (CONDITION_TRUE, "Scheduled", "backups are scheduled")
@@ -513,7 +513,7 @@ class DatabaseBackupReconciler:
             current = self._client.get_live(self._backups, meta.namespace, meta.name)
             state["current"] = current
             read["previous"] = _status_of(current)
-            location = self._specs.get(current).location
+            location = self._verdicts.get(current).location
             read["observed"] = self._fold(read["previous"], jobs, outcome.missing, location, now)
 
         retry_on_conflict(attempt, reread, attempts=STATUS_WRITE_ATTEMPTS)
