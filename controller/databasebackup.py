@@ -5,7 +5,7 @@ backups and written as numbered steps, kubebuilder-tutorial style:
 
 1. load the backup from the cache (gone: forget its metrics; its Jobs go with it by GC); its
    spec is validated and decoded into ``api.v1alpha1.DatabaseBackup`` once per (uid,
-   generation) (``controller.memo``), its status into ``DatabaseBackupStatus`` on every pass;
+   generation) (``controller.verdict``), its status into ``DatabaseBackupStatus`` every pass;
 2. list its Jobs from the owner index;
 3. fold them into status, once per pass (history, phase, last success, failure reason); a
    Job the status says is running but that no longer exists (checked live) is a
@@ -34,7 +34,7 @@ seen an event. It never reads Secrets. Field names, defaults and phase names are
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -50,22 +50,15 @@ from api.v1alpha1 import (
     PHASE_FAILED,
     PHASE_RUNNING,
     PHASE_SUCCEEDED,
-    SCHEDULE_PATH,
     STARTING_DEADLINE_PATH,
-    TIME_ZONE_PATH,
     DatabaseBackup,
     DatabaseBackupStatus,
     DecodeError,
-    FieldProblem,
     ObjectMeta,
-    backup_dump_location,
     backup_job,
-    dump_location,
     job_name,
     name_of,
-    validate,
 )
-from api.v1alpha1.job import DumpLocation
 from api.v1alpha1.markers import encode
 from controller.jobs import format_time, is_controlled_by, job_outcome, parse_time
 from controller.memo import GenerationMemo
@@ -73,12 +66,13 @@ from controller.metrics import BackupMetrics
 from controller.schedule import ScheduleMemo, decide
 from controller.slots import KnownSlots
 from controller.status import (
-    mark_missing,
+    fold_jobs,
     merge_history,
     retry_on_conflict,
     set_condition,
     summarize,
 )
+from controller.verdict import invalid_reason, read_verdict
 from manager.clock import Clock
 from manager.errors import AlreadyExists, NotFound
 from manager.reconcile import Request, Result
@@ -129,25 +123,6 @@ class Recorder(Protocol):
     ) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Verdict:
-    """What one (uid, generation) of a backup says: the validation verdict, the decoded
-    backup when there is no problem (its identity and spec; ``status`` and the rest of
-    ``metadata`` change without a new generation), and where its runs write."""
-
-    problems: tuple[FieldProblem, ...]
-    backup: DatabaseBackup | None
-    location: DumpLocation
-
-
-def _read_verdict(obj: dict[str, Any]) -> _Verdict:
-    problems = tuple(validate(obj))
-    if problems:
-        return _Verdict(problems, None, dump_location(obj))
-    backup = DatabaseBackup.identity_and_spec(obj)
-    return _Verdict(problems, backup, backup_dump_location(backup))
-
-
 def _status_of(obj: dict[str, Any]) -> DatabaseBackupStatus:
     """The status as the API server holds it (its schema is ``DatabaseBackupStatus``, so a
     value it accepted decodes; anything else reads as no status)."""
@@ -169,15 +144,6 @@ class _Outcome:
     next_time: datetime | None = None
     expected_interval: float | None = None
     held_by_restore: bool = False  # a due slot waits for a running restore (step 6)
-
-
-def _invalid_reason(problems: Sequence[FieldProblem]) -> str:
-    paths = {str(p.path) for p in problems}
-    if any(p.startswith(SCHEDULE_PATH) for p in paths):
-        return "InvalidSchedule"
-    if any(p.startswith(TIME_ZONE_PATH) for p in paths):
-        return "UnknownTimeZone"
-    return "InvalidSpec"
 
 
 class DatabaseBackupReconciler:
@@ -207,7 +173,7 @@ class DatabaseBackupReconciler:
         self._failpoint = failpoint
         self._known_slots = KnownSlots()
         # The spec's verdict and decoding, once per (uid, generation): see controller.memo.
-        self._verdicts = GenerationMemo(_read_verdict)
+        self._verdicts = GenerationMemo(read_verdict)
 
     # -- the steps -------------------------------------------------------------------------
 
@@ -233,13 +199,13 @@ class DatabaseBackupReconciler:
         # 3: fold them into status; Jobs the status says are running but that are gone
         # (checked live: the cache may simply not have seen a Job we created a moment ago).
         outcome.missing = self._find_missing(obj, meta, previous, jobs)
-        observed = self._fold(previous, jobs, outcome.missing, verdict.location, now)
+        observed = fold_jobs(previous, jobs, outcome.missing, verdict.location, now)
 
         # 4: validate.
         backup = verdict.backup
         if backup is None:
             message = "; ".join(f"{p.path}: {p.message}" for p in verdict.problems)
-            outcome.invalid = (_invalid_reason(verdict.problems), message)
+            outcome.invalid = (invalid_reason(verdict.problems), message)
             self._write_status(obj, previous, observed, jobs, outcome, now)
             return Result()
         schedule = self._schedules.parse(
@@ -347,20 +313,6 @@ class DatabaseBackupReconciler:
             if is_controlled_by(job, meta.uid):
                 jobs.append(job)  # the cache is behind; the live copy is the truth
         return missing
-
-    @staticmethod
-    def _fold(
-        previous: DatabaseBackupStatus,
-        jobs: list[dict[str, Any]],
-        missing: list[str],
-        location: DumpLocation,
-        now: datetime,
-    ) -> DatabaseBackupStatus:
-        """Step 3: the Jobs folded into the recorded runs, summarized (see controller.status)."""
-        history = merge_history(previous.history, jobs, location)
-        for name in missing:
-            history = mark_missing(history, name, now)
-        return summarize(previous, history)
 
     def _restore_running(self, obj: dict[str, Any]) -> bool:
         """A running restore of this backup holds its due slot back (the slot stays due, as
@@ -514,7 +466,7 @@ class DatabaseBackupReconciler:
             state["current"] = current
             read["previous"] = _status_of(current)
             location = self._verdicts.get(current).location
-            read["observed"] = self._fold(read["previous"], jobs, outcome.missing, location, now)
+            read["observed"] = fold_jobs(read["previous"], jobs, outcome.missing, location, now)
 
         retry_on_conflict(attempt, reread, attempts=STATUS_WRITE_ATTEMPTS)
         self._metrics.set_schedule(state["current"], outcome.next_time, outcome.expected_interval)

@@ -49,6 +49,7 @@ from manager.errors import Conflict
 
 __all__ = [
     "HISTORY_LIMIT",
+    "fold_jobs",
     "mark_missing",
     "merge_history",
     "retry_on_conflict",
@@ -146,6 +147,21 @@ def mark_missing(history: Sequence[BackupRun], job_name: str, now: datetime) -> 
         else entry
         for entry in history
     ]
+
+
+def fold_jobs(
+    previous: DatabaseBackupStatus,
+    jobs: Iterable[dict[str, Any]],
+    missing: Iterable[str],
+    location: str | Callable[[str], str],
+    now: datetime,
+) -> DatabaseBackupStatus:
+    """The reconciler's step 3: ``jobs`` merged into ``previous``'s runs, the ``missing``
+    running Jobs recorded as failed at ``now``, summarized."""
+    history = merge_history(previous.history, jobs, location)
+    for name in missing:
+        history = mark_missing(history, name, now)
+    return summarize(previous, history)
 
 
 def summarize(previous: DatabaseBackupStatus, history: Sequence[BackupRun]) -> DatabaseBackupStatus:
