@@ -32,7 +32,11 @@ from emulator.server import ApiServer
 from manager.clock import ScaledClock
 
 ROOT = Path(__file__).resolve().parents[1]
-CRD = ROOT / "config/crd/bases/dbbackup.io_databasebackups.yaml"
+# Both kinds the operator watches: its cache syncs only once every informer has listed.
+CRDS = tuple(
+    ROOT / f"config/crd/bases/dbbackup.io_{plural}.yaml"
+    for plural in ("databasebackups", "databaserestores")
+)
 NAMESPACE = "bench"
 BACKUP_API = "dbbackup.io/v1alpha1"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -88,7 +92,8 @@ class Host:
         self.server = ApiServer(port=port, clock=self.clock.now).start()
         for token, user in TOKENS.items():
             self.server.add_user(token, user, ["system:serviceaccounts"])
-        self.server.create_object(yaml.safe_load(CRD.read_text()))
+        for crd in CRDS:
+            self.server.create_object(yaml.safe_load(crd.read_text()))
         for ns in (NAMESPACE, "dbbackup-system"):
             self.server.create_object(
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
