@@ -17,6 +17,7 @@ from controller.failpoints import FailPoints
 from controller.jobs import cache_job
 from controller.metrics import BackupMetrics
 from controller.resources import BACKUPS, JOBS, RESTORES
+from controller.schedule import ScheduleMemo
 from manager.clock import Clock, RealClock, ScaledClock
 from manager.kubeconfig import ConfigError
 from manager.logsetup import configure_logging
@@ -80,6 +81,7 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
         recorder=recorder,
         clock=clock,
         metrics=BackupMetrics(mgr.registry),
+        schedules=ScheduleMemo(),
         failpoint=failpoints.hit,
         # A herd's Job creations first, statuses after (docstring of databasebackup, step 7).
         defer_status_after_create=True,

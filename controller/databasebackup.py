@@ -3,10 +3,13 @@
 The algorithm of Kubernetes' CronJob controller (``cronjob_controllerv2.go``), adapted to
 backups and written as numbered steps, kubebuilder-tutorial style:
 
-1. load the backup from the cache (gone: forget its metrics; its Jobs go with it by GC);
+1. load the backup from the cache (gone: forget its metrics; its Jobs go with it by GC); its
+   spec is validated and decoded into ``api.v1alpha1.DatabaseBackup`` once per (uid,
+   generation) (``controller.verdict``), its status into ``DatabaseBackupStatus`` every pass;
 2. list its Jobs from the owner index;
-3. fold them into status (history, phase, last success, failure reason); a Job the status
-   says is running but that no longer exists (checked live) is a ``MissingJob``;
+3. fold them into status, once per pass (history, phase, last success, failure reason); a
+   Job the status says is running but that no longer exists (checked live) is a
+   ``MissingJob``;
 4. validate the spec; an invalid one gets ``Ready=False``, one Warning Event and no retries
    (the next spec change triggers a reconcile);
 5. suspended: stop here; otherwise find the most recent due slot and the next one;
@@ -14,7 +17,8 @@ backups and written as numbered steps, kubebuilder-tutorial style:
    restore wins: ``controller.databaserestore``), apply the concurrency policy (Forbid decides
    on a live read) and create the Job under its deterministic name — ``AlreadyExists`` from our own
    Job is success, so no slot ever gets two Jobs, across restarts and leader changes;
-7. write status only when it changed, through ``/status`` with the read resourceVersion
+7. write status (the Job just created folded in; encoded by ``api.v1alpha1.markers``) only
+   when it changed, through ``/status`` with the read resourceVersion
    (on 409 re-read live and recompute, up to :data:`STATUS_WRITE_ATTEMPTS`); with
    ``defer_status_after_create``, a pass that just created a Job (201) writes no status and
    leaves it to the pass the Job's own watch event triggers: in a herd the Job creations then
@@ -23,42 +27,54 @@ backups and written as numbered steps, kubebuilder-tutorial style:
 9. requeue for the next slot.
 
 Idempotent and level-based: every step re-derives from what exists; nothing relies on having
-seen an event. It never reads Secrets.
+seen an event. It never reads Secrets. Field names, defaults and phase names are the API's
+(``api.v1alpha1``); Jobs stay the cache's dicts, read through ``controller.jobs``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from api.v1alpha1 import (
+    CONCURRENCY_ALLOW,
+    CONCURRENCY_FORBID,
+    CONDITION_FALSE,
+    CONDITION_READY,
+    CONDITION_TRUE,
     GROUP,
     KIND,
-    build_job,
-    dump_location,
-    format_time,
-    job_name,
-    parse_time,
-    validate,
-)
-from controller.jobs import is_controlled_by, job_outcome
-from controller.memo import GenerationMemo
-from controller.metrics import BackupMetrics
-from controller.schedule import decide, next_after, parse_cached
-from controller.slots import KnownSlots
-from controller.status import (
     PHASE_FAILED,
     PHASE_RUNNING,
     PHASE_SUCCEEDED,
-    mark_missing,
+    STARTING_DEADLINE_PATH,
+    DatabaseBackup,
+    DatabaseBackupStatus,
+    DecodeError,
+    ObjectMeta,
+    backup_job,
+    format_time,
+    job_name,
+    name_of,
+    parse_time,
+)
+from api.v1alpha1.markers import encode
+from controller.jobs import is_controlled_by, job_outcome
+from controller.memo import GenerationMemo
+from controller.metrics import BackupMetrics
+from controller.schedule import ScheduleMemo, decide
+from controller.slots import KnownSlots
+from controller.status import (
+    fold_jobs,
     merge_history,
     retry_on_conflict,
     set_condition,
     summarize,
 )
+from controller.verdict import invalid_reason, read_verdict
 from manager.clock import Clock
 from manager.errors import AlreadyExists, NotFound
 from manager.events import NORMAL, WARNING
@@ -107,6 +123,15 @@ class Recorder(Protocol):
     ) -> None: ...
 
 
+def _status_of(obj: dict[str, Any]) -> DatabaseBackupStatus:
+    """The status as the API server holds it (its schema is ``DatabaseBackupStatus``, so a
+    value it accepted decodes; anything else reads as no status)."""
+    try:
+        return DatabaseBackupStatus.of(obj)
+    except DecodeError:
+        return DatabaseBackupStatus()
+
+
 @dataclass
 class _Outcome:
     """What this reconcile did, re-applied if the status write must be recomputed."""
@@ -121,20 +146,6 @@ class _Outcome:
     held_by_restore: bool = False  # a due slot waits for a running restore (step 6)
 
 
-def _meta(obj: dict[str, Any]) -> dict[str, Any]:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
-
-
-def _invalid_reason(problems: Sequence[Any]) -> str:
-    paths = {str(getattr(p, "path", "")) for p in problems}
-    if any(p.startswith("spec.schedule") for p in paths):
-        return "InvalidSchedule"
-    if any(p.startswith("spec.timeZone") for p in paths):
-        return "UnknownTimeZone"
-    return "InvalidSpec"
-
-
 class DatabaseBackupReconciler:
     """Reconciles one ``DatabaseBackup`` (see the module docstring for the steps)."""
 
@@ -146,6 +157,7 @@ class DatabaseBackupReconciler:
         recorder: Recorder,
         clock: Clock,
         metrics: BackupMetrics,
+        schedules: ScheduleMemo,
         failpoint: Callable[[str], None] = lambda _name: None,
         defer_status_after_create: bool = False,
         restore_guard: Callable[[dict[str, Any]], str] = lambda _backup: "",
@@ -157,106 +169,96 @@ class DatabaseBackupReconciler:
         self._recorder = recorder
         self._clock = clock
         self._metrics = metrics
+        self._schedules = schedules
         self._failpoint = failpoint
         self._known_slots = KnownSlots()
-        # Spec-derived values, once per (uid, generation): see controller.memo. The verdict is
-        # kept as a tuple so no caller can change what the next pass reads.
-        self._problems = GenerationMemo(lambda backup: tuple(validate(backup)))
-        self._locations = GenerationMemo(dump_location)
+        # The spec's verdict and decoding, once per (uid, generation): see controller.memo.
+        self._verdicts = GenerationMemo(read_verdict)
 
     # -- the steps -------------------------------------------------------------------------
 
     def reconcile(self, request: Request) -> Result:
-        # 1: load the backup.
-        backup = self._client.get(self._backups, request.namespace, request.name)
-        if backup is None:
+        # 1: load the backup; its spec decoded once per generation, its status every pass.
+        obj = self._client.get(self._backups, request.namespace, request.name)
+        if obj is None:
             self._metrics.forget(request.namespace, request.name)
             self._known_slots.forget(request.namespace, request.name)
-            self._problems.forget(request.namespace, request.name)
-            self._locations.forget(request.namespace, request.name)
+            self._verdicts.forget(request.namespace, request.name)
             return Result()
-        if _meta(backup).get("deletionTimestamp"):
+        meta = ObjectMeta.of(obj)
+        if meta.deletion_timestamp:
             return Result()
         now = self._clock.now()
+        verdict = self._verdicts.get(obj)
+        previous = _status_of(obj)
         outcome = _Outcome()
 
         # 2: its Jobs, from the owner index (the cache).
-        jobs = self._owned_jobs(backup)
+        jobs = self._owned_jobs(meta)
 
-        # 3: Jobs the status says are running but that are gone (checked live: the cache may
-        # simply not have seen a Job we created a moment ago).
-        outcome.missing = self._find_missing(backup, jobs)
+        # 3: fold them into status; Jobs the status says are running but that are gone
+        # (checked live: the cache may simply not have seen a Job we created a moment ago).
+        outcome.missing = self._find_missing(obj, meta, previous, jobs)
+        observed = fold_jobs(previous, jobs, outcome.missing, verdict.location, now)
 
         # 4: validate.
-        problems = self._problems.get(backup)
-        if problems:
-            message = "; ".join(f"{p.path}: {p.message}" for p in problems)
-            outcome.invalid = (_invalid_reason(problems), message)
-            self._write_status(backup, jobs, outcome, now)
+        backup = verdict.backup
+        if backup is None:
+            message = "; ".join(f"{p.path}: {p.message}" for p in verdict.problems)
+            outcome.invalid = (invalid_reason(verdict.problems), message)
+            self._write_status(obj, previous, observed, jobs, outcome, now)
             return Result()
-
-        spec = backup.get("spec") or {}
-        schedule = parse_cached(
-            str(spec.get("schedule", "")),
-            str(spec.get("timeZone") or "UTC"),
-            f"{request.namespace}/{request.name}",
+        schedule = self._schedules.parse(
+            backup.spec.schedule, backup.spec.time_zone, f"{request.namespace}/{request.name}"
         )
 
         # 5: suspended, or when is the next slot?
-        status = backup.get("status") or {}
-        history = merge_history(status.get("history") or (), jobs, self._locations.get(backup))
-        for name in outcome.missing:
-            mark_missing(history, name, now)
-        uid = str(_meta(backup).get("uid", ""))
         last_schedule = self._known_slots.latest(
-            request.namespace,
-            request.name,
-            uid,
-            parse_time(summarize(status, history).get("lastScheduleTime")),
+            request.namespace, request.name, meta.uid, parse_time(observed.last_schedule_time)
         )
         if last_schedule is not None:  # what was once seen cannot be un-seen by a stale read
-            self._known_slots.record(request.namespace, request.name, uid, last_schedule)
+            self._known_slots.record(request.namespace, request.name, meta.uid, last_schedule)
         decision = decide(
             schedule,
             now=now,
-            created=parse_time(_meta(backup).get("creationTimestamp")) or now,
+            created=parse_time(meta.creation_timestamp) or now,
             last_schedule_time=last_schedule,
-            starting_deadline_seconds=spec.get("startingDeadlineSeconds"),
+            starting_deadline_seconds=backup.spec.starting_deadline_seconds,
         )
         outcome.next_time = decision.next_time
         outcome.expected_interval = (
-            next_after(schedule, decision.next_time) - decision.next_time
+            schedule.next_after(decision.next_time) - decision.next_time
         ).total_seconds()
-        if spec.get("suspend"):
+        if backup.spec.suspend:
             outcome.next_time = None
-            self._write_status(backup, jobs, outcome, now)
+            self._write_status(obj, previous, observed, jobs, outcome, now)
             return Result()
 
         # 6: run the due slot, if any.
         if decision.most_recent is not None:
             if decision.too_many_missed:
                 self._recorder.event(
-                    backup,
+                    obj,
                     WARNING,
                     "TooManyMissedTimes",
                     f"too many missed start times (> {decision.missed - 1}); running only the "
-                    "most recent. Set or decrease spec.startingDeadlineSeconds or check clock skew",
+                    f"most recent. Set or decrease {STARTING_DEADLINE_PATH} or check clock skew",
                 )
             if decision.too_late:
                 self._recorder.event(
-                    backup,
+                    obj,
                     WARNING,
                     "MissSchedule",
                     f"missed scheduled time to start a backup: {format_time(decision.most_recent)}"
-                    f" (past the starting deadline of {spec.get('startingDeadlineSeconds')}s)",
+                    f" (past the starting deadline of {backup.spec.starting_deadline_seconds}s)",
                 )
-            elif self._restore_running(backup):
+            elif self._restore_running(obj):
                 outcome.held_by_restore = True
-            elif self._concurrency_allows(backup, jobs):
-                self._create_job(backup, decision.most_recent, outcome)
+            elif self._concurrency_allows(obj, backup, jobs):
+                self._create_job(obj, backup, decision.most_recent, outcome)
                 if outcome.created is not None or outcome.skipped_slot is not None:
                     self._known_slots.record(
-                        request.namespace, request.name, uid, decision.most_recent
+                        request.namespace, request.name, meta.uid, decision.most_recent
                     )
 
         # 7: status (deferred to the Job's watch event when asked: see the module docstring).
@@ -265,60 +267,60 @@ class DatabaseBackupReconciler:
             delay = min(delay, RESTORE_POLL)
         if self._defer_status and outcome.fresh:
             return Result(requeue_after=max(delay, REQUEUE_SLACK))
-        self._write_status(backup, jobs, outcome, now)
+        self._write_status(obj, previous, observed, jobs, outcome, now)
 
         # 8: prune what status now records as finished.
-        self._prune(backup, jobs)
+        self._prune(obj, backup, jobs)
 
         # 9: requeue for the next slot.
         return Result(requeue_after=max(delay, REQUEUE_SLACK))
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _owned_jobs(self, backup: dict[str, Any]) -> list[dict[str, Any]]:
-        meta = _meta(backup)
-        key = owner_key(GROUP, KIND, str(meta.get("namespace", "")), str(meta.get("name", "")))
-        uid = str(meta.get("uid", ""))
+    def _owned_jobs(self, meta: ObjectMeta) -> list[dict[str, Any]]:
+        key = owner_key(GROUP, KIND, meta.namespace, meta.name)
         # A recreated backup with the same name must not inherit its predecessor's Jobs.
         return [
             j
             for j in self._client.by_index(JOBS, INDEX_CONTROLLER_OWNER, key)
-            if is_controlled_by(j, uid)
+            if is_controlled_by(j, meta.uid)
         ]
 
-    def _find_missing(self, backup: dict[str, Any], jobs: list[dict[str, Any]]) -> list[str]:
-        status = backup.get("status") or {}
-        known = {str(_meta(j).get("name")) for j in jobs}
+    def _find_missing(
+        self,
+        obj: dict[str, Any],
+        meta: ObjectMeta,
+        previous: DatabaseBackupStatus,
+        jobs: list[dict[str, Any]],
+    ) -> list[str]:
+        known = {name_of(j) for j in jobs}
         running = [
-            str(e.get("job"))
-            for e in status.get("history") or ()
-            if e.get("result") == PHASE_RUNNING and e.get("job") not in known
+            e.job for e in previous.history if e.result == PHASE_RUNNING and e.job not in known
         ]
         missing = []
-        namespace = str(_meta(backup).get("namespace", ""))
         for name in running:
             try:
-                job = self._client.get_live(JOBS, namespace, name)
+                job = self._client.get_live(JOBS, meta.namespace, name)
             except NotFound:
                 missing.append(name)
                 self._recorder.event(
-                    backup,
+                    obj,
                     WARNING,
                     "MissingJob",
                     f"Active job went missing: {name}",
                 )
                 continue
-            if is_controlled_by(job, str(_meta(backup).get("uid", ""))):
+            if is_controlled_by(job, meta.uid):
                 jobs.append(job)  # the cache is behind; the live copy is the truth
         return missing
 
-    def _restore_running(self, backup: dict[str, Any]) -> bool:
+    def _restore_running(self, obj: dict[str, Any]) -> bool:
         """A running restore of this backup holds its due slot back (the slot stays due, as
         with Forbid; see ``controller.databaserestore`` for which side wins and why)."""
-        restore = self._restore_guard(backup)
+        restore = self._restore_guard(obj)
         if restore:
             self._recorder.event(
-                backup,
+                obj,
                 NORMAL,
                 "RestoreInProgress",
                 f"Not starting a backup because DatabaseRestore {restore} of this backup is "
@@ -326,197 +328,204 @@ class DatabaseBackupReconciler:
             )
         return bool(restore)
 
-    def _concurrency_allows(self, backup: dict[str, Any], jobs: list[dict[str, Any]]) -> bool:
-        policy = str((backup.get("spec") or {}).get("concurrencyPolicy") or "Forbid")
+    def _concurrency_allows(
+        self, obj: dict[str, Any], backup: DatabaseBackup, jobs: list[dict[str, Any]]
+    ) -> bool:
+        policy = backup.spec.concurrency_policy
         active = [j for j in jobs if job_outcome(j).result == PHASE_RUNNING]
-        if not active or policy == "Allow":
+        if not active or policy == CONCURRENCY_ALLOW:
             return True
-        namespace = str(_meta(backup).get("namespace", ""))
-        if policy == "Forbid":
+        if policy == CONCURRENCY_FORBID:
             # The cache may be behind a Job that just finished: confirm on a live read.
             for job in active:
                 try:
-                    live = self._client.get_live(JOBS, namespace, str(_meta(job)["name"]))
+                    live = self._client.get_live(JOBS, backup.namespace, name_of(job))
                 except NotFound:
                     continue
                 if job_outcome(live).result == PHASE_RUNNING:
                     self._recorder.event(
-                        backup,
+                        obj,
                         NORMAL,
                         "JobAlreadyActive",
                         f"Not starting a backup because a prior run is still active: "
-                        f"{_meta(job).get('name')}",
+                        f"{name_of(job)}",
                     )
                     return False
             return True
         # Replace: delete the running Jobs (background propagation), then start anew.
         for job in active:
-            name = str(_meta(job)["name"])
+            name = name_of(job)
             try:
-                self._client.delete(JOBS, namespace, name, propagation_policy=BACKGROUND)
+                self._client.delete(JOBS, backup.namespace, name, propagation_policy=BACKGROUND)
             except NotFound:
                 continue
-            self._recorder.event(backup, NORMAL, "SuccessfulDelete", f"Deleted job {name}")
+            self._recorder.event(obj, NORMAL, "SuccessfulDelete", f"Deleted job {name}")
         return True
 
-    def _create_job(self, backup: dict[str, Any], slot: datetime, outcome: _Outcome) -> None:
-        meta = _meta(backup)
-        namespace = str(meta.get("namespace", ""))
-        job = build_job(backup, slot, validated=True)  # step 4 validated this very object
+    def _create_job(
+        self, obj: dict[str, Any], backup: DatabaseBackup, slot: datetime, outcome: _Outcome
+    ) -> None:
+        job = backup_job(backup, slot)  # step 4 validated the object it was decoded from
         try:
             created = self._client.create(JOBS, job)
         except AlreadyExists:
             # The name is the lock: this slot's Job exists. Ours → adopt it; else stand back.
-            existing = self._client.get_live(JOBS, namespace, job_name(str(meta["name"]), slot))
-            if is_controlled_by(existing, str(meta.get("uid", ""))):
+            existing = self._client.get_live(JOBS, backup.namespace, job_name(backup.name, slot))
+            if is_controlled_by(existing, backup.uid):
                 outcome.created = existing
                 return
             self._recorder.event(
-                backup,
+                obj,
                 WARNING,
                 "UnexpectedJob",
-                f"Job {_meta(existing).get('name')} exists but is not owned by this backup; "
+                f"Job {name_of(existing)} exists but is not owned by this backup; "
                 f"skipping the run scheduled at {format_time(slot)}",
             )
             outcome.skipped_slot = slot
             return
         except Exception as exc:
-            self._recorder.event(backup, WARNING, "FailedCreate", f"Error creating job: {exc}")
+            self._recorder.event(obj, WARNING, "FailedCreate", f"Error creating job: {exc}")
             raise
         self._failpoint("after-create-job")
-        self._recorder.event(
-            backup, NORMAL, "SuccessfulCreate", f"Created job {_meta(created).get('name')}"
-        )
-        self._metrics.observe_creation(backup, slot, self._clock.now())
+        self._recorder.event(obj, NORMAL, "SuccessfulCreate", f"Created job {name_of(created)}")
+        self._metrics.observe_creation(obj, slot, self._clock.now())
         outcome.created = created
         outcome.fresh = True
 
     def _desired_status(
-        self, backup: dict[str, Any], jobs: list[dict[str, Any]], outcome: _Outcome, now: datetime
-    ) -> dict[str, Any]:
-        previous = backup.get("status") or {}
-        all_jobs = list(jobs)
-        if outcome.created is not None:
-            all_jobs.append(outcome.created)
-        history = merge_history(
-            previous.get("history") or (), all_jobs, self._locations.get(backup)
-        )
-        for name in outcome.missing:
-            mark_missing(history, name, now)
-        status = summarize(previous, history)
-        if outcome.skipped_slot is not None:
-            status["lastScheduleTime"] = format_time(outcome.skipped_slot)
-        generation = int(_meta(backup).get("generation") or 0)
-        status["observedGeneration"] = generation
-        if outcome.next_time is not None:
-            status["nextScheduledBackup"] = format_time(outcome.next_time)
-        spec = backup.get("spec") or {}
+        self,
+        obj: dict[str, Any],
+        previous: DatabaseBackupStatus,
+        observed: DatabaseBackupStatus,
+        outcome: _Outcome,
+        now: datetime,
+    ) -> DatabaseBackupStatus:
+        """``observed`` (step 3's fold of ``previous``, the status of ``obj``) with what this
+        pass did: the Job it created, the slot it skipped, the next run, the generation and
+        the ``Ready`` condition."""
+        verdict = self._verdicts.get(obj)
+        status = observed
+        if outcome.created is not None:  # one more Job to fold in: the rest already is
+            history = merge_history(observed.history, [outcome.created], verdict.location)
+            status = summarize(previous, history)
+        generation = ObjectMeta.of(obj).generation
         if outcome.invalid is not None:
-            ready = ("False", *outcome.invalid)
-        elif status.get("failureReason") and status["phase"] != PHASE_RUNNING:
-            ready = ("False", "BackupFailed", str(status["failureReason"]))
-        elif spec.get("suspend"):
-            ready = ("True", "Suspended", "backups are suspended")
+            ready = (CONDITION_FALSE, *outcome.invalid)
+        elif status.failure_reason and status.phase != PHASE_RUNNING:
+            ready = (CONDITION_FALSE, "BackupFailed", status.failure_reason)
+        elif verdict.backup is not None and verdict.backup.spec.suspend:
+            ready = (CONDITION_TRUE, "Suspended", "backups are suspended")
         else:
-            ready = ("True", "Scheduled", "backups are scheduled")
-        status["conditions"] = set_condition(
-            previous.get("conditions") or (),
-            type_="Ready",
-            status=ready[0],
-            reason=ready[1],
-            message=ready[2],
-            now=now,
+            ready = (CONDITION_TRUE, "Scheduled", "backups are scheduled")
+        skipped, next_time = outcome.skipped_slot, outcome.next_time
+        return replace(
+            status,
+            last_schedule_time=(
+                status.last_schedule_time if skipped is None else format_time(skipped)
+            ),
+            next_scheduled_backup=None if next_time is None else format_time(next_time),
             observed_generation=generation,
+            conditions=set_condition(
+                previous.conditions,
+                type_=CONDITION_READY,
+                status=ready[0],
+                reason=ready[1],
+                message=ready[2],
+                now=now,
+                observed_generation=generation,
+            ),
         )
-        return status
 
     def _write_status(
-        self, backup: dict[str, Any], jobs: list[dict[str, Any]], outcome: _Outcome, now: datetime
+        self,
+        obj: dict[str, Any],
+        previous: DatabaseBackupStatus,
+        observed: DatabaseBackupStatus,
+        jobs: list[dict[str, Any]],
+        outcome: _Outcome,
+        now: datetime,
     ) -> None:
-        state = {"current": backup}
+        state = {"current": obj}
+        read = {"previous": previous, "observed": observed}
 
         def attempt() -> None:
             current = state["current"]
-            desired = self._desired_status(current, jobs, outcome, now)
-            previous = current.get("status") or {}
-            if desired != previous:
-                self._announce(current, previous, desired, outcome)
-                self._client.update_status(self._backups, {**current, "status": desired})
+            desired = self._desired_status(
+                current, read["previous"], read["observed"], outcome, now
+            )
+            if desired != read["previous"]:
+                self._announce(current, read["previous"], desired, outcome)
+                body = encode(desired)
+                self._client.update_status(self._backups, {**current, "status": body})
                 self._failpoint("after-status-write")
-                self._metrics.observe_status(current, previous, desired)
+                self._metrics.observe_status(current, current.get("status") or {}, body)
 
         def reread() -> None:
-            meta = _meta(state["current"])
-            namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
-            state["current"] = self._client.get_live(self._backups, namespace, name)
+            meta = ObjectMeta.of(state["current"])
+            current = self._client.get_live(self._backups, meta.namespace, meta.name)
+            state["current"] = current
+            read["previous"] = _status_of(current)
+            location = self._verdicts.get(current).location
+            read["observed"] = fold_jobs(read["previous"], jobs, outcome.missing, location, now)
 
         retry_on_conflict(attempt, reread, attempts=STATUS_WRITE_ATTEMPTS)
         self._metrics.set_schedule(state["current"], outcome.next_time, outcome.expected_interval)
 
     def _announce(
         self,
-        backup: dict[str, Any],
-        previous: dict[str, Any],
-        desired: dict[str, Any],
+        obj: dict[str, Any],
+        previous: DatabaseBackupStatus,
+        desired: DatabaseBackupStatus,
         outcome: _Outcome,
     ) -> None:
         """Events for what changed: finished runs, and a spec turning invalid."""
-        before = {str(e.get("job")): e.get("result") for e in previous.get("history") or ()}
-        for entry in desired.get("history") or ():
-            name = str(entry.get("job"))
-            result = entry.get("result")
+        before = {e.job: e.result for e in previous.history}
+        for entry in desired.history:
+            name, result = entry.job, entry.result
             if before.get(name) == result or result == PHASE_RUNNING:
                 continue
             if result == PHASE_SUCCEEDED:
                 self._recorder.event(
-                    backup,
+                    obj,
                     NORMAL,
                     "SawCompletedJob",
                     f"Saw completed job: {name}, status: Complete",
                 )
-                self._recorder.event(backup, NORMAL, "BackupSucceeded", f"Backup {name} succeeded")
+                self._recorder.event(obj, NORMAL, "BackupSucceeded", f"Backup {name} succeeded")
             elif result == PHASE_FAILED:
                 self._recorder.event(
-                    backup, NORMAL, "SawCompletedJob", f"Saw completed job: {name}, status: Failed"
+                    obj, NORMAL, "SawCompletedJob", f"Saw completed job: {name}, status: Failed"
                 )
                 self._recorder.event(
-                    backup,
+                    obj,
                     WARNING,
                     "BackupFailed",
-                    f"Backup {name} failed: {entry.get('failureReason', '')}",
+                    f"Backup {name} failed: {entry.failure_reason or ''}",
                 )
         if outcome.invalid is not None:
-            was = [c for c in previous.get("conditions") or () if c.get("type") == "Ready"]
-            now_c = [c for c in desired.get("conditions") or () if c.get("type") == "Ready"]
-            if (
-                not was
-                or was[0].get("reason") != now_c[0].get("reason")
-                or was[0].get("message") != now_c[0].get("message")
-            ):
-                self._recorder.event(backup, WARNING, outcome.invalid[0], outcome.invalid[1])
+            was = [c for c in previous.conditions if c.type == CONDITION_READY]
+            now_c = [c for c in desired.conditions if c.type == CONDITION_READY]
+            if not was or was[0].reason != now_c[0].reason or was[0].message != now_c[0].message:
+                self._recorder.event(obj, WARNING, outcome.invalid[0], outcome.invalid[1])
 
-    def _prune(self, backup: dict[str, Any], jobs: list[dict[str, Any]]) -> None:
+    def _prune(
+        self, obj: dict[str, Any], backup: DatabaseBackup, jobs: list[dict[str, Any]]
+    ) -> None:
         """Delete finished Jobs beyond the history limits, oldest first."""
-        spec = backup.get("spec") or {}
         limits = {
-            PHASE_SUCCEEDED: int(spec.get("successfulJobsHistoryLimit", 3)),
-            PHASE_FAILED: int(spec.get("failedJobsHistoryLimit", 1)),
+            PHASE_SUCCEEDED: backup.spec.successful_jobs_history_limit,
+            PHASE_FAILED: backup.spec.failed_jobs_history_limit,
         }
-        namespace = str(_meta(backup).get("namespace", ""))
+        outcomes = [(job, job_outcome(job)) for job in jobs]
+        never = datetime.min.replace(tzinfo=self._clock.now().tzinfo)
         for result, limit in limits.items():
-            finished = [j for j in jobs if job_outcome(j).result == result]
-            finished.sort(
-                key=lambda j: (
-                    job_outcome(j).finished_at
-                    or datetime.min.replace(tzinfo=self._clock.now().tzinfo),
-                    str(_meta(j).get("name")),
-                )
-            )
-            for job in finished[: max(0, len(finished) - limit)]:
-                name = str(_meta(job).get("name"))
+            finished = [(job, o) for job, o in outcomes if o.result == result]
+            finished.sort(key=lambda pair: (pair[1].finished_at or never, name_of(pair[0])))
+            for job, _ in finished[: max(0, len(finished) - limit)]:
+                name = name_of(job)
                 try:
-                    self._client.delete(JOBS, namespace, name, propagation_policy=BACKGROUND)
+                    self._client.delete(JOBS, backup.namespace, name, propagation_policy=BACKGROUND)
                 except NotFound:
                     continue
                 self._failpoint("mid-prune")
-                self._recorder.event(backup, NORMAL, "SuccessfulDelete", f"Deleted job {name}")
+                self._recorder.event(obj, NORMAL, "SuccessfulDelete", f"Deleted job {name}")

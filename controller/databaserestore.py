@@ -43,15 +43,24 @@ from typing import Any, Protocol
 
 from api.v1alpha1 import (
     ANNOTATION_RESTORE_SOURCE,
+    CONDITION_FALSE,
+    CONDITION_READY,
+    CONDITION_TRUE,
     GROUP,
     KIND,
+    PHASE_FAILED,
+    PHASE_PENDING,
+    PHASE_RUNNING,
+    PHASE_SUCCEEDED,
     RESTORE_KIND,
     DatabaseRestore,
     DecodeError,
+    ObjectMeta,
     SourceError,
     build_restore_job,
     failure_in_words,
     format_time,
+    name_of,
     resolve_source,
     restore_job_name,
 )
@@ -60,11 +69,9 @@ from api.v1alpha1.restore_types import DatabaseRestoreStatus
 from api.v1alpha1.status import Condition
 from controller.databasebackup import ReconcilerClient, Recorder
 from controller.jobs import is_controlled_by, job_outcome
-from controller.status import PHASE_FAILED, PHASE_PENDING, PHASE_RUNNING, PHASE_SUCCEEDED
 from manager.clock import Clock
 from manager.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from manager.events import NORMAL, WARNING
-from manager.objectmeta import metadata_of
 from manager.reconcile import Request, Result
 from manager.scheme import JOBS, ResourceType
 from manager.store import INDEX_CONTROLLER_OWNER, owner_key
@@ -74,7 +81,6 @@ __all__ = ["WAIT_REQUEUE", "CacheLister", "DatabaseRestoreReconciler", "RestoreG
 log = logging.getLogger(__name__)
 
 WAIT_REQUEUE = 15.0  # seconds between looks while waiting for a backup, a run or a source
-READY = "Ready"
 FINISHED = (PHASE_SUCCEEDED, PHASE_FAILED)
 
 
@@ -113,7 +119,7 @@ class DatabaseRestoreReconciler:
     def reconcile(self, request: Request) -> Result:
         # 1: load the restore.
         obj = self._client.get(self._restores, request.namespace, request.name)
-        if obj is None or metadata_of(obj).get("deletionTimestamp"):
+        if obj is None or ObjectMeta.of(obj).deletion_timestamp:
             return Result()
         previous = _previous_status(obj)
         try:
@@ -133,7 +139,7 @@ class DatabaseRestoreReconciler:
             message = f"Job {previous.job} was deleted before it finished; nothing was re-run"
             self._recorder.event(obj, WARNING, "MissingJob", message)
             status = _with(previous, phase=PHASE_FAILED, failure_reason=f"MissingJob: {message}")
-            return self._write(obj, previous, status, ("False", "MissingJob", message))
+            return self._write(obj, previous, status, (CONDITION_FALSE, "MissingJob", message))
 
         # 4: the backup.
         backup = self._client.get(self._backups, restore.namespace, restore.spec.backup_ref.name)
@@ -214,12 +220,11 @@ class DatabaseRestoreReconciler:
         return live if is_controlled_by(live, restore.uid) else None
 
     def _running_backup_job(self, backup: Mapping[str, Any]) -> str:
-        meta = metadata_of(backup)
-        key = owner_key(GROUP, KIND, str(meta.get("namespace", "")), str(meta.get("name", "")))
-        uid = str(meta.get("uid", ""))
+        meta = ObjectMeta.of(backup)
+        key = owner_key(GROUP, KIND, meta.namespace, meta.name)
         for job in self._client.by_index(JOBS, INDEX_CONTROLLER_OWNER, key):
-            if is_controlled_by(job, uid) and job_outcome(job).result == PHASE_RUNNING:
-                return str(metadata_of(job).get("name", ""))
+            if is_controlled_by(job, meta.uid) and job_outcome(job).result == PHASE_RUNNING:
+                return name_of(job)
         return ""
 
     def _follow(
@@ -234,11 +239,11 @@ class DatabaseRestoreReconciler:
         job_status = job.get("status") or {}
         outcome = job_outcome(dict(job))
         started = job_status.get("startTime")
-        annotations = metadata_of(job).get("annotations") or {}
+        annotations = (job.get("metadata") or {}).get("annotations") or {}
         status = _with(
             status,
             source=status.source or annotations.get(ANNOTATION_RESTORE_SOURCE),
-            job=str(metadata_of(job).get("name", "")),
+            job=name_of(job),
             phase=outcome.result,
             start_time=str(started) if started else status.start_time,
             completion_time=format_time(outcome.finished_at) if outcome.finished_at else None,
@@ -246,11 +251,11 @@ class DatabaseRestoreReconciler:
         if outcome.result == PHASE_FAILED:
             reason = failure_in_words(outcome.reason, outcome.message)
             status = _with(status, failure_reason=reason)
-            ready = ("False", "RestoreFailed", reason)
+            ready = (CONDITION_FALSE, "RestoreFailed", reason)
         elif outcome.result == PHASE_SUCCEEDED:
-            ready = ("True", "RestoreSucceeded", f"restored {status.source or status.job}")
+            ready = (CONDITION_TRUE, "RestoreSucceeded", f"restored {status.source or status.job}")
         else:
-            ready = ("False", "Restoring", f"Job {status.job} is restoring {status.source}")
+            ready = (CONDITION_FALSE, "Restoring", f"Job {status.job} is restoring {status.source}")
         if before.phase != outcome.result and outcome.result in FINISHED:
             if outcome.result == PHASE_SUCCEEDED:
                 self._recorder.event(obj, NORMAL, "RestoreSucceeded", ready[2])
@@ -272,7 +277,7 @@ class DatabaseRestoreReconciler:
         if old is None or (old.reason, old.message) != (reason, message):
             self._recorder.event(obj, WARNING, reason, message)
         status = _with(previous, phase=PHASE_PENDING)
-        self._write(obj, previous, status, ("False", reason, message))
+        self._write(obj, previous, status, (CONDITION_FALSE, reason, message))
         return Result(requeue_after=WAIT_REQUEUE) if requeue else Result()
 
     def _write(
@@ -282,7 +287,7 @@ class DatabaseRestoreReconciler:
         status: DatabaseRestoreStatus,
         ready: tuple[str, str, str],
     ) -> Result:
-        generation = int(metadata_of(obj).get("generation") or 0)
+        generation = ObjectMeta.of(obj).generation
         status = _with(
             status,
             observed_generation=generation,
@@ -307,7 +312,7 @@ class DatabaseRestoreReconciler:
             else format_time(self._now())
         )
         return Condition(
-            type=READY,
+            type=CONDITION_READY,
             status=ready[0],
             reason=ready[1],
             message=ready[2],
@@ -328,7 +333,7 @@ def _previous_status(obj: Mapping[str, Any]) -> DatabaseRestoreStatus:
 
 
 def _ready(status: DatabaseRestoreStatus) -> Condition | None:
-    return next((c for c in status.conditions if c.type == READY), None)
+    return next((c for c in status.conditions if c.type == CONDITION_READY), None)
 
 
 def _with(status: DatabaseRestoreStatus, **changes: Any) -> DatabaseRestoreStatus:
@@ -345,8 +350,8 @@ class RestoreGuard:
         self._restores = restores
 
     def __call__(self, backup: Mapping[str, Any]) -> str:
-        meta = metadata_of(backup)
-        namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+        meta = ObjectMeta.of(backup)
+        namespace, name = meta.namespace, meta.name
         for obj in self._client.list(self._restores, namespace):
             try:
                 restore = DatabaseRestore.from_dict(obj)

@@ -1,10 +1,11 @@
 """Values derived from a backup's spec, computed once per (uid, generation).
 
 The API server increments ``metadata.generation`` on every change outside metadata and status,
-so a value that reads only the spec and the immutable name and namespace (the validation
-verdict, the storage location) is unchanged while (uid, generation) is. A herd's passes and
-every status-only update reuse it instead of recomputing. An object without a uid or a
-positive generation did not come from an API server: it is computed every time.
+so a value that reads only the spec and the immutable name, namespace and uid (the validation
+verdict, the decoded ``DatabaseBackup``, the storage location) is unchanged while (uid,
+generation) is. A herd's passes and every status-only update reuse it instead of
+recomputing. An object without a uid or a positive generation did not come from an API
+server: it is computed every time.
 """
 
 from __future__ import annotations

@@ -11,13 +11,13 @@ the most recent slot, so the backup stays scheduled.
 
 All times are timezone-aware UTC; the schedule object deals with the backup's time zone.
 
-Fire times are memoized by a :class:`ScheduleMemo`, an object with its owner's lifetime (the
-reconciler's): it parses each (expression, time zone, hash seed) once and remembers the answers
-of the schedules it parsed per whole minute. A croniter query costs ~0.1 ms and a herd of
-backups on ``0 1 * * *`` asks the same questions thousands of times in the same minute. The
-answers depend only on those keys (``CronSchedule`` floors every query to the minute), so the
-memo never changes a decision. :func:`decide` reads whatever schedule it is given, memoized
-or not.
+:class:`ScheduleMemo` parses each (expression, time zone, hash seed) once and memoizes its fire
+times per whole minute: a croniter query costs ~0.1 ms and a herd of backups on ``0 1 * * *``
+asks the same questions thousands of times in the same minute. The answers depend only on
+those keys (``CronSchedule`` floors every query to the minute), so the memo never changes a
+decision. It is an object with its owner's lifetime, injected like the clock (the operator
+gives one to its reconciler), not process-global state; :func:`decide` itself memoizes
+nothing and takes any :class:`CronSchedule`.
 """
 
 from __future__ import annotations
@@ -38,11 +38,10 @@ __all__ = [
     "SCHEDULE_CACHE_SIZE",
     "TOO_MANY_MISSED",
     "CronSchedule",
+    "MemoizedSchedule",
     "ScheduleDecision",
     "ScheduleMemo",
     "decide",
-    "next_after",
-    "parse_cached",
 ]
 
 TOO_MANY_MISSED = 100  # upstream's threshold for the TooManyMissedTimes warning
@@ -79,38 +78,41 @@ class ScheduleDecision:
         return self.missed > TOO_MANY_MISSED
 
 
-class ScheduleMemo:
-    """Parsed schedules and their fire times, remembered for as long as this object lives.
+_MISS = object()
+_Key = tuple[str, str, str, str, datetime]  # (kind, expression, zone, seed, minute)
 
-    Thread-safe: the reconciler's workers share one. Bounded: at most ``schedules`` parsed
-    schedules (least recently used go first) and ``fire_times`` answers (oldest first).
-    """
+
+class ScheduleMemo:
+    """Parsed schedules and their fire times, kept for the lifetime of its owner.
+
+    Thread-safe (workers share it). Both maps are bounded, oldest first out:
+    :data:`SCHEDULE_CACHE_SIZE` schedules, :data:`FIRE_TIME_CACHE_SIZE` answers."""
 
     def __init__(
-        self, *, schedules: int = SCHEDULE_CACHE_SIZE, fire_times: int = FIRE_TIME_CACHE_SIZE
+        self,
+        *,
+        schedules: int = SCHEDULE_CACHE_SIZE,
+        fire_times: int = FIRE_TIME_CACHE_SIZE,
     ) -> None:
-        self._parse_once = functools.lru_cache(maxsize=schedules)(self._memoized_schedule)
-        self._answers: OrderedDict[tuple[object, ...], datetime | None] = OrderedDict()
-        self._capacity = fire_times
+        self._fire_times_max = fire_times
+        self._answers: OrderedDict[_Key, datetime | None] = OrderedDict()
         self._lock = threading.Lock()
+        # An invalid schedule raises every time (lru_cache does not keep errors).
+        self._parse_once = functools.lru_cache(maxsize=schedules)(self._parse)
 
-    def parse(self, expression: str, time_zone: str, hash_id: str) -> CronSchedule:
-        """``api.v1alpha1.parse_schedule``, parsed once per (expression, zone, seed): a
-        ``CronSchedule`` is immutable, and an unhashed expression is one parse for every backup
-        (``hash_seed``). An invalid schedule raises every time (errors are not cached)."""
+    def parse(self, expression: str, time_zone: str, hash_id: str) -> MemoizedSchedule:
+        """``api.v1alpha1.parse_schedule``, parsed once per (expression, zone, seed): an
+        unhashed expression is one parse for every backup (``hash_seed``). Raises
+        ``ScheduleError`` as ``parse_schedule`` does."""
         return self._parse_once(expression, time_zone, hash_seed(expression, hash_id))
 
-    def _memoized_schedule(self, expression: str, time_zone: str, seed: str) -> CronSchedule:
-        return _MemoizedSchedule(parse_schedule(expression, time_zone, seed), self)
+    def _parse(self, expression: str, time_zone: str, seed: str) -> MemoizedSchedule:
+        return MemoizedSchedule(parse_schedule(expression, time_zone, seed), seed, self)
 
     def answer(
-        self,
-        key: tuple[object, ...],
-        compute: Callable[[datetime], datetime | None],
-        when: datetime,
+        self, key: _Key, when: datetime, compute: Callable[[datetime], datetime | None]
     ) -> datetime | None:
-        """``compute(when)``, remembered under ``key`` plus ``when``'s whole minute."""
-        key = (*key, when.astimezone(UTC).replace(second=0, microsecond=0))
+        """``compute(when)``, remembered under ``key`` (which names ``when``'s minute)."""
         with self._lock:
             hit = self._answers.get(key, _MISS)
         if hit is not _MISS:
@@ -118,48 +120,32 @@ class ScheduleMemo:
         value = compute(when)
         with self._lock:
             self._answers[key] = value
-            if len(self._answers) > self._capacity:
+            if len(self._answers) > self._fire_times_max:
                 self._answers.popitem(last=False)
         return value
 
 
-_MISS = object()
+class MemoizedSchedule:
+    """A parsed ``api.v1alpha1.CronSchedule`` whose answers its :class:`ScheduleMemo` keeps."""
 
+    __slots__ = ("_key", "_memo", "schedule")
 
-class _MemoizedSchedule:
-    """An ``api.v1alpha1.CronSchedule`` whose answers go through its :class:`ScheduleMemo`."""
-
-    __slots__ = ("_memo", "_next", "_prev", "_schedule")
-
-    def __init__(self, schedule: ApiCronSchedule, memo: ScheduleMemo) -> None:
-        self._schedule = schedule
+    def __init__(self, schedule: ApiCronSchedule, seed: str, memo: ScheduleMemo) -> None:
+        self.schedule = schedule
+        self._key = (schedule.expression, str(schedule.zone), seed)
         self._memo = memo
-        seed = hash_seed(schedule.expression, schedule.hash_id)
-        identity = (schedule.expression, str(schedule.zone), seed)
-        self._next = ("next", *identity)
-        self._prev = ("prev", *identity)
+
+    def _minute(self, kind: str, when: datetime) -> _Key:
+        minute = when.astimezone(UTC).replace(second=0, microsecond=0)
+        return (kind, *self._key, minute)
 
     def next_after(self, when: datetime) -> datetime:
-        value = self._memo.answer(self._next, self._schedule.next_after, when)
+        value = self._memo.answer(self._minute("next", when), when, self.schedule.next_after)
         assert value is not None  # next_after always answers
         return value
 
     def prev_at_or_before(self, when: datetime) -> datetime | None:
-        return self._memo.answer(self._prev, self._schedule.prev_at_or_before, when)
-
-
-# What parse_cached answers from until the reconciler owns its ScheduleMemo (issue 17 item 4).
-_SHARED = ScheduleMemo()
-
-
-def parse_cached(expression: str, time_zone: str, hash_id: str) -> CronSchedule:
-    """:meth:`ScheduleMemo.parse` on a process-wide memo, for callers that hold none."""
-    return _SHARED.parse(expression, time_zone, hash_id)
-
-
-def next_after(schedule: CronSchedule, when: datetime) -> datetime:
-    """``schedule.next_after(when)``."""
-    return schedule.next_after(when)
+        return self._memo.answer(self._minute("prev", when), when, self.schedule.prev_at_or_before)
 
 
 def decide(

@@ -19,22 +19,29 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import tenacity
 
-from api.v1alpha1 import TRIGGER_MANUAL, failure_in_words, format_time, parse_time
+from api.v1alpha1 import TRIGGER_MANUAL, failure_in_words, format_time, name_of, parse_time
+from api.v1alpha1.status import (
+    PHASE_FAILED,
+    PHASE_PENDING,
+    PHASE_RUNNING,
+    PHASE_SUCCEEDED,
+    BackupRun,
+    Condition,
+    DatabaseBackupStatus,
+)
 from controller.jobs import is_manual, job_outcome, requested_time, scheduled_time
 from manager.errors import Conflict
 
 __all__ = [
     "HISTORY_LIMIT",
-    "PHASE_FAILED",
-    "PHASE_PENDING",
-    "PHASE_RUNNING",
-    "PHASE_SUCCEEDED",
+    "fold_jobs",
     "mark_missing",
     "merge_history",
     "retry_on_conflict",
@@ -44,12 +51,7 @@ __all__ = [
 
 HISTORY_LIMIT = 10  # runs kept in status.history; enough to see a pattern, small for etcd
 
-PHASE_PENDING = "Pending"
-PHASE_RUNNING = "Running"
-PHASE_SUCCEEDED = "Succeeded"
-PHASE_FAILED = "Failed"
-
-Status = dict[str, Any]
+_FINISHED = (PHASE_SUCCEEDED, PHASE_FAILED)
 
 
 def _later(a: str | None, b: str | None) -> str | None:
@@ -61,94 +63,130 @@ def _later(a: str | None, b: str | None) -> str | None:
     return a if ta >= tb else b
 
 
-def _sort_key(entry: Mapping[str, Any]) -> tuple[str, str]:
-    when = parse_time(entry.get("scheduledTime") or entry.get("requestedTime"))
-    return (format_time(when) if when else "", str(entry.get("job", "")))
+def _rfc3339(value: Any) -> str | None:
+    """``format_time(parse_time(value))``: the time in the API's one form, or None. A value
+    already in that form (``2025-03-27T01:00:00Z``, what the API writes) is its own answer,
+    without the ``strftime``."""
+    when = parse_time(value)
+    if when is None:
+        return None
+    if len(value) == len("2025-03-27T01:00:00Z") and value[10] == "T" and value[-1] == "Z":
+        return str(value)
+    return format_time(when)
+
+
+def _sort_key(entry: BackupRun) -> tuple[str, str]:
+    return (_rfc3339(entry.scheduled_time or entry.requested_time) or "", entry.job)
 
 
 def merge_history(
-    previous: Iterable[Mapping[str, Any]],
+    previous: Iterable[BackupRun],
     jobs: Iterable[dict[str, Any]],
     location: str | Callable[[str], str],
-) -> list[dict[str, Any]]:
+) -> list[BackupRun]:
     """Fold the Jobs that exist into the recorded runs (see module rules). ``location`` is
-    the storage location, or a function of the Job name giving its dump's exact URL."""
-    by_job: dict[str, dict[str, Any]] = {}
-    for entry in previous:
-        if isinstance(entry, Mapping) and entry.get("job"):
-            by_job[str(entry["job"])] = dict(entry)
+    the storage location, or a function of the Job name giving its dump's exact URL. A run
+    no Job changes is the same object as before (copy on write)."""
+    by_job: dict[str, BackupRun] = {entry.job: entry for entry in previous if entry.job}
     for job in jobs:
-        name = str((job.get("metadata") or {}).get("name", ""))
+        name = name_of(job)
         if not name:
             continue
-        entry = by_job.setdefault(name, {"job": name, "result": PHASE_RUNNING})
+        entry = by_job.get(name) or BackupRun(job=name, result=PHASE_RUNNING)
+        changes: dict[str, Any] = {}
         slot = scheduled_time(job)
         if slot is not None:
-            entry["scheduledTime"] = format_time(slot)
+            changes["scheduled_time"] = format_time(slot)
         elif is_manual(job):
-            entry["trigger"] = TRIGGER_MANUAL
+            changes["trigger"] = TRIGGER_MANUAL
             requested = requested_time(job)
             if requested is not None:
-                entry["requestedTime"] = format_time(requested)
-        entry.setdefault("location", location(name) if callable(location) else location)
-        started = parse_time((job.get("status") or {}).get("startTime"))
+                changes["requested_time"] = format_time(requested)
+        if entry.location is None:
+            changes["location"] = location(name) if callable(location) else location
+        started = _rfc3339((job.get("status") or {}).get("startTime"))
         if started is not None:
-            entry["startTime"] = format_time(started)
+            changes["start_time"] = started
         outcome = job_outcome(job)
-        if outcome.result == PHASE_RUNNING and entry.get("result") != PHASE_RUNNING:
-            continue  # never un-finish a recorded run
-        entry["result"] = outcome.result
-        if outcome.finished_at is not None:
-            entry["completionTime"] = format_time(outcome.finished_at)
-        if outcome.result == PHASE_FAILED:
-            entry["failureReason"] = failure_in_words(outcome.reason, outcome.message)
+        if outcome.result != PHASE_RUNNING or entry.result == PHASE_RUNNING:
+            # (a Running Job never un-finishes a recorded run)
+            changes["result"] = outcome.result
+            if outcome.finished_at is not None:
+                changes["completion_time"] = format_time(outcome.finished_at)
+            if outcome.result == PHASE_FAILED:
+                changes["failure_reason"] = failure_in_words(outcome.reason, outcome.message)
+        if any(getattr(entry, attr) != value for attr, value in changes.items()):
+            entry = replace(entry, **changes)
+        by_job[name] = entry
     ordered = sorted(by_job.values(), key=_sort_key)
     if len(ordered) <= HISTORY_LIMIT:
         return ordered
-    running = [e for e in ordered[:-HISTORY_LIMIT] if e.get("result") == PHASE_RUNNING]
+    running = [e for e in ordered[:-HISTORY_LIMIT] if e.result == PHASE_RUNNING]
     return running + ordered[-HISTORY_LIMIT:]
 
 
-def mark_missing(history: list[dict[str, Any]], job_name: str, now: datetime) -> None:
-    """Record that a running Job disappeared before finishing (deleted by hand)."""
-    for entry in history:
-        if entry.get("job") == job_name and entry.get("result") == PHASE_RUNNING:
-            entry["result"] = PHASE_FAILED
-            entry["completionTime"] = format_time(now)
-            entry["failureReason"] = f"MissingJob: Job {job_name} was deleted before it finished"
+def mark_missing(history: Sequence[BackupRun], job_name: str, now: datetime) -> list[BackupRun]:
+    """``history`` with a running Job that disappeared before finishing (deleted by hand)
+    recorded as a failed run."""
+    return [
+        replace(
+            entry,
+            result=PHASE_FAILED,
+            completion_time=format_time(now),
+            failure_reason=f"MissingJob: Job {job_name} was deleted before it finished",
+        )
+        if entry.job == job_name and entry.result == PHASE_RUNNING
+        else entry
+        for entry in history
+    ]
 
 
-def summarize(previous: Mapping[str, Any], history: list[dict[str, Any]]) -> Status:
-    """Phase, active Job, last schedule/success and failure reason from the merged history."""
-    status: Status = {}
-    running = [e for e in history if e.get("result") == PHASE_RUNNING]
+def fold_jobs(
+    previous: DatabaseBackupStatus,
+    jobs: Iterable[dict[str, Any]],
+    missing: Iterable[str],
+    location: str | Callable[[str], str],
+    now: datetime,
+) -> DatabaseBackupStatus:
+    """The reconciler's step 3: ``jobs`` merged into ``previous``'s runs, the ``missing``
+    running Jobs recorded as failed at ``now``, summarized."""
+    history = merge_history(previous.history, jobs, location)
+    for name in missing:
+        history = mark_missing(history, name, now)
+    return summarize(previous, history)
+
+
+def summarize(previous: DatabaseBackupStatus, history: Sequence[BackupRun]) -> DatabaseBackupStatus:
+    """Phase, active Job, last schedule/success and failure reason from the merged history;
+    the fields the reconciler adds (next run, generation, conditions) are left unset."""
+    running = [e for e in history if e.result == PHASE_RUNNING]
     if running:
-        status["phase"] = PHASE_RUNNING
-        status["activeJob"] = running[-1]["job"]
-    elif history:
-        status["phase"] = history[-1].get("result", PHASE_PENDING)
+        phase, active = PHASE_RUNNING, running[-1].job
     else:
-        status["phase"] = PHASE_PENDING
-    finished = [e for e in history if e.get("result") in (PHASE_SUCCEEDED, PHASE_FAILED)]
-    if finished and finished[-1]["result"] == PHASE_FAILED:
+        phase, active = (history[-1].result if history else PHASE_PENDING), None
+    finished = [e for e in history if e.result in _FINISHED]
+    failure = None
+    if finished and finished[-1].result == PHASE_FAILED:
         # Kept while a newer run is in progress: the last failure stays visible until a success.
-        status["failureReason"] = finished[-1].get("failureReason", "")
-    last_schedule = previous.get("lastScheduleTime")
-    last_success = previous.get("lastSuccessfulBackup")
+        failure = finished[-1].failure_reason or ""
+    last_schedule = previous.last_schedule_time
+    last_success = previous.last_successful_backup
     for entry in history:
-        last_schedule = _later(last_schedule, entry.get("scheduledTime"))
-        if entry.get("result") == PHASE_SUCCEEDED:
-            last_success = _later(last_success, entry.get("completionTime"))
-    if last_schedule:
-        status["lastScheduleTime"] = last_schedule
-    if last_success:
-        status["lastSuccessfulBackup"] = last_success
-    status["history"] = history
-    return status
+        last_schedule = _later(last_schedule, entry.scheduled_time)
+        if entry.result == PHASE_SUCCEEDED:
+            last_success = _later(last_success, entry.completion_time)
+    return DatabaseBackupStatus(
+        phase=phase,
+        active_job=active,
+        failure_reason=failure,
+        last_schedule_time=last_schedule or None,
+        last_successful_backup=last_success or None,
+        history=tuple(history),
+    )
 
 
 def set_condition(
-    conditions: Iterable[Mapping[str, Any]],
+    conditions: Iterable[Condition],
     *,
     type_: str,
     status: str,
@@ -156,40 +194,40 @@ def set_condition(
     message: str,
     now: datetime,
     observed_generation: int,
-) -> list[dict[str, Any]]:
+) -> tuple[Condition, ...]:
     """Upsert one condition; keep ``lastTransitionTime`` unless ``status`` flips."""
-    result: list[dict[str, Any]] = []
+    result: list[Condition] = []
     found = False
     for existing in conditions:
-        if existing.get("type") != type_:
-            result.append(dict(existing))
+        if existing.type != type_:
+            result.append(existing)
             continue
         found = True
-        transition = existing.get("lastTransitionTime")
-        if existing.get("status") != status or not transition:
+        transition = existing.last_transition_time
+        if existing.status != status or not transition:
             transition = format_time(now)
         result.append(
-            {
-                "type": type_,
-                "status": status,
-                "reason": reason,
-                "message": message,
-                "lastTransitionTime": transition,
-                "observedGeneration": observed_generation,
-            }
+            Condition(
+                type=type_,
+                status=status,
+                reason=reason,
+                message=message,
+                last_transition_time=transition,
+                observed_generation=observed_generation,
+            )
         )
     if not found:
         result.append(
-            {
-                "type": type_,
-                "status": status,
-                "reason": reason,
-                "message": message,
-                "lastTransitionTime": format_time(now),
-                "observedGeneration": observed_generation,
-            }
+            Condition(
+                type=type_,
+                status=status,
+                reason=reason,
+                message=message,
+                last_transition_time=format_time(now),
+                observed_generation=observed_generation,
+            )
         )
-    return result
+    return tuple(result)
 
 
 def retry_on_conflict(
@@ -199,10 +237,18 @@ def retry_on_conflict(
     most ``attempts`` times in all; the last Conflict propagates, any other error at once.
 
     Fresh data resolves a conflict, waiting does not: no wait and no jitter between attempts,
-    and ``reread`` runs only when another attempt follows.
+    and ``reread`` runs only when another attempt follows. The first attempt runs alone (a
+    conflict is rare; building the retry loop for every write cost more than the status).
     """
+    try:
+        attempt()
+        return
+    except Conflict:
+        if attempts <= 1:
+            raise
+        reread()
     tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(attempts),
+        stop=tenacity.stop_after_attempt(attempts - 1),
         retry=tenacity.retry_if_exception_type(Conflict),
         wait=tenacity.wait_none(),
         before_sleep=lambda _: reread(),

@@ -3,12 +3,14 @@
 Plain data in, plain data out: nothing here does I/O or imports the runtime. The public surface:
 
 * names (:mod:`~api.v1alpha1.groupversion`): ``GROUP``, ``VERSION``, ``KIND``, ``PLURAL``...;
-* types (:mod:`~api.v1alpha1.types`): frozen dataclasses, ``DatabaseBackup.from_dict``;
+* types (:mod:`~api.v1alpha1.types`, :mod:`~api.v1alpha1.status`): frozen dataclasses,
+  ``DatabaseBackup.from_dict``, the phase and condition names; :class:`ObjectMeta` reads
+  any object's metadata;
 * :func:`validate` -> ``[FieldProblem(path, message)]``;
 * :func:`parse_schedule` -> :class:`CronSchedule` (``next_after``, ``prev_at_or_before``),
   raising :class:`ScheduleError`;
-* :func:`build_job`, :func:`job_name`, :func:`storage_location`, :func:`dump_location`,
-  :func:`failure_in_words`;
+* :func:`build_job` (:func:`backup_job` from a decoded backup), :func:`job_name`,
+  :func:`storage_location`, :func:`dump_location`, :func:`failure_in_words`;
 * times on the wire (:mod:`~api.v1alpha1.times`): :func:`format_time`, :func:`parse_time`,
   :func:`parse_rfc3339`;
 * restores (:mod:`~api.v1alpha1.restore_types`, :mod:`~api.v1alpha1.restore_job`):
@@ -42,6 +44,8 @@ from api.v1alpha1.groupversion import (
 )
 from api.v1alpha1.job import (
     InvalidBackupError,
+    backup_dump_location,
+    backup_job,
     build_job,
     build_manual_job,
     dump_location,
@@ -53,6 +57,7 @@ from api.v1alpha1.job import (
     storage_location,
 )
 from api.v1alpha1.markers import DecodeError
+from api.v1alpha1.meta import ObjectMeta, name_of
 from api.v1alpha1.restore_job import (
     ResolvedSource,
     SourceError,
@@ -62,8 +67,29 @@ from api.v1alpha1.restore_job import (
 )
 from api.v1alpha1.restore_types import DatabaseRestore
 from api.v1alpha1.schedule import CronSchedule, ScheduleError, hash_seed, parse_schedule
+from api.v1alpha1.status import (
+    CONDITION_FALSE,
+    CONDITION_READY,
+    CONDITION_TRUE,
+    PHASE_FAILED,
+    PHASE_PENDING,
+    PHASE_RUNNING,
+    PHASE_SUCCEEDED,
+    BackupRun,
+    Condition,
+)
 from api.v1alpha1.times import format_time, parse_rfc3339, parse_time
-from api.v1alpha1.types import DatabaseBackup, DatabaseBackupSpec, DatabaseBackupStatus
+from api.v1alpha1.types import (
+    CONCURRENCY_ALLOW,
+    CONCURRENCY_FORBID,
+    CONCURRENCY_REPLACE,
+    SCHEDULE_PATH,
+    STARTING_DEADLINE_PATH,
+    TIME_ZONE_PATH,
+    DatabaseBackup,
+    DatabaseBackupSpec,
+    DatabaseBackupStatus,
+)
 from api.v1alpha1.validation import FieldProblem, apply_defaults, parse_duration, validate
 
 __all__ = [
@@ -72,6 +98,12 @@ __all__ = [
     "ANNOTATION_SCHEDULED_AT",
     "API_VERSION",
     "CATEGORIES",
+    "CONCURRENCY_ALLOW",
+    "CONCURRENCY_FORBID",
+    "CONCURRENCY_REPLACE",
+    "CONDITION_FALSE",
+    "CONDITION_READY",
+    "CONDITION_TRUE",
     "GROUP",
     "KIND",
     "LABEL_BACKUP",
@@ -81,13 +113,22 @@ __all__ = [
     "LIST_KIND",
     "MANAGED_BY",
     "MAX_NAME_LENGTH",
+    "PHASE_FAILED",
+    "PHASE_PENDING",
+    "PHASE_RUNNING",
+    "PHASE_SUCCEEDED",
     "PLURAL",
     "RESTORE_KIND",
     "RESTORE_PLURAL",
+    "SCHEDULE_PATH",
     "SHORT_NAMES",
     "SINGULAR",
+    "STARTING_DEADLINE_PATH",
+    "TIME_ZONE_PATH",
     "TRIGGER_MANUAL",
     "VERSION",
+    "BackupRun",
+    "Condition",
     "CronSchedule",
     "DatabaseBackup",
     "DatabaseBackupSpec",
@@ -96,10 +137,13 @@ __all__ = [
     "DecodeError",
     "FieldProblem",
     "InvalidBackupError",
+    "ObjectMeta",
     "ResolvedSource",
     "ScheduleError",
     "SourceError",
     "apply_defaults",
+    "backup_dump_location",
+    "backup_job",
     "build_job",
     "build_manual_job",
     "build_restore_job",
@@ -111,6 +155,7 @@ __all__ = [
     "job_labels",
     "job_name",
     "manual_job_name",
+    "name_of",
     "parse_duration",
     "parse_rfc3339",
     "parse_schedule",

@@ -11,12 +11,22 @@ Non-goals: how status is computed (``controller.status``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.v1alpha1.markers import prop
+from api.v1alpha1.markers import decode, prop
 
 __all__ = [
+    "CONDITION_FALSE",
+    "CONDITION_READY",
+    "CONDITION_TRUE",
+    "PHASES",
+    "PHASE_FAILED",
+    "PHASE_PENDING",
+    "PHASE_RUNNING",
+    "PHASE_SUCCEEDED",
+    "RESULTS",
     "BackupRun",
     "Condition",
     "DatabaseBackupStatus",
@@ -27,7 +37,17 @@ __all__ = [
 
 RFC3339 = "date-time"
 CONDITION_REASON = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
-RESULTS = ("Running", "Succeeded", "Failed")
+# A backup's phase; a run's result is one of the last three (a run is never Pending).
+PHASE_PENDING = "Pending"
+PHASE_RUNNING = "Running"
+PHASE_SUCCEEDED = "Succeeded"
+PHASE_FAILED = "Failed"
+PHASES = (PHASE_PENDING, PHASE_RUNNING, PHASE_SUCCEEDED, PHASE_FAILED)
+RESULTS = (PHASE_RUNNING, PHASE_SUCCEEDED, PHASE_FAILED)
+CONDITION_READY = "Ready"  # the summary condition: are backups scheduled and succeeding?
+CONDITION_TRUE = "True"
+CONDITION_FALSE = "False"
+CONDITION_STATUSES = (CONDITION_TRUE, CONDITION_FALSE, "Unknown")
 TRIGGERS = ("manual",)
 MESSAGE_MAX = 32768  # metav1.Condition's message bound
 CONDITIONS_MAX = 16  # conditions per object: a handful of types, with room to grow
@@ -50,7 +70,7 @@ class Condition:
     type: str = prop(
         "Condition type, e.g. Ready.", required=True, max_length=316, pattern=CONDITION_REASON
     )
-    status: str = prop("True, False or Unknown.", required=True, enum=("True", "False", "Unknown"))
+    status: str = prop("True, False or Unknown.", required=True, enum=CONDITION_STATUSES)
     observed_generation: int | None = prop(
         "metadata.generation the condition was computed from.", minimum=0
     )
@@ -97,9 +117,7 @@ class BackupRun:
 class DatabaseBackupStatus:
     """The observed state of a backup, rebuilt by the operator from its Jobs."""
 
-    phase: str | None = prop(
-        "Summary of the latest run.", enum=("Pending", "Running", "Succeeded", "Failed")
-    )
+    phase: str | None = prop("Summary of the latest run.", enum=PHASES)
     active_job: str | None = prop("Name of the Job running now, if any.", max_length=63)
     last_schedule_time: str | None = prop(
         "Scheduled time of the latest run (RFC 3339).", format=RFC3339, max_length=64
@@ -118,5 +136,11 @@ class DatabaseBackupStatus:
         "Conditions; Ready summarises whether backups are scheduled and succeeding."
     )
     history: tuple[BackupRun, ...] = prop(
-        "The latest runs, oldest first.", factory=tuple, max_items=50
+        "The latest runs, oldest first.", factory=tuple, max_items=50, keep_empty=True
     )
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any]) -> DatabaseBackupStatus:
+        """The status of the API object ``obj``, decoded (raises ``DecodeError``); an object
+        without one has the empty status."""
+        return decode(cls, obj.get("status"), "status")

@@ -21,17 +21,23 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from api.v1alpha1.groupversion import MAX_NAME_LENGTH
-from api.v1alpha1.markers import Rule, prop
+from api.v1alpha1.markers import Rule, field_json_name, prop
 from api.v1alpha1.root import RootObject, name_length_rule
 from api.v1alpha1.status import DatabaseBackupStatus
 
 __all__ = [
+    "CONCURRENCY_ALLOW",
+    "CONCURRENCY_FORBID",
+    "CONCURRENCY_REPLACE",
     "DEFAULT_BACKOFF_LIMIT",
     "DEFAULT_CONCURRENCY_POLICY",
     "DEFAULT_FAILED_JOBS_HISTORY_LIMIT",
     "DEFAULT_SUCCESSFUL_JOBS_HISTORY_LIMIT",
     "DEFAULT_TIME_ZONE",
     "DNS_SUBDOMAIN",
+    "SCHEDULE_PATH",
+    "STARTING_DEADLINE_PATH",
+    "TIME_ZONE_PATH",
     "DatabaseBackup",
     "DatabaseBackupSpec",
     "DatabaseBackupStatus",  # re-exported from api.v1alpha1.status
@@ -43,9 +49,14 @@ __all__ = [
     "StorageSpec",
 ]
 
+# spec.concurrencyPolicy, as CronJob's: start anyway, skip the run, or stop the running one.
+CONCURRENCY_ALLOW = "Allow"
+CONCURRENCY_FORBID = "Forbid"
+CONCURRENCY_REPLACE = "Replace"
+
 # Defaults, each a named constant (CronJob's where the field is CronJob's).
 DEFAULT_TIME_ZONE = "UTC"
-DEFAULT_CONCURRENCY_POLICY = "Forbid"  # a backup overlapping the previous one rarely helps
+DEFAULT_CONCURRENCY_POLICY = CONCURRENCY_FORBID  # a backup overlapping the last rarely helps
 DEFAULT_SUCCESSFUL_JOBS_HISTORY_LIMIT = 3  # CronJob's default
 DEFAULT_FAILED_JOBS_HISTORY_LIMIT = 1  # CronJob's default
 DEFAULT_BACKOFF_LIMIT = 2  # a dump is heavy: retry twice, not the Job default of six times
@@ -360,7 +371,7 @@ class DatabaseBackupSpec:
     concurrency_policy: str = prop(
         "What to do when a run is due while the previous one is still running.",
         default=DEFAULT_CONCURRENCY_POLICY,
-        enum=("Forbid", "Allow", "Replace"),
+        enum=(CONCURRENCY_FORBID, CONCURRENCY_ALLOW, CONCURRENCY_REPLACE),
     )
     starting_deadline_seconds: int | None = prop(
         "A run that cannot start within this many seconds of its scheduled time is skipped.",
@@ -428,3 +439,19 @@ class DatabaseBackup(RootObject):
 
     spec: DatabaseBackupSpec = prop("Desired state of the backup.", required=True)
     status: DatabaseBackupStatus | None = prop("Observed state of the backup.")
+
+    @classmethod
+    def identity_and_spec(cls, obj: Mapping[str, Any]) -> DatabaseBackup:
+        """:meth:`from_dict` of what one (uid, generation) fixes: ``metadata`` reduced to name,
+        namespace and uid, no ``status`` (both change without a new generation), so that a
+        decoded backup can be kept for as long as its generation lasts."""
+        meta = obj.get("metadata")
+        meta = meta if isinstance(meta, Mapping) else {}
+        identity = {key: meta[key] for key in ("name", "namespace", "uid") if key in meta}
+        return cls.from_dict({**obj, "metadata": identity, "status": None})
+
+
+# Field paths the operator names in conditions and Events, derived from the declarations.
+SCHEDULE_PATH = f"spec.{field_json_name(DatabaseBackupSpec, 'schedule')}"
+TIME_ZONE_PATH = f"spec.{field_json_name(DatabaseBackupSpec, 'time_zone')}"
+STARTING_DEADLINE_PATH = f"spec.{field_json_name(DatabaseBackupSpec, 'starting_deadline_seconds')}"

@@ -20,6 +20,7 @@ from api.v1alpha1 import parse_time
 from controller.databasebackup import DatabaseBackupReconciler
 from controller.metrics import BackupMetrics
 from controller.resources import BACKUPS, JOBS
+from controller.schedule import ScheduleMemo
 from manager.clock import FakeClock
 from manager.reconcile import Request, Result
 from tests.unit.controller.fakes import FakeCluster, FakeRecorder
@@ -51,6 +52,7 @@ class World:
             recorder=self.recorder,
             clock=self.clock,
             metrics=BackupMetrics(self.registry),
+            schedules=ScheduleMemo(),
             defer_status_after_create=self.defer_status,
         )
 

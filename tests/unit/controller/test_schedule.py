@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.v1alpha1 import parse_schedule
-from controller.schedule import TOO_MANY_MISSED, ScheduleMemo, decide, next_after, parse_cached
+from controller.schedule import TOO_MANY_MISSED, ScheduleMemo, decide
 
 T1 = datetime(2016, 5, 19, 10, 0, tzinfo=UTC)  # a Thursday, as upstream's tests use
 
@@ -132,13 +132,11 @@ def test_memoized_fire_times_keep_each_backups_hashed_minute(expression: str) ->
     when = datetime(2025, 3, 27, tzinfo=UTC)
     memo = ScheduleMemo()
     first, second = (memo.parse(expression, "UTC", f"default/{n}") for n in ("a", "zz"))
-    assert next_after(first, when) == parse_schedule(expression, "UTC", "default/a").next_after(
+    assert first.next_after(when) == parse_schedule(expression, "UTC", "default/a").next_after(when)
+    assert second.next_after(when) == parse_schedule(expression, "UTC", "default/zz").next_after(
         when
     )
-    assert next_after(second, when) == parse_schedule(expression, "UTC", "default/zz").next_after(
-        when
-    )
-    assert next_after(first, when) != next_after(second, when)
+    assert first.next_after(when) != second.next_after(when)
 
 
 def test_an_unhashed_schedule_is_parsed_once_for_every_backup() -> None:
@@ -146,15 +144,13 @@ def test_an_unhashed_schedule_is_parsed_once_for_every_backup() -> None:
     assert memo.parse("0 1 * * *", "UTC", "default/a") is memo.parse(
         "0 1 * * *", "UTC", "default/b"
     )
-    assert parse_cached("0 1 * * *", "UTC", "default/a") is parse_cached(
-        "0 1 * * *", "UTC", "default/b"
-    )
 
 
-def test_each_memo_is_its_own() -> None:
-    """The memo lives as long as its owner: two reconcilers share no parsed schedule."""
-    assert ScheduleMemo().parse("0 1 * * *", "UTC", "a") is not ScheduleMemo().parse(
-        "0 1 * * *", "UTC", "a"
+def test_each_memo_is_its_owners_own() -> None:
+    """Two reconcilers (two memos) share nothing: what one parsed, the other parses anew."""
+    first, second = ScheduleMemo(), ScheduleMemo()
+    assert first.parse("0 1 * * *", "UTC", "default/a") is not second.parse(
+        "0 1 * * *", "UTC", "default/a"
     )
 
 
@@ -168,3 +164,21 @@ def test_a_memo_past_its_bound_still_answers_right() -> None:
             direct = parse_schedule(expression, "Europe/Berlin", "default/a")
             assert schedule.next_after(when) == direct.next_after(when)
             assert schedule.prev_at_or_before(when) == direct.prev_at_or_before(when)
+
+
+def test_memoized_answers_are_the_schedules_own_across_a_minute() -> None:
+    """Asked twice in one minute, the memo answers as the schedule would (the answers depend
+    on the minute only), and a decision over it is the same as over the bare schedule."""
+    memo = ScheduleMemo()
+    memoized = memo.parse("*/5 * * * *", "Europe/Berlin", "ns/name")
+    bare = parse_schedule("*/5 * * * *", "Europe/Berlin", "ns/name")
+    for second in (0, 59):
+        when = T1 + timedelta(minutes=3, seconds=second)
+        assert memoized.next_after(when) == bare.next_after(when)
+        assert memoized.prev_at_or_before(when) == bare.prev_at_or_before(when)
+    decisions = [
+        decide(s, now=T1, created=T1 - h(2), last_schedule_time=None,
+               starting_deadline_seconds=None)
+        for s in (memoized, bare)
+    ]  # fmt: skip
+    assert decisions[0] == decisions[1]

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from api.v1alpha1.job import DumpLocation
+from api.v1alpha1.markers import encode
+from api.v1alpha1.status import BackupRun, DatabaseBackupStatus
 from controller.status import (
     HISTORY_LIMIT,
     mark_missing,
@@ -19,6 +21,13 @@ from controller.status import (
 from manager.errors import Conflict, ServerError
 
 LOCATION = "s3://bucket/prefix"
+NONE = DatabaseBackupStatus()  # no status yet
+
+
+def wire(value: DatabaseBackupStatus | BackupRun) -> dict[str, Any]:
+    """What the status write sends (``api.v1alpha1.markers.encode``)."""
+    encoded: dict[str, Any] = encode(value)
+    return encoded
 
 
 def job(name: str, slot: str, *, result: str = "Running", done: str = "") -> dict[str, Any]:
@@ -48,11 +57,11 @@ def job(name: str, slot: str, *, result: str = "Running", done: str = "") -> dic
 
 def test_new_running_job_makes_phase_running_with_active_job() -> None:
     history = merge_history([], [job("b-1", "2025-03-27T01:00:00Z")], LOCATION)
-    status = summarize({}, history)
+    status = wire(summarize(NONE, history))
     assert status["phase"] == "Running"
     assert status["activeJob"] == "b-1"
     assert status["lastScheduleTime"] == "2025-03-27T01:00:00Z"
-    assert history[0]["location"] == LOCATION
+    assert wire(history[0])["location"] == LOCATION
 
 
 def test_success_records_completion_as_last_successful_backup() -> None:
@@ -60,7 +69,7 @@ def test_success_records_completion_as_last_successful_backup() -> None:
     history = merge_history(
         [], [job("b-1", "2025-03-27T01:00:00Z", result="Succeeded", done=done)], LOCATION
     )
-    status = summarize({}, history)
+    status = wire(summarize(NONE, history))
     assert status["phase"] == "Succeeded"
     assert status["lastSuccessfulBackup"] == done
     assert "activeJob" not in status
@@ -73,7 +82,7 @@ def test_failure_reason_comes_from_the_failed_condition() -> None:
         [job("b-1", "2025-03-27T01:00:00Z", result="Failed", done="2025-03-27T01:02:00Z")],
         LOCATION,
     )
-    status = summarize({}, history)
+    status = wire(summarize(NONE, history))
     assert status["phase"] == "Failed"
     assert status["failureReason"] == (
         "BackoffLimitExceeded: Job has reached the specified backoff limit"
@@ -85,7 +94,7 @@ def test_failure_stays_visible_while_the_next_run_is_in_progress() -> None:
         job("b-1", "2025-03-27T01:00:00Z", result="Failed", done="2025-03-27T01:02:00Z"),
         job("b-2", "2025-03-28T01:00:00Z"),
     ]
-    status = summarize({}, merge_history([], jobs, LOCATION))
+    status = wire(summarize(NONE, merge_history([], jobs, LOCATION)))
     assert status["phase"] == "Running"
     assert status["failureReason"].startswith("BackoffLimitExceeded")
 
@@ -99,7 +108,7 @@ def test_history_outlives_pruned_jobs_and_a_stale_job_cannot_unfinish_a_run() ->
     assert merge_history(first, [], LOCATION) == first
     # A stale cache shows it running again: the recorded result stands.
     again = merge_history(first, [job("b-1", "2025-03-27T01:00:00Z")], LOCATION)
-    assert again[0]["result"] == "Succeeded"
+    assert again[0].result == "Succeeded"
 
 
 def test_history_is_bounded_but_keeps_running_entries() -> None:
@@ -115,29 +124,29 @@ def test_history_is_bounded_but_keeps_running_entries() -> None:
     jobs[0] = job("b-00", "2025-03-01T01:00:00Z")  # oldest is still running
     history = merge_history([], jobs, LOCATION)
     assert len(history) == HISTORY_LIMIT + 1
-    assert history[0]["job"] == "b-00"
-    assert history[-1]["job"] == f"b-{HISTORY_LIMIT + 2:02d}"
+    assert history[0].job == "b-00"
+    assert history[-1].job == f"b-{HISTORY_LIMIT + 2:02d}"
 
 
 def test_last_schedule_and_success_never_move_backwards() -> None:
-    previous = {
-        "lastScheduleTime": "2025-03-28T01:00:00Z",
-        "lastSuccessfulBackup": "2025-03-28T01:05:00Z",
-    }
+    previous = DatabaseBackupStatus(
+        last_schedule_time="2025-03-28T01:00:00Z",
+        last_successful_backup="2025-03-28T01:05:00Z",
+    )
     history = merge_history(
         [],
         [job("b-1", "2025-03-27T01:00:00Z", result="Succeeded", done="2025-03-27T01:05:00Z")],
         LOCATION,
     )
-    status = summarize(previous, history)
+    status = wire(summarize(previous, history))
     assert status["lastScheduleTime"] == "2025-03-28T01:00:00Z"
     assert status["lastSuccessfulBackup"] == "2025-03-28T01:05:00Z"
 
 
 def test_a_missing_running_job_becomes_a_failed_run() -> None:
     history = merge_history([], [job("b-1", "2025-03-27T01:00:00Z")], LOCATION)
-    mark_missing(history, "b-1", datetime(2025, 3, 27, 1, 3, tzinfo=UTC))
-    status = summarize({}, history)
+    history = mark_missing(history, "b-1", datetime(2025, 3, 27, 1, 3, tzinfo=UTC))
+    status = wire(summarize(NONE, history))
     assert status["phase"] == "Failed"
     assert "MissingJob" in status["failureReason"]
     assert "activeJob" not in status
@@ -173,11 +182,11 @@ def test_condition_transition_time_changes_only_when_status_flips() -> None:
         now=t2,
         observed_generation=2,
     )
-    assert first[0]["lastTransitionTime"] == "2025-03-27T01:00:00Z"
-    assert same[0]["lastTransitionTime"] == "2025-03-27T01:00:00Z"
-    assert same[0]["message"] == "b"
-    assert same[0]["observedGeneration"] == 2
-    assert flipped[0]["lastTransitionTime"] == "2025-03-27T02:00:00Z"
+    assert first[0].last_transition_time == "2025-03-27T01:00:00Z"
+    assert same[0].last_transition_time == "2025-03-27T01:00:00Z"
+    assert same[0].message == "b"
+    assert same[0].observed_generation == 2
+    assert flipped[0].last_transition_time == "2025-03-27T02:00:00Z"
     assert len(flipped) == 1
 
 
@@ -231,9 +240,9 @@ def test_a_pod_failure_policy_failure_reads_as_the_contract_cause() -> None:
         "at index 0"
     )
     history = merge_history([], [failed], DumpLocation("s3://bucket/prefix", "postgresql"))
-    status = summarize({}, history)
+    status = wire(summarize(NONE, history))
     assert status["failureReason"] == "database authentication failed (exit 4)"
-    assert history[0]["location"] == "s3://bucket/prefix/b-1.sql.zst"
+    assert wire(history[0])["location"] == "s3://bucket/prefix/b-1.sql.zst"
 
 
 def test_a_manual_run_is_recorded_in_order_and_never_moves_the_schedule() -> None:
@@ -247,13 +256,30 @@ def test_a_manual_run_is_recorded_in_order_and_never_moves_the_schedule() -> Non
         "annotations": {"dbbackup.io/requested-at": "2025-03-27T09:00:00Z"},
     }
     later = job("b-20250328010000", "2025-03-28T01:00:00Z")
-    history = merge_history([], [later, manual, scheduled], DumpLocation(LOCATION, "postgresql"))
+    runs = merge_history([], [later, manual, scheduled], DumpLocation(LOCATION, "postgresql"))
+    history = [wire(e) for e in runs]
     assert [e["job"] for e in history] == ["b-20250327010000", "b-manual-x7k2p", "b-20250328010000"]
     entry = history[1]
     assert entry["trigger"] == "manual" and "scheduledTime" not in entry
     assert entry["requestedTime"] == "2025-03-27T09:00:00Z"
     assert entry["location"] == f"{LOCATION}/b-manual-x7k2p.sql.zst"
-    status = summarize({}, history[:2])
+    status = wire(summarize(NONE, runs[:2]))
     assert status["lastScheduleTime"] == "2025-03-27T01:00:00Z"  # the manual run moved nothing
     assert status["lastSuccessfulBackup"] == "2025-03-27T09:04:00Z"  # but it is a success
     assert "trigger" not in history[0]
+
+
+def test_a_backup_without_runs_says_so_with_an_empty_history() -> None:
+    """``history`` is written even when empty (as before the status became a type): a
+    reader sees ``history: []``, never a missing field, from the first status on."""
+    status = wire(summarize(NONE, merge_history([], [], LOCATION)))
+    assert status == {"phase": "Pending", "history": []}
+
+
+def test_a_run_no_job_changes_is_kept_as_it_was() -> None:
+    """Copy on write: a merge that changes nothing returns the recorded runs themselves."""
+    done = "2025-03-27T01:05:00Z"
+    finished = job("b-1", "2025-03-27T01:00:00Z", result="Succeeded", done=done)
+    first = merge_history([], [finished], LOCATION)
+    again = merge_history(first, [finished], LOCATION)
+    assert again == first and again[0] is first[0]
