@@ -50,6 +50,15 @@ def _create(k8s: client.ApiClient, case: dict[str, Any]) -> None:
             assert code == 200, written
 
 
+@pytest.fixture(autouse=True)
+def default_account(k8s: client.ApiClient) -> None:
+    """The ``default`` ServiceAccount a real server's admission looks up for every Pod (its
+    controller manager would have made it); the emulator does not look it up."""
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
+    code, answer = raw(k8s, "POST", "/api/v1/namespaces/default/serviceaccounts", account)
+    assert code in (201, 409), answer
+
+
 @pytest.mark.parametrize("case", RECORDED["cases"], ids=[c["case"] for c in RECORDED["cases"]])
 def test_a_pod_table_reads_as_on_a_real_server(k8s: client.ApiClient, case: dict[str, Any]) -> None:
     _create(k8s, case)
