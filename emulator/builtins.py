@@ -26,6 +26,7 @@ from typing import Any
 
 from emulator.errors import Cause
 from emulator.names import dns1123_label, dns1123_subdomain, qualified_name_problems
+from emulator.pod_defaults import default_pod, pod_create_status
 from emulator.podspec_defaults import default_pod_template
 from emulator.resources import ResourceInfo
 
@@ -160,6 +161,8 @@ def apply_defaults(info: ResourceInfo, obj: dict[str, Any]) -> None:
         obj.setdefault("status", {"phase": "Pending"})
     elif key == ("", "serviceaccounts"):
         pass
+    elif key == ("", "pods"):
+        default_pod(obj)
 
 
 def prepare_for_create(info: ResourceInfo, obj: dict[str, Any], *, unlabelled: bool) -> None:
@@ -175,6 +178,9 @@ def prepare_for_create(info: ResourceInfo, obj: dict[str, Any], *, unlabelled: b
     back from storage decodes (and defaults) again."""
     if info.storage_key == ("", "namespaces"):  # namespace strategy: the namespace finalizer
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        return
+    if info.storage_key == ("", "pods"):  # podStrategy.PrepareForCreate
+        obj["status"] = pod_create_status(obj)
         return
     if info.storage_key == ("", "persistentvolumeclaims"):  # StorageObjectInUseProtection
         finalizers = obj["metadata"].setdefault("finalizers", [])
@@ -209,18 +215,7 @@ def _validate_job(obj: dict[str, Any]) -> list[Cause]:
         if value is not None and (not isinstance(value, int) or value < 0):
             causes.append(invalid(f"spec.{field}", value, "must be greater than or equal to 0"))
     pod = (spec.get("template") or {}).get("spec") or {}
-    containers = pod.get("containers") or []
-    if not containers:
-        causes.append(required("spec.template.spec.containers"))
-    for n, container in enumerate(containers):
-        path = f"spec.template.spec.containers[{n}]"
-        if not isinstance(container, dict):
-            causes.append(invalid(path, container, "must be an object"))
-            continue
-        if not container.get("name"):
-            causes.append(required(f"{path}.name"))
-        if not container.get("image"):
-            causes.append(required(f"{path}.image"))
+    causes += _validate_containers(pod, "spec.template.spec")
     # Defaulted to Always (podspec_defaults) when unset; both read as "not chosen" here.
     policy = pod.get("restartPolicy")
     path = "spec.template.spec.restartPolicy"
@@ -234,6 +229,24 @@ def _validate_job(obj: dict[str, Any]) -> list[Cause]:
         causes.append(
             invalid(path, policy, 'only "Never" is supported when podFailurePolicy is specified')
         )
+    return causes
+
+
+def _validate_containers(pod: dict[str, Any], prefix: str) -> list[Cause]:
+    """A pod spec's containers: at least one, each with a name and an image."""
+    causes: list[Cause] = []
+    containers = pod.get("containers") or []
+    if not containers:
+        causes.append(required(f"{prefix}.containers"))
+    for n, container in enumerate(containers):
+        path = f"{prefix}.containers[{n}]"
+        if not isinstance(container, dict):
+            causes.append(invalid(path, container, "must be an object"))
+            continue
+        if not container.get("name"):
+            causes.append(required(f"{path}.name"))
+        if not container.get("image"):
+            causes.append(required(f"{path}.image"))
     return causes
 
 
@@ -267,6 +280,8 @@ def validate_object(info: ResourceInfo, obj: dict[str, Any]) -> list[Cause]:
         causes += _validate_secret(obj)
     elif key == ("", "persistentvolumeclaims"):
         causes += _validate_pvc(obj)
+    elif key == ("", "pods"):
+        causes += _validate_containers(obj.get("spec") or {}, "spec")
     elif key[0] == "rbac.authorization.k8s.io" and key[1].endswith("bindings"):
         if not obj.get("roleRef"):
             causes.append(required("roleRef"))

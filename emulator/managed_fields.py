@@ -81,6 +81,7 @@ ZERO: dict[tuple[str, str], dict[str, Any]] = {
     ("coordination.k8s.io", "leases"): {"metadata": {}, "spec": {}},
     ("", "namespaces"): {"metadata": {}, "spec": {}, "status": {}},
     ("", "persistentvolumeclaims"): {"metadata": {}, "spec": {"resources": {}}, "status": {}},
+    ("", "pods"): {"metadata": {}, "spec": {"containers": None}, "status": {}},
     ("", "events"): {"metadata": {}, **CORE_EMPTY},  # the Go types' empty encodings
     ("events.k8s.io", "events"): {"metadata": {}, **V1_EMPTY},
 }

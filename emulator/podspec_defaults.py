@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["default_pod_template", "image_pull_policy"]
+__all__ = ["default_pod_spec", "default_pod_template", "image_pull_policy"]
 
 VOLUME_DEFAULT_MODE = 0o644  # Secret/ConfigMap/DownwardAPI/ProjectedVolumeSourceDefaultMode
 TOKEN_EXPIRATION_SECONDS = 3600  # SetDefaults_ServiceAccountTokenProjection: one hour
@@ -105,7 +105,11 @@ def default_pod_template(template: dict[str, Any]) -> None:
     """Default ``template`` (a ``PodTemplateSpec``) in place."""
     # ObjectMeta.CreationTimestamp is a struct, never omitted: a template's reads back null.
     template.setdefault("metadata", {}).setdefault("creationTimestamp", None)
-    pod = template.setdefault("spec", {})
+    default_pod_spec(template.setdefault("spec", {}))
+
+
+def default_pod_spec(pod: dict[str, Any]) -> None:
+    """Default ``pod`` (a ``PodSpec``, a template's or a Pod's) in place."""
     pod.setdefault("dnsPolicy", "ClusterFirst")
     pod.setdefault("restartPolicy", "Always")
     pod.setdefault("securityContext", {})

@@ -104,6 +104,8 @@ BUILTINS: tuple[ResourceInfo, ...] = (
     _builtin("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", namespaced=True,
              short_names=("pvc",), status_subresource=True),
     _builtin("", "v1", "Event", "events", namespaced=True, short_names=("ev",)),
+    _builtin("", "v1", "Pod", "pods", namespaced=True, short_names=("po",), categories=("all",),
+             status_subresource=True),
     _builtin("batch", "v1", "Job", "jobs", namespaced=True, categories=("all",),
              status_subresource=True, default_gc_policy=ORPHAN),
     _builtin("coordination.k8s.io", "v1", "Lease", "leases", namespaced=True),

@@ -207,6 +207,16 @@ class Printer:
 
     columns: tuple[dict[str, Any], ...]
     cells: Callable[[dict[str, Any], datetime], list[Any]]
+    # A row's ``conditions`` (a finished Pod's ``Completed``), None for none.
+    conditions: Callable[[dict[str, Any]], list[dict[str, Any]] | None] | None = None
+
+    def row(self, obj: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """A ``TableRow`` without its object."""
+        row: dict[str, Any] = {"cells": self.cells(obj, now)}
+        conditions = self.conditions(obj) if self.conditions is not None else None
+        if conditions is not None:
+            row["conditions"] = conditions
+        return row
 
 
 def crd_printer(columns: Sequence[PrinterColumn]) -> Printer:
@@ -260,7 +270,7 @@ def to_table(
     as the server encodes a Table whose definitions were left out.
     """
     rows = [
-        {"cells": printer.cells(obj, now), "object": _row_object(obj, include_object, version)}
+        {**printer.row(obj, now), "object": _row_object(obj, include_object, version)}
         for obj in items
     ]
     return {

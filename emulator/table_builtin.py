@@ -28,6 +28,7 @@ from emulator.event_conversion import EVENTS_V1_API, to_core
 from emulator.resources import ResourceInfo
 from emulator.table import Printer, crd_printer, human_duration, parse_time, since
 from emulator.table_columns import BUILTIN_COLUMNS, DEFAULT_COLUMNS
+from emulator.table_pod import POD_COLUMNS, pod_cells, pod_row_conditions
 
 __all__ = ["format_label_selector", "printer_for"]
 
@@ -234,6 +235,7 @@ CELLS: dict[tuple[str, str], Cells] = {
     ("rbac.authorization.k8s.io", "clusterrolebindings"): _binding,
 }
 PRINTERS = {key: Printer(BUILTIN_COLUMNS[key], cells) for key, cells in CELLS.items()}
+PRINTERS[("", "pods")] = Printer(POD_COLUMNS, pod_cells, pod_row_conditions)
 DEFAULT_PRINTER = Printer(DEFAULT_COLUMNS, _default)
 
 

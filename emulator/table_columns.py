@@ -7,7 +7,8 @@ its own. Kinds without a printer (CustomResourceDefinition, Role, ClusterRole) g
 table convertor's ``Name`` and ``Created At`` (a ``date`` column). The server always prints
 the wide form, so ``priority: 1`` columns (shown by ``-o wide``) are in every Table.
 
-Non-goals: kinds the emulator does not serve (Pods, Services, Deployments, ...).
+Pods' columns are :mod:`emulator.table_pod`'s. Non-goals: kinds the emulator does not serve
+(Services, Deployments, ...).
 """
 
 from __future__ import annotations

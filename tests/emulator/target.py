@@ -31,8 +31,14 @@ ESTABLISH_TIMEOUT = 30.0  # seconds for a real server to establish a CRD
 CRDS_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 NAMESPACE_URL = re.compile(r"/api/v1/namespaces/[^/]+$")
 # Jobs default to orphaning, which leaves a finalizer for a garbage collector a bare API server
-# does not run; Background deletes the object itself at once.
-BACKGROUND = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+# does not run; Background deletes the object itself at once. A Pod bound to a node waits for
+# a kubelet that is not there: a zero grace period deletes it at once too.
+BACKGROUND = {
+    "kind": "DeleteOptions",
+    "apiVersion": "v1",
+    "propagationPolicy": "Background",
+    "gracePeriodSeconds": 0,
+}
 
 
 def real_configuration() -> client.Configuration:

@@ -204,3 +204,48 @@ def test_kubectl_get_watch_wide_prints_a_jobs_verdict(
         assert added[5:7] == ["main", "busybox:1.36"]
         _finished(k8s, "nightly", "Complete")
         assert next_line()[:5] == ["MODIFIED", "nightly", "Complete", "1/1", "75s"]
+
+
+def test_kubectl_get_pods_shows_readiness_status_and_restarts(
+    k8s: client.ApiClient, kubectl: Kubectl
+) -> None:
+    """As ``kubectl get pods`` printed a waiting and a finished Pod on the real server."""
+    finished = "2026-01-01T00:00:00Z"
+    statuses = {
+        "crashing": {
+            "phase": "Running",
+            "containerStatuses": [{
+                "name": "main", "image": "busybox:1.36", "imageID": "", "ready": False,
+                "restartCount": 5, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"exitCode": 137, "finishedAt": finished}},
+            }],
+        },
+        "done": {
+            "phase": "Succeeded",
+            "containerStatuses": [{
+                "name": "main", "image": "busybox:1.36", "imageID": "", "ready": False,
+                "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}},
+            }],
+        },
+    }  # fmt: skip
+    path = "/api/v1/namespaces/default/pods"
+    for name, status in statuses.items():
+        pod = {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"nodeName": "node-a", "containers": [{"name": "main", "image": "busy"}]},
+        }  # fmt: skip
+        code, created = raw(k8s, "POST", path, pod)
+        assert code == 201 and isinstance(created, dict), created
+        code, written = raw(k8s, "PUT", f"{path}/{name}/status", {**created, "status": status})
+        assert code == 200, written
+
+    plain = kubectl("get", "pods")
+    wide = kubectl("get", "pods", "-o", "wide")
+
+    assert plain[0] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert plain[1][:3] == ["crashing", "0/1", "CrashLoopBackOff"]
+    assert plain[1][3] == "5" and re.match(r"^\(([0-9]+[smhdy])+$", plain[1][4])
+    assert plain[1][5] == "ago)" and SECONDS.match(plain[1][6])
+    assert plain[2][:4] == ["done", "0/1", "Completed", "0"] and SECONDS.match(plain[2][4])
+    assert wide[0][5:] == ["IP", "NODE", "NOMINATED", "NODE", "READINESS", "GATES"]
+    assert wide[2][5:] == ["<none>", "node-a", "<none>", "<none>"]
