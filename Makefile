@@ -32,7 +32,7 @@ test: ## Run the whole test suite (unit, emulator conformance, integration, runn
 	$(BIN)/pytest
 
 .PHONY: test-slow
-test-slow: ## The heavy tests left out of `make test` (a 1 GiB dump under the memory bound).
+test-slow: ## The heavy tests left out of `make test` (a 1 GiB dump under the memory bound, the differential fault scenario).
 	@test -x $(BIN)/pytest || $(MAKE) install
 	$(BIN)/pytest -m heavy -rP $(ARGS)
 

@@ -200,6 +200,7 @@ def creates(world: World) -> Counter[str]:
     return Counter({name: len(uids) for name, uids in world.completer.seen.items()})
 
 
+@pytest.mark.heavy  # about 2.5 minutes: make test-slow (docs/reliability.md)
 @pytest.mark.timeout(480)
 def test_faults_leave_the_same_jobs_and_statuses_as_a_clean_run() -> None:
     clean = World(speed=SPEED, start=START)
