@@ -42,6 +42,10 @@ def cpus() -> tuple[int | None, int | None]:
     return available[0], available[1]
 
 
+OPERATOR_MODULE = "app"
+"""What ``python -m`` runs to start the operator (its composition root, ``app/__main__.py``)."""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

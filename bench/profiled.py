@@ -20,6 +20,8 @@ import sys
 import threading
 from typing import Any
 
+from bench.harness import OPERATOR_MODULE
+
 __all__ = ["main"]
 
 _profiles: list[cProfile.Profile] = []
@@ -63,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.argv = ["dbbackup-operator", *rest]
     main_profile.enable()
     try:
-        # The operator's own entry point (``python -m controller``), exit code and all.
-        runpy.run_module("controller", run_name="__main__", alter_sys=True)
+        # The operator's own entry point (``python -m app``), exit code and all.
+        runpy.run_module(OPERATOR_MODULE, run_name="__main__", alter_sys=True)
     except SystemExit as done:
         return int(done.code or 0)
     finally:

@@ -19,7 +19,7 @@ One run per N, in this order, on the server as it is (the real clock, no virtual
    the Jobs deleted before each, so every floor and the herd start from N backups and no Job.
    The best (fastest) floor is "the floor".
 
-The operator is launched as a plain process (``python -m controller``) with ``--leader-elect``
+The operator is launched as a plain process (``python -m app``) with ``--leader-elect``
 and any ``--operator-arg``; it runs as whoever the operator kubeconfig authenticates as.
 Nothing here asserts; :func:`bench.run.correctness` checks the result afterwards.
 """
@@ -41,7 +41,16 @@ from typing import Any
 
 from bench.audit import AuditLog, AuditRecord, counts, creates, status_writes
 from bench.cluster import Cluster
-from bench.harness import ROOT, Proc, free_port, http_status, http_text, poll, sleep_until
+from bench.harness import (
+    OPERATOR_MODULE,
+    ROOT,
+    Proc,
+    free_port,
+    http_status,
+    http_text,
+    poll,
+    sleep_until,
+)
 from bench.observer import WatchObserver
 from bench.workloads import lag_summary
 from controller.resources import BACKUPS
@@ -116,7 +125,7 @@ def next_boundary(after: float) -> datetime:
 
 def _launch(target: Target, *, profile: bool = True) -> tuple[Proc, str, str]:
     metrics, health = free_port(), free_port()
-    program = ["-m", "controller"]
+    program = ["-m", OPERATOR_MODULE]
     if target.profile is not None and profile:
         program = ["-m", "bench.profiled", "--out", str(target.profile), "--"]
     args = [sys.executable, *program, "--kubeconfig", str(target.operator_kubeconfig),

@@ -33,6 +33,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import (
+    OPERATOR_MODULE,
     ROOT,
     Host,
     Proc,
@@ -272,7 +273,7 @@ def _metric_sum(text: str, name: str) -> float:
 
 def _launch_operator(session: Session) -> tuple[Proc, str, str]:
     metrics, health = free_port(), free_port()
-    args = [sys.executable, "-m", "app", "--kubeconfig", str(session.kubeconfig),
+    args = [sys.executable, "-m", OPERATOR_MODULE, "--kubeconfig", str(session.kubeconfig),
             "--metrics-bind-address", f"127.0.0.1:{metrics}", "--metrics-secure=false",
             "--health-probe-bind-address", f"127.0.0.1:{health}",
             "--log-level", "info", *session.clock.flags()]  # fmt: skip
