@@ -8,6 +8,9 @@ Non-goals: how status is computed (``controller.status``).
 """
 
 # Fields are declared with ``prop()``, a ``dataclasses.field`` wrapper ruff cannot see through.
+# Declaration order is the order of the keys the operator writes (docs/design.md, "Status on
+# the wire"): kept as the status writes have always been, so that a status PUT is the same
+# byte for byte whichever way it was computed.
 
 from __future__ import annotations
 
@@ -71,12 +74,6 @@ class Condition:
         "Condition type, e.g. Ready.", required=True, max_length=316, pattern=CONDITION_REASON
     )
     status: str = prop("True, False or Unknown.", required=True, enum=CONDITION_STATUSES)
-    observed_generation: int | None = prop(
-        "metadata.generation the condition was computed from.", minimum=0
-    )
-    last_transition_time: str = prop(
-        "When status last changed (RFC 3339).", required=True, format=RFC3339, max_length=64
-    )
     reason: str = prop(
         "CamelCase reason for the last transition.",
         required=True,
@@ -85,6 +82,12 @@ class Condition:
         pattern=CONDITION_REASON,
     )
     message: str = prop("Human-readable detail.", required=True, max_length=MESSAGE_MAX)
+    last_transition_time: str = prop(
+        "When status last changed (RFC 3339).", required=True, format=RFC3339, max_length=64
+    )
+    observed_generation: int | None = prop(
+        "metadata.generation the condition was computed from.", minimum=0
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -92,12 +95,9 @@ class BackupRun:
     """One run of the backup, kept in status after its Job is pruned."""
 
     job: str = prop("Name of the Job.", required=True, max_length=63)
+    result: str = prop("Running, Succeeded or Failed.", required=True, enum=RESULTS)
     scheduled_time: str | None = prop(
         "Scheduled time of the run (RFC 3339).", format=RFC3339, max_length=64
-    )
-    start_time: str | None = prop("When the Job started (RFC 3339).", format=RFC3339, max_length=64)
-    completion_time: str | None = prop(
-        "When the Job finished (RFC 3339).", format=RFC3339, max_length=64
     )
     trigger: str | None = prop(
         "'manual' for an on-demand run (kubectl dbbackup run); unset for a scheduled one.",
@@ -108,8 +108,11 @@ class BackupRun:
         format=RFC3339,
         max_length=64,
     )
-    result: str = prop("Running, Succeeded or Failed.", required=True, enum=RESULTS)
     location: str | None = prop("Storage location written to.", max_length=2048)
+    start_time: str | None = prop("When the Job started (RFC 3339).", format=RFC3339, max_length=64)
+    completion_time: str | None = prop(
+        "When the Job finished (RFC 3339).", format=RFC3339, max_length=64
+    )
     failure_reason: str | None = prop("Why the run failed.", max_length=MESSAGE_MAX)
 
 
@@ -119,24 +122,24 @@ class DatabaseBackupStatus:
 
     phase: str | None = prop("Summary of the latest run.", enum=PHASES)
     active_job: str | None = prop("Name of the Job running now, if any.", max_length=63)
+    failure_reason: str | None = prop(
+        "Why the latest finished run failed; cleared by a success.", max_length=MESSAGE_MAX
+    )
     last_schedule_time: str | None = prop(
         "Scheduled time of the latest run (RFC 3339).", format=RFC3339, max_length=64
     )
     last_successful_backup: str | None = prop(
         "Completion time of the latest successful run (RFC 3339).", format=RFC3339, max_length=64
     )
-    failure_reason: str | None = prop(
-        "Why the latest finished run failed; cleared by a success.", max_length=MESSAGE_MAX
+    history: tuple[BackupRun, ...] = prop(
+        "The latest runs, oldest first.", factory=tuple, max_items=50, keep_empty=True
     )
+    observed_generation: int | None = observed_generation_field()
     next_scheduled_backup: str | None = prop(
         "When the next run is due (RFC 3339).", format=RFC3339, max_length=64
     )
-    observed_generation: int | None = observed_generation_field()
     conditions: tuple[Condition, ...] = conditions_field(
         "Conditions; Ready summarises whether backups are scheduled and succeeding."
-    )
-    history: tuple[BackupRun, ...] = prop(
-        "The latest runs, oldest first.", factory=tuple, max_items=50, keep_empty=True
     )
 
     @classmethod
