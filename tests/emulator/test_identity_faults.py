@@ -142,6 +142,9 @@ def test_an_open_watch_is_audited_when_its_response_starts(
         assert wait_for(
             lambda: any(r.verb == "watch" and r.code == 200 for r in api_server.audit.records)
         )
+        # The response starts before the watcher is registered: closing earlier would close
+        # nothing and leave the read below waiting out the watch's 30 s timeout.
+        assert wait_for(lambda: len(api_server.storage.watchers()) == 1)
     finally:
         api_server.faults.close_watches("leases")
         resp.read()
