@@ -19,29 +19,8 @@ Plain data in, plain data out: nothing here does I/O or imports the runtime. The
 * the CRDs are generated from the types: ``python -m api.v1alpha1.crdgen``.
 """
 
-from api.v1alpha1.groupversion import (
-    ANNOTATION_REQUESTED_AT,
-    ANNOTATION_RESTORE_SOURCE,
-    ANNOTATION_SCHEDULED_AT,
-    API_VERSION,
-    CATEGORIES,
-    GROUP,
-    KIND,
-    LABEL_BACKUP,
-    LABEL_MANAGED_BY,
-    LABEL_RESTORE,
-    LABEL_TRIGGER,
-    LIST_KIND,
-    MANAGED_BY,
-    MAX_NAME_LENGTH,
-    PLURAL,
-    RESTORE_KIND,
-    RESTORE_PLURAL,
-    SHORT_NAMES,
-    SINGULAR,
-    TRIGGER_MANUAL,
-    VERSION,
-)
+from api.v1alpha1 import groupversion
+from api.v1alpha1.groupversion import *  # noqa: F403 (every name of the API is public)
 from api.v1alpha1.job import (
     InvalidBackupError,
     backup_dump_location,
@@ -93,40 +72,19 @@ from api.v1alpha1.types import (
 from api.v1alpha1.validation import FieldProblem, apply_defaults, parse_duration, validate
 
 __all__ = [
-    "ANNOTATION_REQUESTED_AT",
-    "ANNOTATION_RESTORE_SOURCE",
-    "ANNOTATION_SCHEDULED_AT",
-    "API_VERSION",
-    "CATEGORIES",
     "CONCURRENCY_ALLOW",
     "CONCURRENCY_FORBID",
     "CONCURRENCY_REPLACE",
     "CONDITION_FALSE",
     "CONDITION_READY",
     "CONDITION_TRUE",
-    "GROUP",
-    "KIND",
-    "LABEL_BACKUP",
-    "LABEL_MANAGED_BY",
-    "LABEL_RESTORE",
-    "LABEL_TRIGGER",
-    "LIST_KIND",
-    "MANAGED_BY",
-    "MAX_NAME_LENGTH",
     "PHASE_FAILED",
     "PHASE_PENDING",
     "PHASE_RUNNING",
     "PHASE_SUCCEEDED",
-    "PLURAL",
-    "RESTORE_KIND",
-    "RESTORE_PLURAL",
     "SCHEDULE_PATH",
-    "SHORT_NAMES",
-    "SINGULAR",
     "STARTING_DEADLINE_PATH",
     "TIME_ZONE_PATH",
-    "TRIGGER_MANUAL",
-    "VERSION",
     "BackupRun",
     "Condition",
     "CronSchedule",
@@ -165,3 +123,5 @@ __all__ = [
     "storage_location",
     "validate",
 ]
+# The names of the API (group, kinds, labels, annotations), listed once in groupversion.
+__all__ += groupversion.__all__
