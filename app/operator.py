@@ -20,6 +20,7 @@ from controller.resources import BACKUPS, JOBS, RESTORES
 from controller.schedule import ScheduleMemo
 from manager.clock import Clock, RealClock, ScaledClock
 from manager.kubeconfig import ConfigError
+from manager.leaderelection import TIMINGS as LEASE_TIMINGS
 from manager.logsetup import configure_logging
 from manager.manager import EXIT_FAILURE, Manager, ManagerOptions
 from manager.signals import setup_signal_handler
@@ -34,9 +35,9 @@ EVENT_COMPONENT = "dbbackup-operator"
 # a 10,000-backup herd's SuccessfulCreate Events, about 0.6 KiB each while queued.
 EVENT_QUEUE_SIZE = 10_000
 
-# The Manager options a flag sets under the option's own name (argparse's dest); the clock
-# flags are optional (unset: the Manager's defaults), and ``--leader-elect`` keeps
-# controller-runtime's flag name for ``leader_election``.
+# The Manager options a flag sets under the option's own name (argparse's dest); the lease
+# timing flags (``LEASE_TIMINGS``) are optional (unset: the Manager's defaults), and
+# ``--leader-elect`` keeps controller-runtime's flag name for ``leader_election``.
 OPTION_FLAGS = (
     "kubeconfig",
     "namespace",
@@ -49,7 +50,6 @@ OPTION_FLAGS = (
     "graceful_shutdown_timeout",
     "max_concurrent_reconciles",
 )
-TIMING_FLAGS = ("lease_duration", "renew_deadline", "retry_period")
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def make_clock(args: argparse.Namespace) -> Clock:
 def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
     """The Manager with the DatabaseBackup controller added (not started)."""
     timings = {
-        key: value for key in TIMING_FLAGS if (value := getattr(args, key, None)) is not None
+        key: value for key in LEASE_TIMINGS if (value := getattr(args, key, None)) is not None
     }
     options = ManagerOptions(
         **timings,
