@@ -20,6 +20,7 @@ from controller.resources import BACKUPS, JOBS, RESTORES
 from controller.schedule import ScheduleMemo
 from manager.clock import Clock, RealClock, ScaledClock
 from manager.kubeconfig import ConfigError
+from manager.leaderelection import TIMINGS as LEASE_TIMINGS
 from manager.logsetup import configure_logging
 from manager.manager import EXIT_FAILURE, Manager, ManagerOptions
 from manager.signals import setup_signal_handler
@@ -33,6 +34,22 @@ EVENT_COMPONENT = "dbbackup-operator"
 # Events held during a herd (the recorder sends them once the Job POSTs are done): room for
 # a 10,000-backup herd's SuccessfulCreate Events, about 0.6 KiB each while queued.
 EVENT_QUEUE_SIZE = 10_000
+
+# The Manager options a flag sets under the option's own name (argparse's dest); the lease
+# timing flags (``LEASE_TIMINGS``) are optional (unset: the Manager's defaults), and
+# ``--leader-elect`` keeps controller-runtime's flag name for ``leader_election``.
+OPTION_FLAGS = (
+    "kubeconfig",
+    "namespace",
+    "metrics_bind_address",
+    "metrics_secure",
+    "metrics_cert_dir",
+    "health_probe_bind_address",
+    "leader_election_namespace",
+    "leader_election_id",
+    "graceful_shutdown_timeout",
+    "max_concurrent_reconciles",
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,23 +66,12 @@ def make_clock(args: argparse.Namespace) -> Clock:
 def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
     """The Manager with the DatabaseBackup controller added (not started)."""
     timings = {
-        key: value
-        for key in ("lease_duration", "renew_deadline", "retry_period")
-        if (value := getattr(args, key, None)) is not None
+        key: value for key in LEASE_TIMINGS if (value := getattr(args, key, None)) is not None
     }
     options = ManagerOptions(
         **timings,
-        kubeconfig=args.kubeconfig,
-        namespace=args.namespace,
-        metrics_bind_address=args.metrics_bind_address,
-        metrics_secure=args.metrics_secure,
-        metrics_cert_dir=args.metrics_cert_dir,
-        health_probe_bind_address=args.health_probe_bind_address,
+        **{key: getattr(args, key) for key in OPTION_FLAGS},
         leader_election=args.leader_elect,
-        leader_election_namespace=args.leader_election_namespace,
-        leader_election_id=args.leader_election_id,
-        graceful_shutdown_timeout=args.graceful_shutdown_timeout,
-        max_concurrent_reconciles=args.max_concurrent_reconciles,
         clock=clock,
         user_agent=USER_AGENT,
         cache_transforms={JOBS: cache_job},

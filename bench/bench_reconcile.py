@@ -124,14 +124,8 @@ class InstantClient:
         self._objects[key] = stored
         return stored
 
-    def delete(
-        self,
-        rt: ResourceType,
-        namespace: str,
-        name: str,
-        *,
-        propagation_policy: str | None = None,
-    ) -> dict[str, Any]:
+    def delete(self, rt: ResourceType, namespace: str, name: str, **_: Any) -> dict[str, Any]:
+        """Removes at once: no garbage collector here, so a propagation policy means nothing."""
         job = self._objects.pop((rt.plural, namespace, name), None)
         if job is None:
             raise NotFound(name)

@@ -23,6 +23,8 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -133,14 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.render is not None:
         lines = latest(args.render)
-        if any(r.get("server") == "kube-apiserver" for r in lines):
-            from bench.real_report import render_real
-
-            render_real(lines)
-            return 0
-        from bench.report import render
-
-        render(lines)
+        _render(lines, real=any(r.get("server") == "kube-apiserver" for r in lines))
         return 0
     sizes = args.n or [1000]
     if args.kubeconfig is not None:
@@ -159,25 +154,10 @@ def main(argv: list[str] | None = None) -> int:
 
             programs.append(("kopf", run_kopf))
         for name, runner in programs:
-            began = time.time()
-            try:
-                result = runner(plan)
-            except Exception as exc:  # recorded, reported and (with --check) failed below
-                result = {"program": name, "n": n, "error": f"{type(exc).__name__}: {exc}"}
-            result.update(machine=env, commit=_commit(), command=command, at=began,
-                          wall_s=time.time() - began)  # fmt: skip
+            result = _recorded(partial(runner, plan), {"program": name, "n": n}, env, command)
             results.append(result)
-            with args.out.open("a") as f:
-                f.write(json.dumps(result) + "\n")
-            print(summary(result), flush=True)
-    if args.report:
-        from bench.report import render
-
-        render(results)
-    problems = [p for r in results for p in correctness(r)]
-    for problem in problems:
-        print(f"FAIL {problem}", file=sys.stderr)
-    return 1 if args.check and problems else 0
+            _append(args.out, result, summary(result))
+    return _finish(args, results, real=False)
 
 
 def _main_real(args: argparse.Namespace, sizes: list[int], argv: list[str] | None) -> int:
@@ -196,22 +176,51 @@ def _main_real(args: argparse.Namespace, sizes: list[int], argv: list[str] | Non
                                                           else sys.argv[1:]))  # fmt: skip
     results: list[dict[str, Any]] = []
     for n in sizes:
-        began = time.time()
-        try:
-            result = run_real(n, target)
-        except Exception as exc:  # recorded, reported and (with --check) failed below
-            result = {"program": "operator", "server": "kube-apiserver", "n": n,
-                      "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
-        result.update(machine=env, commit=_commit(), command=command, at=began,
-                      wall_s=time.time() - began)  # fmt: skip
+        label = {"program": "operator", "server": "kube-apiserver", "n": n}
+        result = _recorded(partial(run_real, n, target), label, env, command)
         results.append(result)
-        with out.open("a") as f:
-            f.write(json.dumps(result) + "\n")
-        print(real_summary(result), flush=True)
-    if args.report:
+        _append(out, result, real_summary(result))
+    return _finish(args, results, real=True)
+
+
+def _recorded(
+    run: Callable[[], dict[str, Any]], label: dict[str, Any], env: dict[str, Any], command: str
+) -> dict[str, Any]:
+    """One run's figures with the machine, commit, command and times; a run that raised is
+    recorded as ``label`` and its error, reported and (with --check) failed by :func:`_finish`."""
+    began = time.time()
+    try:
+        result = run()
+    except Exception as exc:
+        result = {**label, "error": f"{type(exc).__name__}: {exc}"}
+    result.update(machine=env, commit=_commit(), command=command, at=began,
+                  wall_s=time.time() - began)  # fmt: skip
+    return result
+
+
+def _append(out: Path, result: dict[str, Any], line: str) -> None:
+    """Append ``result`` to the results file and print its one-line summary."""
+    with out.open("a") as f:
+        f.write(json.dumps(result) + "\n")
+    print(line, flush=True)
+
+
+def _render(results: list[dict[str, Any]], *, real: bool) -> None:
+    """Render docs/performance.md: the real-server section, or the emulator's figures."""
+    if real:
         from bench.real_report import render_real
 
         render_real(results)
+    else:
+        from bench.report import render
+
+        render(results)
+
+
+def _finish(args: argparse.Namespace, results: list[dict[str, Any]], *, real: bool) -> int:
+    """Report (``--report``) and check: exit 1 under ``--check`` when a run went wrong."""
+    if args.report:
+        _render(results, real=real)
     problems = [p for r in results for p in correctness(r)]
     for problem in problems:
         print(f"FAIL {problem}", file=sys.stderr)

@@ -45,8 +45,6 @@ from api.v1alpha1 import (
     CONDITION_FALSE,
     CONDITION_READY,
     CONDITION_TRUE,
-    GROUP,
-    KIND,
     PHASE_FAILED,
     PHASE_RUNNING,
     PHASE_SUCCEEDED,
@@ -65,6 +63,7 @@ from api.v1alpha1.markers import encode
 from controller.jobs import is_controlled_by, job_outcome
 from controller.memo import GenerationMemo
 from controller.metrics import BackupMetrics
+from controller.resources import owned_by
 from controller.schedule import ScheduleMemo, decide
 from controller.slots import KnownSlots
 from controller.status import (
@@ -81,7 +80,7 @@ from manager.events import NORMAL, WARNING
 from manager.reconcile import Request, Result
 from manager.rest import BACKGROUND
 from manager.scheme import JOBS, ResourceType
-from manager.store import INDEX_CONTROLLER_OWNER, owner_key
+from manager.store import INDEX_CONTROLLER_OWNER
 
 __all__ = ["DatabaseBackupReconciler", "ReconcilerClient", "Recorder"]
 
@@ -278,7 +277,7 @@ class DatabaseBackupReconciler:
     # -- helpers ---------------------------------------------------------------------------
 
     def _owned_jobs(self, meta: ObjectMeta) -> list[dict[str, Any]]:
-        key = owner_key(GROUP, KIND, meta.namespace, meta.name)
+        key = owned_by(self._backups, meta.namespace, meta.name)
         # A recreated backup with the same name must not inherit its predecessor's Jobs.
         return [
             j

@@ -46,13 +46,10 @@ from api.v1alpha1 import (
     CONDITION_FALSE,
     CONDITION_READY,
     CONDITION_TRUE,
-    GROUP,
-    KIND,
     PHASE_FAILED,
     PHASE_PENDING,
     PHASE_RUNNING,
     PHASE_SUCCEEDED,
-    RESTORE_KIND,
     DatabaseRestore,
     DecodeError,
     ObjectMeta,
@@ -69,12 +66,13 @@ from api.v1alpha1.restore_types import DatabaseRestoreStatus
 from api.v1alpha1.status import Condition
 from controller.databasebackup import ReconcilerClient, Recorder
 from controller.jobs import is_controlled_by, job_outcome
+from controller.resources import owned_by
 from manager.clock import Clock
 from manager.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from manager.events import NORMAL, WARNING
 from manager.reconcile import Request, Result
 from manager.scheme import JOBS, ResourceType
-from manager.store import INDEX_CONTROLLER_OWNER, owner_key
+from manager.store import INDEX_CONTROLLER_OWNER
 
 __all__ = ["WAIT_REQUEUE", "CacheLister", "DatabaseRestoreReconciler", "RestoreGuard"]
 
@@ -207,7 +205,7 @@ class DatabaseRestoreReconciler:
     def _own_job(
         self, restore: DatabaseRestore, previous: DatabaseRestoreStatus
     ) -> dict[str, Any] | None:
-        key = owner_key(GROUP, RESTORE_KIND, restore.namespace, restore.name)
+        key = owned_by(self._restores, restore.namespace, restore.name)
         for job in self._client.by_index(JOBS, INDEX_CONTROLLER_OWNER, key):
             if is_controlled_by(job, restore.uid):
                 return job
@@ -221,7 +219,7 @@ class DatabaseRestoreReconciler:
 
     def _running_backup_job(self, backup: Mapping[str, Any]) -> str:
         meta = ObjectMeta.of(backup)
-        key = owner_key(GROUP, KIND, meta.namespace, meta.name)
+        key = owned_by(self._backups, meta.namespace, meta.name)
         for job in self._client.by_index(JOBS, INDEX_CONTROLLER_OWNER, key):
             if is_controlled_by(job, meta.uid) and job_outcome(job).result == PHASE_RUNNING:
                 return name_of(job)
@@ -360,7 +358,7 @@ class RestoreGuard:
             status = restore.status or DatabaseRestoreStatus()
             if restore.spec.backup_ref.name != name or status.phase in FINISHED:
                 continue
-            key = owner_key(GROUP, RESTORE_KIND, namespace, restore.name)
+            key = owned_by(self._restores, namespace, restore.name)
             for job in self._client.by_index(JOBS, INDEX_CONTROLLER_OWNER, key):
                 if is_controlled_by(job, restore.uid) and job_outcome(job).result == PHASE_RUNNING:
                     return restore.name

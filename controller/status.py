@@ -26,15 +26,19 @@ from typing import Any
 
 import tenacity
 
-from api.v1alpha1 import TRIGGER_MANUAL, failure_in_words, format_time, name_of, parse_time
-from api.v1alpha1.status import (
+from api.v1alpha1 import (
     PHASE_FAILED,
     PHASE_PENDING,
     PHASE_RUNNING,
     PHASE_SUCCEEDED,
+    TRIGGER_MANUAL,
     BackupRun,
     Condition,
     DatabaseBackupStatus,
+    failure_in_words,
+    format_time,
+    name_of,
+    parse_time,
 )
 from controller.jobs import is_manual, job_outcome, requested_time, scheduled_time
 from manager.errors import Conflict
@@ -196,6 +200,14 @@ def set_condition(
     observed_generation: int,
 ) -> tuple[Condition, ...]:
     """Upsert one condition; keep ``lastTransitionTime`` unless ``status`` flips."""
+    updated = Condition(
+        type=type_,
+        status=status,
+        reason=reason,
+        message=message,
+        last_transition_time=format_time(now),
+        observed_generation=observed_generation,
+    )
     result: list[Condition] = []
     found = False
     for existing in conditions:
@@ -203,30 +215,12 @@ def set_condition(
             result.append(existing)
             continue
         found = True
-        transition = existing.last_transition_time
-        if existing.status != status or not transition:
-            transition = format_time(now)
-        result.append(
-            Condition(
-                type=type_,
-                status=status,
-                reason=reason,
-                message=message,
-                last_transition_time=transition,
-                observed_generation=observed_generation,
-            )
-        )
+        if existing.status == status and existing.last_transition_time:
+            result.append(replace(updated, last_transition_time=existing.last_transition_time))
+        else:
+            result.append(updated)
     if not found:
-        result.append(
-            Condition(
-                type=type_,
-                status=status,
-                reason=reason,
-                message=message,
-                last_transition_time=format_time(now),
-                observed_generation=observed_generation,
-            )
-        )
+        result.append(updated)
     return tuple(result)
 
 

@@ -143,6 +143,18 @@ class OpenAPIService:
         name = kind_schema_name(info.group, info.kind) or info.kind
         return name, f"{name}List", {}
 
+    def _paths_and_roots(
+        self, infos: list[ResourceInfo], *, v2: bool
+    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """The paths of ``infos`` and the schemas their CRDs add, in one document's form."""
+        paths: dict[str, Any] = {}
+        roots: dict[str, dict[str, Any]] = {}
+        for info in infos:
+            name, list_name, own = self._kind(info, v2=v2)
+            roots.update(own)
+            paths.update(resource_paths(info, name, list_name, v2=v2))
+        return paths, roots
+
     def schemas_for(self, info: ResourceInfo) -> tuple[str, Mapping[str, Mapping[str, Any]]]:
         """(the kind's schema name, the v3 schemas to resolve it in) for field validation;
         kept until the CRD changes, as every write asks."""
@@ -188,12 +200,7 @@ class OpenAPIService:
             return None
 
         def build() -> dict[str, Any]:
-            paths: dict[str, Any] = {}
-            roots: dict[str, dict[str, Any]] = {}
-            for info in infos:
-                name, list_name, own = self._kind(info, v2=False)
-                roots.update(own)
-                paths.update(resource_paths(info, name, list_name, v2=False))
+            paths, roots = self._paths_and_roots(infos, v2=False)
             components: dict[str, Any] = {"schemas": _closure(roots, paths)}
             custom = any(i.custom for i in infos)
             if not custom:
@@ -207,12 +214,7 @@ class OpenAPIService:
         infos = sorted(self._registry.all(), key=lambda i: (i.group, i.version, i.plural))
 
         def build() -> dict[str, Any]:
-            paths: dict[str, Any] = {}
-            roots: dict[str, dict[str, Any]] = {}
-            for info in infos:
-                name, list_name, own = self._kind(info, v2=True)
-                roots.update(own)
-                paths.update(resource_paths(info, name, list_name, v2=True))
+            paths, roots = self._paths_and_roots(infos, v2=True)
             definitions = {k: v if k in roots else to_v2(v)
                            for k, v in _closure(roots, paths).items()}  # fmt: skip
             return {"swagger": "2.0", "info": BUILTIN_INFO, "paths": dict(sorted(paths.items())),

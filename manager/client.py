@@ -1,7 +1,7 @@
 """The client controllers use: reads from the cache, writes to the API server
 (controller-runtime's default ``client.Client``, split reader and writer).
 
-* Reads — :meth:`Client.get`, :meth:`Client.list`, :meth:`Client.by_index` — answer from the
+* Reads — ``Client.get``, ``Client.list``, ``Client.by_index`` — answer from the
   :class:`~manager.cache.Cache` (no request; the result may lag the server by a watch event;
   the dicts are shared: copy before editing). :meth:`Client.get_live` asks the server.
 * Writes go straight to the API through :class:`~manager.rest.RestClient` and return the
@@ -14,7 +14,6 @@ Errors are :mod:`manager.errors` classes. Non-goals: server-side apply, dry-run,
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -58,24 +57,13 @@ class Client:
 
     def __init__(self, rest: Writer, cache: Cache, scheme: Scheme) -> None:
         self._rest = rest
-        self._cache = cache
         self.scheme = scheme
+        # Reads are the cache's own methods, with their signatures: nothing to add on the way.
+        self.get = cache.get
+        self.list = cache.list
+        self.by_index = cache.by_index
 
-    # -- reads (cache) -----------------------------------------------------------------------
-
-    def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any] | None:
-        return self._cache.get(rt, namespace, name)
-
-    def list(
-        self,
-        rt: ResourceType,
-        namespace: str | None = None,
-        labels: Mapping[str, str] | None = None,
-    ) -> builtins.list[dict[str, Any]]:
-        return self._cache.list(rt, namespace, labels)
-
-    def by_index(self, rt: ResourceType, index: str, value: str) -> builtins.list[dict[str, Any]]:
-        return self._cache.by_index(rt, index, value)
+    # -- reads (server) ----------------------------------------------------------------------
 
     def get_live(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
         """GET the object from the server (``NotFound`` if absent)."""

@@ -129,14 +129,10 @@ class TransportError(ApiError):
     status = 0
 
 
+# The kinds a status code alone decides (409 also needs the reason; 5xx is a range).
 _BY_STATUS: dict[int, type[ApiError]] = {
-    400: BadRequest,
-    401: Unauthorized,
-    403: Forbidden,
-    404: NotFound,
-    410: Gone,
-    422: Invalid,
-    429: TooManyRequests,
+    cls.status: cls
+    for cls in (BadRequest, Unauthorized, Forbidden, NotFound, Gone, Invalid, TooManyRequests)
 }
 
 

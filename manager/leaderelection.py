@@ -59,6 +59,7 @@ __all__ = [
     "DEFAULT_RENEW_DEADLINE",
     "DEFAULT_RETRY_PERIOD",
     "JITTER_FACTOR",
+    "TIMINGS",
     "LeaderCallbacks",
     "LeaderElectionConfig",
     "LeaderElectionUnhealthy",
@@ -72,6 +73,9 @@ DEFAULT_LEASE_DURATION = 15.0  # seconds; client-go / controller-runtime default
 DEFAULT_RENEW_DEADLINE = 10.0  # seconds; client-go / controller-runtime default
 DEFAULT_RETRY_PERIOD = 2.0  # seconds; client-go / controller-runtime default
 JITTER_FACTOR = 1.2  # client-go's leaderelection.JitterFactor
+# The timing fields of LeaderElectionConfig; ManagerOptions and the operator's flags use the
+# same names, so each passes them on by name.
+TIMINGS = ("lease_duration", "renew_deadline", "retry_period")
 _MIN_REQUEST_TIMEOUT = 0.1  # seconds; a request is never sent with a zero timeout
 _CALLBACK_JOIN_TIMEOUT_FACTOR = (
     1.0  # times renew_deadline: to wait for on_started_leading to return

@@ -72,6 +72,7 @@ from manager.leaderelection import (
     LeaderElector,
     default_identity,
 )
+from manager.leaderelection import TIMINGS as LEASE_TIMINGS
 from manager.metrics import Metrics, rest_client_observer, serve_metrics
 from manager.metricsauth import DelegatingAuth
 from manager.predicate import Predicate
@@ -265,10 +266,8 @@ class Manager:
             namespace=o.leader_election_namespace,
             name=o.leader_election_id,
             identity=self.identity,
-            lease_duration=o.lease_duration,
-            renew_deadline=o.renew_deadline,
-            retry_period=o.retry_period,
             release_on_cancel=o.leader_election_release_on_cancel,
+            **{key: getattr(o, key) for key in LEASE_TIMINGS},
         )
         callbacks = LeaderCallbacks(
             on_started_leading=self._on_started_leading,

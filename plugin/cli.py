@@ -49,6 +49,8 @@ EXIT_API = 5
 DEFAULT_NAMESPACE = "default"
 DEFAULT_WAIT_TIMEOUT = 3600.0  # seconds; a restore of a large dump takes a while
 USER_AGENT = "kubectl-dbbackup"
+# The RestoreRequest fields ``restore`` takes from its --to-<field> flags.
+RESTORE_OVERRIDES = ("host", "port", "database", "credentials")
 # What each command calls, as RBAC (the README's "Back up now" lists the same).
 NEEDS = {
     "run": "get databasebackups; list databaserestores; list and create jobs (delete for "
@@ -187,13 +189,9 @@ def _dispatch(args: argparse.Namespace, rest: RestClient) -> int:
         print(f"follow it: kubectl dbbackup history {args.name} -n {ns}")
         return EXIT_OK
     if args.command == "restore":
-        request = RestoreRequest(
-            source=args.source,
-            host=args.to_host,
-            port=args.to_port,
-            database=args.to_database,
-            credentials=args.to_credentials,
-        )
+        # Each --to-<field> flag overrides that field of the backup's database.
+        overrides = {field: getattr(args, f"to_{field}") for field in RESTORE_OVERRIDES}
+        request = RestoreRequest(source=args.source, **overrides)
         created = actions.create_restore(rest, ns, args.name, request)
         name = created["metadata"]["name"]
         print(f"databaserestore.dbbackup.io/{name} created")

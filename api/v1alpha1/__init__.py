@@ -19,29 +19,8 @@ Plain data in, plain data out: nothing here does I/O or imports the runtime. The
 * the CRDs are generated from the types: ``python -m api.v1alpha1.crdgen``.
 """
 
-from api.v1alpha1.groupversion import (
-    ANNOTATION_REQUESTED_AT,
-    ANNOTATION_RESTORE_SOURCE,
-    ANNOTATION_SCHEDULED_AT,
-    API_VERSION,
-    CATEGORIES,
-    GROUP,
-    KIND,
-    LABEL_BACKUP,
-    LABEL_MANAGED_BY,
-    LABEL_RESTORE,
-    LABEL_TRIGGER,
-    LIST_KIND,
-    MANAGED_BY,
-    MAX_NAME_LENGTH,
-    PLURAL,
-    RESTORE_KIND,
-    RESTORE_PLURAL,
-    SHORT_NAMES,
-    SINGULAR,
-    TRIGGER_MANUAL,
-    VERSION,
-)
+from api.v1alpha1 import groupversion, status
+from api.v1alpha1.groupversion import *  # noqa: F403 (every name of the API is public)
 from api.v1alpha1.job import (
     InvalidBackupError,
     backup_dump_location,
@@ -67,17 +46,7 @@ from api.v1alpha1.restore_job import (
 )
 from api.v1alpha1.restore_types import DatabaseRestore
 from api.v1alpha1.schedule import CronSchedule, ScheduleError, hash_seed, parse_schedule
-from api.v1alpha1.status import (
-    CONDITION_FALSE,
-    CONDITION_READY,
-    CONDITION_TRUE,
-    PHASE_FAILED,
-    PHASE_PENDING,
-    PHASE_RUNNING,
-    PHASE_SUCCEEDED,
-    BackupRun,
-    Condition,
-)
+from api.v1alpha1.status import *  # noqa: F403 (its names are the package's)
 from api.v1alpha1.times import format_time, parse_rfc3339, parse_time
 from api.v1alpha1.types import (
     CONCURRENCY_ALLOW,
@@ -88,51 +57,19 @@ from api.v1alpha1.types import (
     TIME_ZONE_PATH,
     DatabaseBackup,
     DatabaseBackupSpec,
-    DatabaseBackupStatus,
 )
 from api.v1alpha1.validation import FieldProblem, apply_defaults, parse_duration, validate
 
 __all__ = [
-    "ANNOTATION_REQUESTED_AT",
-    "ANNOTATION_RESTORE_SOURCE",
-    "ANNOTATION_SCHEDULED_AT",
-    "API_VERSION",
-    "CATEGORIES",
     "CONCURRENCY_ALLOW",
     "CONCURRENCY_FORBID",
     "CONCURRENCY_REPLACE",
-    "CONDITION_FALSE",
-    "CONDITION_READY",
-    "CONDITION_TRUE",
-    "GROUP",
-    "KIND",
-    "LABEL_BACKUP",
-    "LABEL_MANAGED_BY",
-    "LABEL_RESTORE",
-    "LABEL_TRIGGER",
-    "LIST_KIND",
-    "MANAGED_BY",
-    "MAX_NAME_LENGTH",
-    "PHASE_FAILED",
-    "PHASE_PENDING",
-    "PHASE_RUNNING",
-    "PHASE_SUCCEEDED",
-    "PLURAL",
-    "RESTORE_KIND",
-    "RESTORE_PLURAL",
     "SCHEDULE_PATH",
-    "SHORT_NAMES",
-    "SINGULAR",
     "STARTING_DEADLINE_PATH",
     "TIME_ZONE_PATH",
-    "TRIGGER_MANUAL",
-    "VERSION",
-    "BackupRun",
-    "Condition",
     "CronSchedule",
     "DatabaseBackup",
     "DatabaseBackupSpec",
-    "DatabaseBackupStatus",
     "DatabaseRestore",
     "DecodeError",
     "FieldProblem",
@@ -165,3 +102,7 @@ __all__ = [
     "storage_location",
     "validate",
 ]
+# The names of the API (group, kinds, labels, annotations) and of status (phases,
+# conditions), each listed once in its module.
+__all__ += groupversion.__all__
+__all__ += status.__all__

@@ -2,7 +2,8 @@
 
 Role: the one place these strings are spelled (docs/design.md section 1). The CRD generator, the
 Job builder, the controller and the RBAC files all read them from here.
-Guarantees: constants only; importing this module has no side effects.
+Guarantees: constants only (a kind's other names derived from it by :func:`_kind_names`);
+importing this module has no side effects.
 Non-goals: REST paths (``manager.scheme.ResourceType`` builds those from these names).
 """
 
@@ -40,13 +41,19 @@ __all__ = [
     "VERSION",
 ]
 
+
+def _kind_names(kind: str) -> tuple[str, str, str, str]:
+    """``(kind, list kind, plural, singular)`` of ``kind``, named as Kubernetes' own kinds are:
+    the list kind adds ``List``, the singular is the kind in lower case, the plural adds ``s``
+    (``kubebuilder create api`` derives them the same way)."""
+    singular = kind.lower()
+    return kind, f"{kind}List", f"{singular}s", singular
+
+
 GROUP = "dbbackup.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
-KIND = "DatabaseBackup"
-LIST_KIND = "DatabaseBackupList"
-PLURAL = "databasebackups"
-SINGULAR = "databasebackup"
+KIND, LIST_KIND, PLURAL, SINGULAR = _kind_names("DatabaseBackup")
 SHORT_NAMES: tuple[str, ...] = ("dbbackup",)
 CATEGORIES: tuple[str, ...] = ("backups",)
 
@@ -73,10 +80,7 @@ ANNOTATION_REQUESTED_AT = f"{GROUP}/requested-at"
 # The DatabaseRestore kind (docs/design.md section 7). Its one Job is ``<restore>-restore``: the
 # name is the lock that keeps one restore Job per DatabaseRestore across restarts and leader
 # changes, and it cannot collide with a backup's Jobs (they end in digits or a manual suffix).
-RESTORE_KIND = "DatabaseRestore"
-RESTORE_LIST_KIND = "DatabaseRestoreList"
-RESTORE_PLURAL = "databaserestores"
-RESTORE_SINGULAR = "databaserestore"
+RESTORE_KIND, RESTORE_LIST_KIND, RESTORE_PLURAL, RESTORE_SINGULAR = _kind_names("DatabaseRestore")
 RESTORE_SHORT_NAMES: tuple[str, ...] = ("dbrestore",)
 RESTORE_JOB_SUFFIX = "-restore"
 RESTORE_MAX_NAME_LENGTH = JOB_NAME_MAX_LENGTH - len(RESTORE_JOB_SUFFIX)

@@ -158,17 +158,17 @@ class GCSCredentialsRef:
 _PREFIX: dict[str, Any] = {"max_length": 1024, "pattern": r"^[^/\s]\S*$"}
 
 
+def _bucket_name(max_length: int, pattern: str) -> Any:
+    """A bucket's name: required and at least 3 characters for both S3 and GCS, which differ
+    in the longest name and the characters allowed."""
+    return prop("Bucket name.", required=True, min_length=3, max_length=max_length, pattern=pattern)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class S3Storage:
     """An S3 (or S3-compatible) bucket."""
 
-    bucket: str = prop(
-        "Bucket name.",
-        required=True,
-        min_length=3,
-        max_length=63,
-        pattern=r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$",
-    )
+    bucket: str = _bucket_name(63, r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
     prefix: str | None = prop("Key prefix inside the bucket (no leading slash).", **_PREFIX)
     region: str | None = prop("Bucket region.", max_length=64, pattern=r"^[a-z0-9-]+$")
     endpoint: str | None = prop(
@@ -185,13 +185,7 @@ class S3Storage:
 class GCSStorage:
     """A Google Cloud Storage bucket."""
 
-    bucket: str = prop(
-        "Bucket name.",
-        required=True,
-        min_length=3,
-        max_length=222,
-        pattern=r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$",
-    )
+    bucket: str = _bucket_name(222, r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$")
     prefix: str | None = prop("Object name prefix inside the bucket.", **_PREFIX)
     credentials_secret_ref: GCSCredentialsRef | None = prop(
         "Secret with a key file, mounted read-only; unset when workload identity grants access."

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
@@ -147,9 +147,12 @@ def _check(
         elif isinstance(value, str):
             _check_string(value, node, path, out)
     else:
-        kind = node.get("type")
-        checker = _CHECKERS[str(kind)]
-        checker(value, node, path, out, schema_path)
+        kind = str(node.get("type"))
+        what, is_kind = _TYPES[kind]
+        if not is_kind(value):
+            out.append(FieldProblem(path, f"must be {what}, not {_json_type(value)}"))
+        elif kind in _CHECKERS:
+            _CHECKERS[kind](value, node, path, out, schema_path)
     if len(out) == before:
         for rule in _rule_checks().get(schema_path, ()):
             if not rule.check(value):
@@ -157,14 +160,17 @@ def _check(
                 out.append(FieldProblem(where or "<root>", rule.message))
 
 
+def _too_many(
+    count: int, node: Mapping[str, Any], limit: str, path: str, out: list[FieldProblem]
+) -> None:
+    if limit in node and count > node[limit]:
+        out.append(FieldProblem(path, f"must have at most {node[limit]} items"))
+
+
 def _check_object(
     value: Any, node: Mapping[str, Any], path: str, out: list[FieldProblem], schema_path: str
 ) -> None:
-    if not isinstance(value, Mapping):
-        out.append(FieldProblem(path, f"must be an object, not {_json_type(value)}"))
-        return
-    if "maxProperties" in node and len(value) > node["maxProperties"]:
-        out.append(FieldProblem(path, f"must have at most {node['maxProperties']} items"))
+    _too_many(len(value), node, "maxProperties", path, out)
     for key in node.get("required", ()):
         if value.get(key) is None:
             out.append(FieldProblem(_join(path, key), "Required value"))
@@ -180,11 +186,7 @@ def _check_object(
 def _check_array(
     value: Any, node: Mapping[str, Any], path: str, out: list[FieldProblem], schema_path: str
 ) -> None:
-    if not isinstance(value, list | tuple):
-        out.append(FieldProblem(path, f"must be a list, not {_json_type(value)}"))
-        return
-    if "maxItems" in node and len(value) > node["maxItems"]:
-        out.append(FieldProblem(path, f"must have at most {node['maxItems']} items"))
+    _too_many(len(value), node, "maxItems", path, out)
     for i, item in enumerate(value):
         _check(item, node["items"], f"{path}[{i}]", out, schema_path=f"{schema_path}[*]")
     keys = node.get("x-kubernetes-list-map-keys")
@@ -198,16 +200,9 @@ def _check_array(
                 seen.add(key)
 
 
-def _check_string_node(
-    value: Any, node: Mapping[str, Any], path: str, out: list[FieldProblem], _sp: str
+def _check_string(
+    value: str, node: Mapping[str, Any], path: str, out: list[FieldProblem], _sp: str = ""
 ) -> None:
-    if not isinstance(value, str):
-        out.append(FieldProblem(path, f"must be a string, not {_json_type(value)}"))
-        return
-    _check_string(value, node, path, out)
-
-
-def _check_string(value: str, node: Mapping[str, Any], path: str, out: list[FieldProblem]) -> None:
     if "enum" in node and value not in node["enum"]:
         supported = ", ".join(f'"{v}"' for v in node["enum"])
         out.append(
@@ -228,30 +223,28 @@ def _check_string(value: str, node: Mapping[str, Any], path: str, out: list[Fiel
 
 
 def _check_integer(
-    value: Any, node: Mapping[str, Any], path: str, out: list[FieldProblem], _sp: str
+    value: int, node: Mapping[str, Any], path: str, out: list[FieldProblem], _sp: str
 ) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        out.append(FieldProblem(path, f"must be an integer, not {_json_type(value)}"))
-        return
     if "minimum" in node and value < node["minimum"]:
         out.append(FieldProblem(path, f"must be greater than or equal to {node['minimum']}"))
     if "maximum" in node and value > node["maximum"]:
         out.append(FieldProblem(path, f"must be less than or equal to {node['maximum']}"))
 
 
-def _check_boolean(
-    value: Any, node: Mapping[str, Any], path: str, out: list[FieldProblem], _sp: str
-) -> None:
-    if not isinstance(value, bool):
-        out.append(FieldProblem(path, f"must be a boolean, not {_json_type(value)}"))
-
-
-_CHECKERS = {
+# Per schema type: how a value of another type is told apart and named in the problem.
+_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "object": ("an object", lambda v: isinstance(v, Mapping)),
+    "array": ("a list", lambda v: isinstance(v, list | tuple)),
+    "string": ("a string", lambda v: isinstance(v, str)),
+    "integer": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "boolean": ("a boolean", lambda v: isinstance(v, bool)),
+}
+# What each type checks further once the value has that type (a boolean: nothing).
+_CHECKERS: dict[str, Callable[[Any, Mapping[str, Any], str, list[FieldProblem], str], None]] = {
     "object": _check_object,
     "array": _check_array,
-    "string": _check_string_node,
+    "string": _check_string,
     "integer": _check_integer,
-    "boolean": _check_boolean,
 }
 
 

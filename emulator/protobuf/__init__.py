@@ -8,22 +8,11 @@ JSON objects the rest of the emulator stores (:mod:`.convert`). Custom resources
 without a schema stay JSON. docs/emulator.md ("Protobuf") lists what is covered.
 """
 
-from emulator.protobuf.wire import (
-    MEDIA_TYPE,
-    decode,
-    encode,
-    is_protobuf,
-    not_acceptable,
-    only_protobuf,
-    prefers_protobuf,
-)
-
-__all__ = [
-    "MEDIA_TYPE",
-    "decode",
-    "encode",
-    "is_protobuf",
-    "not_acceptable",
-    "only_protobuf",
-    "prefers_protobuf",
-]
+# The package's surface is :mod:`.wire`'s, re-exported name by name (PEP 484's ``X as X``).
+from emulator.protobuf.wire import MEDIA_TYPE as MEDIA_TYPE
+from emulator.protobuf.wire import decode as decode
+from emulator.protobuf.wire import encode as encode
+from emulator.protobuf.wire import is_protobuf as is_protobuf
+from emulator.protobuf.wire import not_acceptable as not_acceptable
+from emulator.protobuf.wire import only_protobuf as only_protobuf
+from emulator.protobuf.wire import prefers_protobuf as prefers_protobuf

@@ -8,7 +8,9 @@ A schema is text, one message per entry (continuation lines are indented)::
 the same package, ``meta.X`` in another), prefixed by ``*`` (a Go pointer: on the wire and in
 JSON only when set), ``[]`` (repeated) or ``{}`` (a map from string). ``~`` is Go's
 ``omitempty``; a field name starting with ``^`` is an embedded struct whose JSON fields sit inline
-in its parent's object (``Volume``'s ``volumeSource``), a nested message on the wire.
+in its parent's object (``Volume``'s ``volumeSource``), a nested message on the wire. An entry
+``Message: =Other`` declares a message with the fields of ``Other`` (declared above it), numbered
+alike: Go's ``EphemeralContainerCommon`` is a copy of ``Container`` kept field for field.
 
 What the Go types say beyond field numbers matters for exact bytes: generated Kubernetes code
 writes every non-pointer string, number and struct field even when empty, a pointer only when set
@@ -88,6 +90,9 @@ def _parse(package: str, text: str) -> dict[str, tuple[Field, ...]]:
     messages: dict[str, tuple[Field, ...]] = {}
     for entry in entries:
         name, _, body = entry.partition(":")
+        if body.strip().startswith("="):
+            messages[f"{package}.{name}"] = messages[f"{package}.{body.strip()[1:]}"]
+            continue
         fields = []
         for token in body.split():
             match = _FIELD.match(token)

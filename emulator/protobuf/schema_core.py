@@ -198,14 +198,7 @@ SeccompProfile: type=1:s localhostProfile=2:*s~
 AppArmorProfile: type=1:s localhostProfile=2:*s~
 EphemeralContainer: ^ephemeralContainerCommon=1:EphemeralContainerCommon
     targetContainerName=2:s~
-EphemeralContainerCommon: name=1:s image=2:s~ command=3:[]s~ args=4:[]s~ workingDir=5:s~
-    ports=6:[]ContainerPort~ envFrom=19:[]EnvFromSource~ env=7:[]EnvVar~
-    resources=8:ResourceRequirements~ resizePolicy=23:[]ContainerResizePolicy~
-    restartPolicy=24:*s~ volumeMounts=9:[]VolumeMount~ volumeDevices=21:[]VolumeDevice~
-    livenessProbe=10:*Probe~ readinessProbe=11:*Probe~ startupProbe=22:*Probe~
-    lifecycle=12:*Lifecycle~ terminationMessagePath=13:s~ terminationMessagePolicy=20:s~
-    imagePullPolicy=14:s~ securityContext=15:*SecurityContext~ stdin=16:bool~
-    stdinOnce=17:bool~ tty=18:bool~
+EphemeralContainerCommon: =Container
 PodSecurityContext: seLinuxOptions=1:*SELinuxOptions~
     windowsOptions=8:*WindowsSecurityContextOptions~ runAsUser=2:*i64~ runAsGroup=6:*i64~
     runAsNonRoot=3:*bool~ supplementalGroups=4:[]i64~ supplementalGroupsPolicy=12:*s~

@@ -16,10 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-__all__ = ["CHUNK_SIZE", "READ_SIZE", "ObjectInfo", "Storage"]
+__all__ = ["CHUNK_SIZE", "READ_SIZE", "ObjectInfo", "Storage", "key_prefix"]
 
 CHUNK_SIZE = 8 * 1024 * 1024  # one S3 part / one GCS resumable chunk (a multiple of 256 KiB)
 READ_SIZE = 1024 * 1024  # downloads are read in pieces of this size
+
+
+def key_prefix(prefix: str) -> str:
+    """What a bucket backend puts before an object's name: ``"a/b/"`` for ``"/a/b/"``, and
+    nothing for an empty prefix (object names then sit at the top of the bucket)."""
+    stripped = prefix.strip("/")
+    return f"{stripped}/" if stripped else ""
 
 
 @dataclass(frozen=True, slots=True)

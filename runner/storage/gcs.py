@@ -24,7 +24,7 @@ import requests
 from api.v1alpha1.times import parse_rfc3339
 from runner.errors import RunnerError, StorageError, UploadError
 from runner.retry import RETRY_STATUSES, RetryPolicy, TransientError
-from runner.storage.base import CHUNK_SIZE, READ_SIZE, ObjectInfo
+from runner.storage.base import CHUNK_SIZE, READ_SIZE, ObjectInfo, key_prefix
 
 __all__ = ["DEFAULT_ENDPOINT", "GCSStorage"]
 
@@ -88,7 +88,7 @@ class GCSStorage:
     ) -> None:
         self._retry = retry or RetryPolicy()
         self._bucket = bucket
-        self._prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self._prefix = key_prefix(prefix)
         self._endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip("/")
         try:
             self._http = _session(endpoint, key_file)

@@ -18,7 +18,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from runner.errors import StorageError, UploadError
-from runner.storage.base import READ_SIZE, ObjectInfo
+from runner.storage.base import READ_SIZE, ObjectInfo, key_prefix
 
 __all__ = ["S3Storage"]
 
@@ -48,7 +48,7 @@ class S3Storage:
         secret_access_key: str = "",
     ) -> None:
         self._bucket = bucket
-        self._prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self._prefix = key_prefix(prefix)
         config = BotoConfig(
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             read_timeout=READ_TIMEOUT_SECONDS,
