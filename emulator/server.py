@@ -235,7 +235,7 @@ class ApiServer:
         """
         if self._tls is None:
             raise RuntimeError("the server is not started")
-        ca = base64.b64encode(self._tls.cert_pem).decode()
+        ca = base64.b64encode(self._tls.ca_pem).decode()
         cluster = {"server": self.secure_url, "certificate-authority-data": ca}
         doc = {
             "apiVersion": "v1",
