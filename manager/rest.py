@@ -24,9 +24,11 @@ It does not retry: retry policy belongs to callers (reflector backoff, work-queu
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import urllib.parse
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -51,6 +53,8 @@ __all__ = [
     "RestClient",
     "WatchEvent",
 ]
+
+log = logging.getLogger(__name__)
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -148,6 +152,13 @@ class RestClient:
             if config.insecure:
                 options["cert_reqs"] = "CERT_NONE"
                 options["assert_hostname"] = False
+                # Asked for in the kubeconfig: said once here, not warned on every request.
+                log.warning("insecure-skip-tls-verify: not verifying %s", config.host)
+                warnings.filterwarnings(
+                    "ignore",
+                    message=f"Unverified HTTPS request is being made to host '{url.hostname}'",
+                    category=urllib3.exceptions.InsecureRequestWarning,
+                )
             elif config.server_name:
                 options["server_hostname"] = config.server_name
                 options["assert_hostname"] = config.server_name
