@@ -345,16 +345,15 @@ def run_sandbox(
 def _cluster_answers(kubeconfig: str | None) -> tuple[str | None, str]:
     """(the API URL if a cluster answered ``/version``, a sentence saying what happened)."""
     try:
-        config = load_rest_config(kubeconfig)
+        # One attempt (the client never retries): the probe is bounded by PROBE_TIMEOUT.
+        rest = RestClient(
+            load_rest_config(kubeconfig),
+            user_agent=USER_AGENT,
+            connect_timeout=PROBE_TIMEOUT,
+            read_timeout=PROBE_TIMEOUT,
+        )
     except ConfigError as err:
         return None, str(err)
-    # One attempt (the client never retries): the probe is bounded by PROBE_TIMEOUT.
-    rest = RestClient(
-        config,
-        user_agent=USER_AGENT,
-        connect_timeout=PROBE_TIMEOUT,
-        read_timeout=PROBE_TIMEOUT,
-    )
     try:
         rest.request("GET", "/version")
     except ApiError as err:

@@ -79,6 +79,25 @@ def load_client_config(
     """Load from the first source that exists; ``environ``, ``home`` and the service-account
     directory are injectable so tests need not touch the real ones."""
     env = os.environ if environ is None else environ
+    try:
+        loaded = _first_source(kubeconfig, context, env, home, service_account_dir)
+    except ConfigError as exc:
+        raise ConfigError(f"cannot load Kubernetes configuration: {exc}") from exc
+    if loaded is None:
+        raise ConfigError(
+            "no Kubernetes configuration found: pass --kubeconfig, set $KUBECONFIG, run in a "
+            "cluster, or create ~/.kube/config"
+        )
+    return loaded
+
+
+def _first_source(
+    kubeconfig: str | None,
+    context: str | None,
+    env: Mapping[str, str],
+    home: Path | None,
+    service_account_dir: Path,
+) -> ClientConfig | None:
     if kubeconfig:
         path = Path(kubeconfig).expanduser()
         if not path.exists():
@@ -98,10 +117,7 @@ def load_client_config(
     default = (home or Path.home()) / ".kube" / "config"
     if default.exists():
         return _from_kubeconfig(merge_files([default]), context)
-    raise ConfigError(
-        "no Kubernetes configuration found: pass --kubeconfig, set $KUBECONFIG, run in a "
-        "cluster, or create ~/.kube/config"
-    )
+    return None
 
 
 # -- in-cluster ------------------------------------------------------------------------------
@@ -120,7 +136,7 @@ def _in_cluster(env: Mapping[str, str], directory: Path) -> ClientConfig:
     ca = b""
     try:
         ca = ca_file.read_bytes()
-        ssl.create_default_context(cadata=ca.decode("ascii"))
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=ca.decode("ascii"))
     except (OSError, UnicodeDecodeError, ssl.SSLError) as exc:
         # client-go logs this and goes on with the system's roots.
         log.error("in-cluster: cannot load the root CA %s: %s", ca_file, exc)

@@ -4,7 +4,7 @@
 pool of keep-alive connections (an ``ssl.SSLContext`` built from the config), credentials from
 :mod:`manager.credentials` on every request, JSON bodies as plain dicts (≈10 µs per Job against
 ≈138 µs for a generated model, docs/design.md §6). It does not import the official client
-(docs/design.md §2, "The transport": memory and start time).
+(docs/design.md §3, "The transport": memory and start time).
 
 Guarantees:
 

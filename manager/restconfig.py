@@ -6,14 +6,14 @@ the config is loaded, so a ``RestConfig`` carries data, not paths; the one excep
 ``bearer_token_file``, which is re-read while the client runs (projected service-account tokens
 rotate; :mod:`manager.credentials`).
 
-Guarantees: :func:`ssl_context` verifies the server against ``ca_data`` (or the system's
+Guarantees: :func:`ssl_context` verifies the server against ``ca_data`` alone (the system's
 roots when there is none) unless ``insecure`` is set, checks the host name against
 ``server_name`` when given, and presents the client certificate when one is configured. A key
 never touches the disk except, for the instant ``ssl`` loads it, as a private (0600) file in a
 temporary directory removed at once (``ssl`` loads keys only from files).
 
 Non-goals: basic auth, impersonation, and ``auth-provider`` (refused by the loader with a
-:class:`ConfigError`, docs/design.md §2 "The transport").
+:class:`ConfigError`, docs/design.md §3 "The transport").
 """
 
 from __future__ import annotations
@@ -96,15 +96,19 @@ def ssl_context(
 
     The pair comes from an exec plugin when it returns a certificate instead of a token.
     """
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     if config.insecure:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     elif config.ca_data:
+        # That CA alone, not the system's roots beside it (client-go's RootCAs).
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         try:
             context.load_verify_locations(cadata=config.ca_data.decode("ascii", "replace"))
         except ssl.SSLError as exc:
             raise ConfigError(f"the certificate authority data is not PEM: {exc}") from exc
+    else:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     cert, key = client_pair or (config.cert_data, config.key_data)
     if cert and key:
         _load_pair(context, cert, key)

@@ -1,7 +1,8 @@
-"""The operator's runtime does not load the official Kubernetes client (docs/design.md §2).
+"""The operator's runtime does not load the official Kubernetes client (docs/design.md §3).
 
 ``kubernetes`` (with google-auth, pydantic and requests-oauthlib behind ``kubernetes.config``)
-is most of a bare operator's memory and start time; the runtime speaks HTTP itself. Each entry
+is most of a bare operator's memory and start time; the runtime speaks HTTP itself ("The
+transport"). Each entry
 point is imported in a fresh interpreter, so nothing another test loaded can hide an import.
 """
 

@@ -168,7 +168,7 @@ def test_the_install_step_builds_a_wheel_without_the_emulator_or_a_private_key(
     requires = [line for line in text.splitlines() if line.startswith("Requires-Dist:")]
     # cel-python is the emulator's; it comes only with an extra, never with the operator.
     assert [r for r in requires if "cel-python" in r and "extra ==" not in r] == []
-    # Nor the official client: the operator speaks HTTP itself (docs/design.md §2).
+    # Nor the official client: the operator speaks HTTP itself (docs/design.md §3, "The transport").
     assert [r for r in requires if r.startswith("Requires-Dist: kubernetes")
             and "extra ==" not in r] == []  # fmt: skip
     assert "License-Expression: Apache-2.0" in text
