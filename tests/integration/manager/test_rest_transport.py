@@ -172,3 +172,31 @@ def test_a_server_that_never_answers_times_out(tmp_path: Path) -> None:
         with pytest.raises(TransportError, match="timed out") as err:
             rest.get("/version")
         assert err.value.status == 0
+
+
+def test_an_exec_plugin_may_answer_a_client_certificate(
+    tmp_path: Path, pki: Pki, server: TlsServer
+) -> None:
+    (tmp_path / "alice.crt").write_bytes(pki.client_cert)
+    (tmp_path / "alice.key").write_bytes(pki.client_key)
+    script = (
+        "import json, pathlib, sys; d = pathlib.Path(sys.argv[1]); print(json.dumps({"
+        "'apiVersion': 'client.authentication.k8s.io/v1beta1', 'kind': 'ExecCredential', "
+        "'status': {'clientCertificateData': (d / 'alice.crt').read_text(), "
+        "'clientKeyData': (d / 'alice.key').read_text()}}))"
+    )
+    user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": sys.executable,
+            "args": ["-c", script, str(tmp_path)],
+        }
+    }
+    cluster = {"certificate-authority-data": _b64(pki.ca)}
+    rest = RestClient(
+        load_rest_config(str(_kubeconfig(tmp_path / "kc", server.url, cluster, user)))
+    )
+    try:
+        assert rest.get("/version") == {"cn": "alice", "authorization": ""}
+    finally:
+        rest.close()
