@@ -70,7 +70,7 @@ from emulator.schema_errors import SchemaError
 from emulator.server import ApiServer
 from manager.clock import Clock, RealClock, ScaledClock
 from manager.errors import ApiError
-from manager.kubeconfig import ConfigError, load_configuration
+from manager.kubeconfig import ConfigError, load_rest_config
 from manager.logsetup import configure_logging
 from manager.rest import RestClient
 
@@ -345,16 +345,15 @@ def run_sandbox(
 def _cluster_answers(kubeconfig: str | None) -> tuple[str | None, str]:
     """(the API URL if a cluster answered ``/version``, a sentence saying what happened)."""
     try:
-        configuration = load_configuration(kubeconfig)
+        # One attempt (the client never retries): the probe is bounded by PROBE_TIMEOUT.
+        rest = RestClient(
+            load_rest_config(kubeconfig),
+            user_agent=USER_AGENT,
+            connect_timeout=PROBE_TIMEOUT,
+            read_timeout=PROBE_TIMEOUT,
+        )
     except ConfigError as err:
         return None, str(err)
-    configuration.retries = 0  # one attempt: the probe is bounded by PROBE_TIMEOUT
-    rest = RestClient(
-        configuration,
-        user_agent=USER_AGENT,
-        connect_timeout=PROBE_TIMEOUT,
-        read_timeout=PROBE_TIMEOUT,
-    )
     try:
         rest.request("GET", "/version")
     except ApiError as err:

@@ -21,10 +21,12 @@ import time
 import tracemalloc
 from typing import Any
 
+from emulator.audit import ADMIN_TOKEN
 from emulator.server import ApiServer
 from manager.clock import RealClock
 from manager.informer import LAST_APPLIED_ANNOTATION, SharedInformer, strip_bulky_fields
 from manager.rest import RestClient
+from manager.restconfig import RestConfig
 from manager.scheme import ResourceType
 
 CONFIGMAPS = ResourceType("", "v1", "ConfigMap", "configmaps")
@@ -57,7 +59,7 @@ def sample(i: int) -> dict[str, Any]:
 
 
 def sync_once(server: ApiServer, transform: bool) -> dict[str, float]:
-    rest = RestClient(server.client_configuration(), read_timeout=120)
+    rest = RestClient(RestConfig(host=server.url, bearer_token=ADMIN_TOKEN), read_timeout=120)
     gc.collect()
     rss0 = rss_bytes()
     tracemalloc.start()

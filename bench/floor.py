@@ -31,7 +31,7 @@ from api.v1alpha1 import build_job
 from app.operator import USER_AGENT
 from controller.resources import BACKUPS
 from manager.errors import ApiError
-from manager.kubeconfig import load_configuration
+from manager.kubeconfig import load_rest_config
 from manager.manager import DEFAULT_MAX_CONCURRENT_RECONCILES
 from manager.rest import DEFAULT_POOL_SIZE, RestClient
 from manager.scheme import JOBS
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # One connection per request in flight, at least the Manager's pool.
     pool = max(DEFAULT_POOL_SIZE, args.workers)
-    rest = RestClient(load_configuration(args.kubeconfig), user_agent=USER_AGENT, pool_size=pool)
+    rest = RestClient(load_rest_config(args.kubeconfig), user_agent=USER_AGENT, pool_size=pool)
     bodies = _bodies(rest, args.slot, args.namespace)
     while (left := args.start_at - time.time()) > 0:
         time.sleep(min(left, 0.1))

@@ -54,7 +54,7 @@ from bench.harness import (
 from bench.observer import WatchObserver
 from bench.workloads import lag_summary
 from controller.resources import BACKUPS
-from manager.kubeconfig import load_configuration
+from manager.kubeconfig import load_rest_config
 from manager.rest import RestClient
 from manager.scheme import EVENTS, JOBS
 
@@ -290,8 +290,8 @@ def _floor(run: _Run, workers: int, slot: datetime) -> dict[str, Any]:
 
 def run_real(n: int, target: Target) -> dict[str, Any]:
     """Steps 1-6 of the module docstring for N backups; the figures as one result."""
-    admin = RestClient(load_configuration(str(target.kubeconfig)), pool_size=32)
-    operator_rest = RestClient(load_configuration(str(target.operator_kubeconfig)))
+    admin = RestClient(load_rest_config(str(target.kubeconfig)), pool_size=32)
+    operator_rest = RestClient(load_rest_config(str(target.operator_kubeconfig)))
     cluster = Cluster(admin, NAMESPACE, LEASE)
     run = _Run(target=target, n=n, cluster=cluster, operator_user=cluster.whoami(operator_rest),
                audit=AuditLog(target.audit_log) if target.audit_log else None)  # fmt: skip

@@ -28,10 +28,9 @@ from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from kubernetes.client import Configuration
 
 from emulator.audit import ADMIN_TOKEN, AuditLog, Users
 from emulator.backend import Backend
@@ -45,6 +44,9 @@ from emulator.openapi_serve import OpenAPIService
 from emulator.rbac import Authorizer
 from emulator.resources import NAMESPACE_KEY, Registry, ResourceInfo
 from emulator.storage import DEFAULT_HISTORY_SIZE, Storage
+
+if TYPE_CHECKING:  # the official client loads only for tests that ask for it (~50 MiB)
+    from kubernetes.client import Configuration
 
 __all__ = ["ADMIN_TOKEN", "DEFAULT_BOOKMARK_INTERVAL", "ApiServer"]
 
@@ -222,6 +224,8 @@ class ApiServer:
 
     def client_configuration(self, token: str | None = None) -> Configuration:
         """A ``kubernetes.client.Configuration`` for this server (admin token by default)."""
+        from kubernetes.client import Configuration
+
         config = Configuration()
         config.host = self.url
         config.api_key = {"authorization": f"Bearer {token or ADMIN_TOKEN}"}

@@ -2,7 +2,8 @@
 
 Every failed request surfaces as one :class:`ApiError` subclass chosen from the HTTP status
 (and, for 409, the ``Status.reason``), so callers branch on *what happened* rather than on
-numbers. The original :class:`kubernetes.client.ApiException` is chained as ``__cause__``.
+numbers. When a request got no answer, the transport's exception is chained as ``__cause__``
+of the :class:`TransportError`.
 
 ::
 

@@ -42,7 +42,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kubernetes.client import Configuration
 from prometheus_client import CollectorRegistry
 
 from manager.cache import Cache
@@ -62,7 +61,7 @@ from manager.handler import EnqueueRequestForObject, EnqueueRequestForOwner
 from manager.healthz import HealthProbes, serve_probes
 from manager.httpserver import parse_bind_address
 from manager.informer import Transform
-from manager.kubeconfig import load_configuration
+from manager.kubeconfig import load_rest_config
 from manager.leaderelection import (
     DEFAULT_LEASE_DURATION,
     DEFAULT_RENEW_DEADLINE,
@@ -78,6 +77,7 @@ from manager.metricsauth import DelegatingAuth
 from manager.predicate import Predicate
 from manager.reconcile import Reconciler
 from manager.rest import DEFAULT_POOL_SIZE, DEFAULT_USER_AGENT, RestClient
+from manager.restconfig import RestConfig
 from manager.runnable import Runnable, when_set
 from manager.scheme import ResourceType, Scheme
 from manager.servingcert import tls_source
@@ -125,8 +125,9 @@ HealthCheck = Callable[[], None]
 class ManagerOptions:
     """How a :class:`Manager` connects and behaves. Times are seconds."""
 
-    configuration: Configuration | None = None  # wins over ``kubeconfig``
+    rest_config: RestConfig | None = None  # wins over ``kubeconfig`` and ``context``
     kubeconfig: str | None = None  # None: $KUBECONFIG, in-cluster, ~/.kube/config
+    context: str | None = None  # the kubeconfig context; None: its current-context
     namespace: str | None = None  # watch one namespace; None: all
     metrics_bind_address: str = DEFAULT_METRICS_BIND_ADDRESS
     # HTTPS, and every request reviewed with the API server (manager.metricsauth); off by
@@ -211,12 +212,12 @@ class Manager:
     def __init__(self, options: ManagerOptions, *, scheme: Scheme | None = None) -> None:
         self.options = options
         self.clock = options.clock
-        configuration = options.configuration or load_configuration(options.kubeconfig)
+        config = options.rest_config or load_rest_config(options.kubeconfig, options.context)
         self.registry = CollectorRegistry()
         self.metrics = Metrics(self.registry)
-        host = str(configuration.host).split("://", 1)[-1]
+        host = config.host.split("://", 1)[-1]
         self.rest = RestClient(
-            configuration,
+            config,
             user_agent=options.user_agent,
             pool_size=max(
                 options.pool_size,

@@ -1,19 +1,22 @@
-"""JSON over HTTP to the API server, on the official client's transport.
+"""JSON over HTTP to the API server, on ``urllib3`` directly.
 
-:class:`RestClient` uses ``kubernetes.client.ApiClient`` for what it is good at — kubeconfig
-auth (tokens, exec plugins, client certificates), TLS and a pooled ``urllib3`` connection —
-and skips what is slow on hot paths: building pydantic models. Bodies are decoded to plain
-dicts (≈10 µs per Job against ≈138 µs for a model, measured in docs/design.md §6).
+:class:`RestClient` speaks to one server from a :class:`~manager.restconfig.RestConfig`: one
+pool of keep-alive connections (an ``ssl.SSLContext`` built from the config), credentials from
+:mod:`manager.credentials` on every request, JSON bodies as plain dicts (≈10 µs per Job against
+≈138 µs for a generated model, docs/design.md §6). It does not import the official client
+(docs/design.md §3, "The transport": memory and start time).
 
 Guarantees:
 
-* every non-2xx answer raises the matching :mod:`manager.errors` class, with the original
-  ``ApiException`` chained; a request that got no answer raises ``TransportError``;
+* every non-2xx answer raises the matching :mod:`manager.errors` class; a request that got no
+  answer raises ``TransportError`` with the transport's exception chained (a credential plugin
+  that fails is such a request);
 * every request has a timeout (connect, read): a stalled server cannot hang a caller;
 * :meth:`RestClient.watch` yields decoded watch events one line at a time and closes the
   connection when the caller stops iterating;
 * ``observer`` (if given) sees every request's method, resource path and status code, for the
-  ``rest_client_requests_total`` metric.
+  ``rest_client_requests_total`` metric;
+* a 401 tells the credentials (an exec plugin runs again for the next request, as client-go's).
 
 It does not retry: retry policy belongs to callers (reflector backoff, work-queue requeue).
 """
@@ -21,14 +24,19 @@ It does not retry: retry policy belongs to callers (reflector backoff, work-queu
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import urllib.parse
+import urllib.request
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import urllib3
-from kubernetes.client import ApiClient, ApiException, Configuration
 
+from manager.credentials import Credentials, credentials_for
 from manager.errors import ApiError, TransportError, error_from_response
+from manager.restconfig import RestConfig, ssl_context
 
 __all__ = [
     "BACKGROUND",
@@ -45,6 +53,8 @@ __all__ = [
     "RestClient",
     "WatchEvent",
 ]
+
+log = logging.getLogger(__name__)
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -81,38 +91,100 @@ def _encode_query(query: Mapping[str, QueryValue] | None) -> str:
     return urllib.parse.urlencode(pairs)
 
 
+# No hidden retries: urllib3 would resend on connection errors and sleep out a 429/503
+# Retry-After itself; retry policy belongs to callers (module docstring).
+_NO_RETRIES = urllib3.Retry(total=0, redirect=0, raise_on_status=False)
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _environment_proxy(url: urllib.parse.SplitResult) -> str:
+    """``$HTTPS_PROXY``/``$HTTP_PROXY`` unless loopback or ``$NO_PROXY`` (``*``, names and
+    their subdomains) exempts the host."""
+    host = url.hostname or ""
+    if host in _LOOPBACK or host.startswith("127."):
+        return ""  # Go's ProxyFromEnvironment never proxies loopback either
+    proxies = urllib.request.getproxies_environment()
+    for entry in proxies.get("no", "").replace(" ", "").split(","):
+        suffix = entry.lstrip("*").lstrip(".")
+        if entry == "*" or (suffix and (host == suffix or host.endswith("." + suffix))):
+            return ""
+    return proxies.get(url.scheme, "")
+
+
 class RestClient:
-    """A thread-safe JSON client for one API server (one pooled ``ApiClient``)."""
+    """A thread-safe JSON client for one API server (one pool of connections)."""
 
     def __init__(
         self,
-        configuration: Configuration,
+        config: RestConfig,
         *,
         user_agent: str = DEFAULT_USER_AGENT,
         pool_size: int = DEFAULT_POOL_SIZE,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         observer: RequestObserver | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
-        configuration.connection_pool_maxsize = pool_size
-        # No hidden retries: urllib3's default would resend on connection errors and sleep out
-        # a 429/503 Retry-After itself; retry policy belongs to callers (module docstring).
-        configuration.retries = urllib3.Retry(total=0, redirect=0, raise_on_status=False)
-        self._api = ApiClient(configuration)
-        self._api.user_agent = user_agent
+        url = urllib.parse.urlsplit(config.host)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"not an http(s) URL: {config.host!r}")
+        self.host = config.host
+        self._config = config
+        self._url = url
+        self._prefix = url.path.rstrip("/")
+        self._pool_size = pool_size
+        self._credentials = credentials or credentials_for(config)
+        self._headers = {"Accept": JSON, "User-Agent": user_agent}
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._observer = observer
-        self.host = str(configuration.host)
+        self._lock = threading.Lock()
+        self._pair: tuple[bytes, bytes] | None = None  # the client pair the pool presents
+        self._manager, self._pool = self._new_pool(None)
 
-    @property
-    def api_client(self) -> ApiClient:
-        """The underlying official client, for callers that need a generated API class."""
-        return self._api
+    def _new_pool(
+        self, pair: tuple[bytes, bytes] | None
+    ) -> tuple[urllib3.PoolManager, urllib3.HTTPConnectionPool]:
+        config, url = self._config, self._url
+        options: dict[str, Any] = {"maxsize": self._pool_size, "block": False}
+        if url.scheme == "https":
+            options["ssl_context"] = ssl_context(config, pair)
+            if config.insecure:
+                options["cert_reqs"] = "CERT_NONE"
+                options["assert_hostname"] = False
+                # Asked for in the kubeconfig: said once here, not warned on every request.
+                log.warning("insecure-skip-tls-verify: not verifying %s", config.host)
+                warnings.filterwarnings(
+                    "ignore",
+                    message=f"Unverified HTTPS request is being made to host '{url.hostname}'",
+                    category=urllib3.exceptions.InsecureRequestWarning,
+                )
+            elif config.server_name:
+                options["server_hostname"] = config.server_name
+                options["assert_hostname"] = config.server_name
+        proxy = config.proxy_url or _environment_proxy(url)
+        manager = (
+            urllib3.ProxyManager(proxy, num_pools=1, **options)
+            if proxy
+            else urllib3.PoolManager(num_pools=1, **options)
+        )
+        return manager, manager.connection_from_url(f"{url.scheme}://{url.netloc}")
+
+    def _pool_for(self, pair: tuple[bytes, bytes] | None) -> urllib3.HTTPConnectionPool:
+        """The pool; a new one when an exec plugin rotated the client certificate."""
+        if pair == self._pair:
+            return self._pool
+        with self._lock:
+            if pair != self._pair:
+                old = self._manager
+                self._manager, self._pool = self._new_pool(pair)
+                self._pair = pair
+                old.clear()  # connections made with the old certificate
+            return self._pool
 
     def close(self) -> None:
         """Release pooled connections."""
-        self._api.close()
+        self._manager.clear()
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -124,51 +196,56 @@ class RestClient:
         body: Any,
         content_type: str,
         timeout: tuple[float, float] | None,
-    ) -> Any:
+        *,
+        stream: bool = False,
+    ) -> urllib3.BaseHTTPResponse:
         encoded = _encode_query(query)
-        resource_path = f"{path}?{encoded}" if encoded else path
-        headers = {"Accept": JSON}
+        url = f"{self._prefix}{path}?{encoded}" if encoded else f"{self._prefix}{path}"
+        headers = dict(self._headers)
+        try:
+            auth = self._credentials.authorization()
+            pool = self._pool_for(self._credentials.client_pair())
+        except Exception as exc:  # a credential plugin or token file failed: no request made
+            self._observe(method, path, 0)
+            raise TransportError(f"{method} {path}: getting credentials: {exc}", status=0) from exc
+        if auth:
+            headers["Authorization"] = auth
+        data: bytes | None = None
         if body is not None:
             headers["Content-Type"] = content_type
-        # Bodies are plain JSON data already: the transport json.dumps them as they are. The
-        # client's sanitize_for_serialization (for its models) would walk every value of a
-        # Job first, ~0.4 ms of client CPU per request (make bench's floor profile).
-        _, url, header_params, _, _ = self._api.param_serialize(
-            method=method,
-            resource_path=resource_path,
-            header_params=headers,
-            body=None,
-            auth_settings=["BearerToken"],
-        )
-        serialized_body = body
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        connect, read = timeout or (self._connect_timeout, self._read_timeout)
         try:
-            return self._api.call_api(
+            response = pool.urlopen(
                 method,
                 url,
-                header_params=header_params,
-                body=serialized_body,
-                _request_timeout=timeout or (self._connect_timeout, self._read_timeout),
+                body=data,
+                headers=headers,
+                retries=_NO_RETRIES,
+                redirect=False,
+                assert_same_host=False,
+                timeout=urllib3.Timeout(connect=connect, read=read),
+                preload_content=not stream,
+                release_conn=not stream,
             )
-        except ApiException as exc:  # raised by the transport for invalid arguments only
-            self._observe(method, path, 0)
-            raise TransportError(f"{method} {path}: {exc}", status=0) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             self._observe(method, path, 0)
             raise TransportError(f"{method} {path}: {exc}", status=0) from exc
+        if response.status == 401:
+            self._credentials.unauthorized(auth)
+        return response
 
     def _observe(self, method: str, path: str, status: int) -> None:
         if self._observer is not None:
             self._observer(method, path, status)
 
-    def _raise_for_status(self, method: str, path: str, response: Any, data: bytes) -> None:
-        status = int(response.status)
+    def _raise_for_status(
+        self, method: str, path: str, status: int, data: bytes, retry: Any
+    ) -> None:
         self._observe(method, path, status)
         if 200 <= status <= 299:
             return
-        err = error_from_response(status, data, response.getheader("Retry-After"))
-        cause = ApiException(status=status, reason=str(response.reason))
-        cause.body = data.decode("utf-8", "replace")
-        raise err from cause
+        raise error_from_response(status, data, retry)
 
     def request(
         self,
@@ -182,22 +259,15 @@ class RestClient:
     ) -> dict[str, Any]:
         """Send one request and return the decoded JSON body (``{}`` for an empty body)."""
         response = self._open(method, path, query, body, content_type, timeout)
-        try:
-            data = response.read()
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            self._observe(method, path, 0)
-            raise TransportError(f"{method} {path}: {exc}", status=0) from exc
-        finally:
-            response.response.release_conn()
-        self._raise_for_status(method, path, response, data)
+        data = response.data
+        status = response.status
+        self._raise_for_status(method, path, status, data, response.headers.get("Retry-After"))
         if not data:
             return {}
         try:
             decoded = json.loads(data)
         except ValueError as exc:
-            raise ApiError(
-                f"{method} {path}: response is not JSON", status=int(response.status)
-            ) from exc
+            raise ApiError(f"{method} {path}: response is not JSON", status=status) from exc
         return decoded if isinstance(decoded, dict) else {"items": decoded}
 
     def get(self, path: str, **query: QueryValue) -> dict[str, Any]:
@@ -247,17 +317,17 @@ class RestClient:
         full_query: dict[str, QueryValue] = dict(query or {})
         full_query["watch"] = True
         response = self._open(
-            "GET", path, full_query, None, JSON, (self._connect_timeout, read_timeout)
+            "GET", path, full_query, None, JSON, (self._connect_timeout, read_timeout), stream=True
         )
-        raw = response.response
         if on_open is not None:
-            on_open(raw.shutdown)
+            on_open(response.shutdown)
         try:
-            if not 200 <= int(response.status) <= 299:
-                self._raise_for_status("WATCH", path, response, response.read())
-            self._observe("WATCH", path, int(response.status))
+            if not 200 <= response.status <= 299:
+                retry = response.headers.get("Retry-After")
+                self._raise_for_status("WATCH", path, response.status, response.read(), retry)
+            self._observe("WATCH", path, response.status)
             buffer = b""
-            for chunk in raw.stream(64 * 1024, decode_content=True):
+            for chunk in response.stream(64 * 1024, decode_content=True):
                 buffer += chunk
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
@@ -268,7 +338,9 @@ class RestClient:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise TransportError(f"WATCH {path}: {exc}", status=0) from exc
         finally:
-            raw.release_conn() if raw.closed else raw.close()
+            if not response.closed:
+                response.close()  # an unfinished stream: its connection cannot be reused
+            response.release_conn()
 
 
 def _decode_event(line: bytes) -> WatchEvent:

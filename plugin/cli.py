@@ -21,11 +21,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from kubernetes.config import kube_config
-from kubernetes.config.config_exception import ConfigException
-
 from manager.errors import ApiError, Forbidden, NotFound
-from manager.kubeconfig import ConfigError, load_configuration
+from manager.kubeconfig import ConfigError, load_client_config
 from manager.rest import RestClient
 from plugin import actions
 from plugin.actions import Refused, RestoreRequest
@@ -69,7 +66,9 @@ EPILOG = (
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube)")
+    common.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)"
+    )
     common.add_argument("--context", help="kubeconfig context to use")
     common.add_argument("-n", "--namespace", help="namespace (default: the context's)")
     parser = argparse.ArgumentParser(
@@ -127,19 +126,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _namespace(args: argparse.Namespace) -> str:
-    if args.namespace:
-        return str(args.namespace)
-    try:
-        _, active = kube_config.list_kube_config_contexts(args.kubeconfig)
-    except (ConfigException, OSError, TypeError):
-        return DEFAULT_NAMESPACE
-    if args.context:
-        contexts, _ = kube_config.list_kube_config_contexts(args.kubeconfig)
-        active = next((c for c in contexts if c.get("name") == args.context), active)
-    return str((active or {}).get("context", {}).get("namespace") or DEFAULT_NAMESPACE)
-
-
 def _table(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
@@ -181,8 +167,7 @@ def _history_rows(backup: Mapping[str, Any]) -> str:
     return _table(rows)
 
 
-def _dispatch(args: argparse.Namespace, rest: RestClient) -> int:
-    ns = _namespace(args)
+def _dispatch(args: argparse.Namespace, rest: RestClient, ns: str) -> int:
     if args.command == "run":
         job = actions.run_now(rest, ns, args.name, lambda: datetime.now(UTC))
         print(f"job.batch/{job['metadata']['name']} created (manual run of {args.name})")
@@ -243,12 +228,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help (0) or bad usage (2), printed by argparse
         return int(exit_.code or 0)
     try:
-        rest = RestClient(load_configuration(args.kubeconfig, args.context), user_agent=USER_AGENT)
+        loaded = load_client_config(args.kubeconfig, args.context)
+        rest = RestClient(loaded.rest, user_agent=USER_AGENT)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_API
+    ns = str(args.namespace or loaded.namespace or DEFAULT_NAMESPACE)
     try:
-        return _dispatch(args, rest)
+        return _dispatch(args, rest, ns)
     except Refused as err:
         print(f"refused: {err}", file=sys.stderr)
         return EXIT_REFUSED

@@ -168,6 +168,9 @@ def test_the_install_step_builds_a_wheel_without_the_emulator_or_a_private_key(
     requires = [line for line in text.splitlines() if line.startswith("Requires-Dist:")]
     # cel-python is the emulator's; it comes only with an extra, never with the operator.
     assert [r for r in requires if "cel-python" in r and "extra ==" not in r] == []
+    # Nor the official client: the operator speaks HTTP itself (docs/design.md §3, "The transport").
+    assert [r for r in requires if r.startswith("Requires-Dist: kubernetes")
+            and "extra ==" not in r] == []  # fmt: skip
     assert "License-Expression: Apache-2.0" in text
 
 
@@ -195,9 +198,10 @@ def test_project_installs_like_the_image_and_the_console_script_runs(tmp_path: P
         [
             str(bin_dir / "python"),
             "-c",
-            "import importlib.util as u, app; "
+            "import importlib.util as u, app, app.operator; "
             "print(app.__file__); "
-            "print([m for m in ('pytest', 'hypothesis', 'mypy', 'celpy', 'emulator', 'pip') "
+            "print([m for m in ('pytest', 'hypothesis', 'mypy', 'celpy', 'emulator', 'pip', "
+            "'kubernetes') "
             "if u.find_spec(m)])",
         ],
         cwd=tmp_path,

@@ -22,8 +22,9 @@ from app.sandbox_options import OPERATOR_USER, SandboxOptions
 from app.sandbox_process import Console, ShutdownSignals
 from emulator.server import ApiServer
 from manager.errors import Forbidden
-from manager.kubeconfig import load_configuration
+from manager.kubeconfig import load_rest_config
 from manager.rest import RestClient
+from tests.support.restconfig import rest_config
 
 VIRTUAL_START = datetime(2025, 3, 27, 0, 59, 30, tzinfo=UTC)
 BACKUPS = "/apis/dbbackup.io/v1alpha1/namespaces/default/databasebackups"
@@ -106,7 +107,7 @@ def test_installs_namespace_crd_rbac_samples_and_an_admin_kubeconfig(
     assert server.get_object("v1", "ServiceAccount", "dbbackup-operator", "dbbackup-system")
     assert running.samples and "default/postgres-daily-backup" in running.samples
     # The printed kubeconfig works as written (TLS, embedded CA, admin token).
-    rest = RestClient(load_configuration(str(running.options.kubeconfig)))
+    rest = RestClient(load_rest_config(str(running.options.kubeconfig)))
     try:
         names = {item["metadata"]["name"] for item in rest.get(BACKUPS)["items"]}
     finally:
@@ -137,7 +138,7 @@ def test_the_clock_starts_once_the_samples_are_installed(tmp_path: Path) -> None
 def test_the_operator_token_has_exactly_its_rbac(running: sandbox.Sandbox) -> None:
     server = running.server
     assert server is not None
-    rest = RestClient(server.client_configuration(sandbox.OPERATOR_TOKEN))
+    rest = RestClient(rest_config(server, sandbox.OPERATOR_TOKEN))
     try:
         assert rest.get(BACKUPS)["items"]
         assert "items" in rest.get("/apis/batch/v1/jobs")

@@ -15,6 +15,7 @@ from manager.reflector import ReflectorOptions
 from manager.rest import RestClient
 from manager.scheme import ResourceType
 from manager.store import key_of
+from tests.support.restconfig import rest_config
 
 CONFIGMAPS = ResourceType("", "v1", "ConfigMap", "configmaps")
 
@@ -82,7 +83,7 @@ def converged(server: ApiServer, informer: SharedInformer, mirror: Mirror) -> Ca
 def running_informer(
     server: ApiServer, options: ReflectorOptions | None = None
 ) -> Iterator[tuple[SharedInformer, Mirror]]:
-    rest = RestClient(server.client_configuration())
+    rest = RestClient(rest_config(server))
     informer = SharedInformer(rest, CONFIGMAPS, clock=RealClock(), options=options)
     mirror = Mirror()
     informer.add_event_handler(mirror)

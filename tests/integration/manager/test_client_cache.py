@@ -16,11 +16,12 @@ from manager.rest import RestClient
 from manager.scheme import Scheme
 from manager.store import INDEX_CONTROLLER_OWNER, owner_key
 from tests.integration.manager.cachehelpers import CONFIGMAPS, configmap, wait_until
+from tests.support.restconfig import rest_config
 
 
 @pytest.fixture
 def client(api_server: ApiServer) -> Iterator[Client]:
-    rest = RestClient(api_server.client_configuration())
+    rest = RestClient(rest_config(api_server))
     cache = Cache(rest, Scheme(), clock=RealClock())
     cache.informer_for(CONFIGMAPS)
     stop = threading.Event()

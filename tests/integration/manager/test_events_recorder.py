@@ -10,6 +10,7 @@ from manager.clock import RealClock
 from manager.events import EventRecorder
 from manager.rest import RestClient
 from tests.integration.manager.cachehelpers import configmap, wait_until
+from tests.support.restconfig import rest_config
 
 
 def events(server: ApiServer) -> list[dict[str, Any]]:
@@ -18,7 +19,7 @@ def events(server: ApiServer) -> list[dict[str, Any]]:
 
 def test_events_are_written_and_repeats_become_a_series(api_server: ApiServer) -> None:
     subject = api_server.create_object(configmap("subject"))
-    rest = RestClient(api_server.client_configuration())
+    rest = RestClient(rest_config(api_server))
     recorder = EventRecorder(rest, component="test-controller", instance="pod-1", clock=RealClock())
     stop = threading.Event()
     thread = threading.Thread(target=recorder.start, args=(stop,), daemon=True)

@@ -18,6 +18,7 @@ from manager.leaderelection import LeaderElector
 from manager.leaselock import LeaderElectionRecord, LeaseLock
 from manager.rest import RestClient
 from manager.scheme import LEASES
+from tests.support.restconfig import rest_config
 from tests.unit.manager.test_leaderelection import (
     CASES,
     ME,
@@ -33,7 +34,7 @@ NAMESPACE = "default"
 
 @pytest.fixture
 def rest(api_server: ApiServer) -> Iterator[RestClient]:
-    client = RestClient(api_server.client_configuration())
+    client = RestClient(rest_config(api_server))
     yield client
     client.close()
 

@@ -31,6 +31,7 @@ from manager.manager import Manager, ManagerOptions
 from manager.reconcile import Request, Result
 from manager.rest import RestClient
 from manager.scheme import LEASES, ResourceType
+from tests.support.restconfig import rest_config
 
 CONFIGMAPS = ResourceType("", "v1", "ConfigMap", "configmaps")
 LEASE_NAME = "test-leader"
@@ -109,7 +110,7 @@ def new_manager(
     token = f"token-{user}"
     server.add_user(token, user, ["system:authenticated"])
     options = ManagerOptions(
-        configuration=server.client_configuration(token),
+        rest_config=rest_config(server, token),
         namespace=namespace,
         metrics_bind_address="127.0.0.1:0",
         health_probe_bind_address="127.0.0.1:0",
@@ -145,7 +146,7 @@ def started(*runs: Running) -> Iterator[None]:
 
 @pytest.fixture
 def admin(api_server: ApiServer) -> Iterator[RestClient]:
-    rest = RestClient(api_server.client_configuration())
+    rest = RestClient(rest_config(api_server))
     yield rest
     rest.close()
 

@@ -28,11 +28,12 @@ from tests.integration.manager.test_leader_managers import (
     started,
     wait_until,
 )
+from tests.support.restconfig import rest_config
 
 
 @pytest.fixture
 def admin(api_server: ApiServer) -> Iterator[RestClient]:
-    rest = RestClient(api_server.client_configuration())
+    rest = RestClient(rest_config(api_server))
     yield rest
     rest.close()
 
@@ -52,7 +53,7 @@ def test_probes_metrics_and_clean_stop_without_leader_election(
 ) -> None:
     ns = make_namespace(admin, "lifecycle")
     options = ManagerOptions(
-        configuration=api_server.client_configuration(),
+        rest_config=rest_config(api_server),
         namespace=ns,
         metrics_bind_address="127.0.0.1:0",
         health_probe_bind_address="127.0.0.1:0",
@@ -149,7 +150,7 @@ def test_a_failing_runnable_stops_the_manager_with_1(
     ns = make_namespace(admin, "lifecycle-fail")
     manager = Manager(
         ManagerOptions(
-            configuration=api_server.client_configuration(),
+            rest_config=rest_config(api_server),
             namespace=ns,
             metrics_bind_address="0",
             health_probe_bind_address="0",
@@ -169,7 +170,7 @@ def test_events_wait_for_the_controllers_waiting_work(
     """The Manager's recorder holds events while a controller has requests waiting (a herd's
     Job POSTs first), and sends them once the queue is drained."""
     ns = make_namespace(admin, "held-events")
-    manager = Manager(ManagerOptions(configuration=api_server.client_configuration()))
+    manager = Manager(ManagerOptions(rest_config=rest_config(api_server)))
     controller = manager.new_controller("copy", CopyReconciler(manager.rest), CONFIGMAPS)
     recorder = manager.get_event_recorder("held")
     stop = threading.Event()
@@ -195,7 +196,7 @@ def test_events_wait_for_the_controllers_waiting_work(
 def test_dropped_events_are_counted_in_the_managers_metrics(api_server: ApiServer) -> None:
     """An Event the recorder cannot keep is a sample of event_recorder_dropped_total{reason},
     every reason exposed from the start (a dashboard sees 0, not a missing series)."""
-    manager = Manager(ManagerOptions(configuration=api_server.client_configuration()))
+    manager = Manager(ManagerOptions(rest_config=rest_config(api_server)))
     try:
         recorder = manager.get_event_recorder("full", queue_size=2)
         subject = {"kind": "ConfigMap", "apiVersion": "v1",

@@ -36,6 +36,7 @@ from manager.rest import RestClient
 from manager.servingcert import SelfSignedSource
 from tests.integration.test_rbac_least_privilege import rendered_rbac
 from tests.support.operator import OPERATOR_TOKEN, OPERATOR_USER
+from tests.support.restconfig import rest_config
 
 READER_TOKEN = "prometheus-token"
 READER_USER = "system:serviceaccount:monitoring:prometheus"
@@ -77,7 +78,7 @@ def world() -> Iterator[World]:
         registry = CollectorRegistry()
         Counter("dbbackup_test_scrapes", "A series to find in the answer", registry=registry).inc()
         clock = FakeClock()
-        rest = RestClient(server.client_configuration(OPERATOR_TOKEN))
+        rest = RestClient(rest_config(server, OPERATOR_TOKEN))
         tls = SelfSignedSource()
         auth = DelegatingAuth(rest, clock)
         metrics = serve_metrics(registry, "127.0.0.1:0", tls=tls, guard=auth.filter)
@@ -193,7 +194,7 @@ def test_failed_reviews_are_retried_with_the_webhook_backoff_then_answered_500()
         server.add_user(READER_TOKEN, READER_USER)
         server.faults.fail(503, times=100, verb="create", resource="tokenreviews")
         clock = RecordingClock()
-        rest = RestClient(server.client_configuration())
+        rest = RestClient(rest_config(server))
         auth = DelegatingAuth(rest, clock, rng=random.Random(7))
         metrics = serve_metrics(CollectorRegistry(), "127.0.0.1:0", guard=auth.filter)
         assert metrics is not None
@@ -220,7 +221,7 @@ def test_a_failure_is_not_cached() -> None:
     with ApiServer() as server:
         server.add_user(READER_TOKEN, READER_USER)
         server.faults.fail(503, times=1, verb="create", resource="tokenreviews")
-        rest = RestClient(server.client_configuration())
+        rest = RestClient(rest_config(server))
         auth = DelegatingAuth(rest, RecordingClock(), backoff=Backoff(0.0, 1.0, 0.0, steps=1))
         try:
             with pytest.raises(Exception, match="injected fault"):

@@ -14,6 +14,7 @@ from controller.resources import BACKUPS
 from emulator.server import ApiServer
 from manager.rest import RestClient
 from manager.scheme import EVENTS, JOBS
+from tests.support.restconfig import rest_config
 
 ROOT = Path(__file__).resolve().parents[3]
 NS = "dbbackup-bench"
@@ -22,7 +23,7 @@ NS = "dbbackup-bench"
 def setup(api_server: ApiServer) -> tuple[RestClient, Cluster]:
     for crd in sorted((ROOT / "config/crd/bases").glob("*.yaml")):
         api_server.create_object(yaml.safe_load(crd.read_text()))
-    rest = RestClient(api_server.client_configuration())
+    rest = RestClient(rest_config(api_server))
     cluster = Cluster(rest, NS, ("dbbackup-system", "dbbackup-operator-leader"))
     cluster.ensure_namespace()
     return rest, cluster
