@@ -94,6 +94,7 @@ class FakeClock:
         self._now = start or datetime(2025, 3, 27, 0, 0, 0, tzinfo=UTC)
         self._mono = 1000.0
         self._cond = threading.Condition()
+        self._deadlines: list[float] = []  # one per thread inside ``sleep``
 
     def now(self) -> datetime:
         with self._cond:
@@ -116,12 +117,23 @@ class FakeClock:
             self._now = when
             self._cond.notify_all()
 
+    def blocked(self) -> int:
+        """How many threads sleep until a time not yet reached: a test that steps only while
+        the code under test is blocked never moves time under a thread that is still working
+        (which a loaded machine would otherwise let it do)."""
+        with self._cond:
+            return sum(1 for deadline in self._deadlines if deadline > self._mono)
+
     def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
         with self._cond:
             deadline = self._mono + max(0.0, seconds)
-            while self._mono < deadline:
-                if stop is not None and stop.is_set():
-                    return True
-                # Poll ``stop`` too: an Event cannot notify this condition.
-                self._cond.wait(0.01)
+            self._deadlines.append(deadline)
+            try:
+                while self._mono < deadline:
+                    if stop is not None and stop.is_set():
+                        return True
+                    # Poll ``stop`` too: an Event cannot notify this condition.
+                    self._cond.wait(0.01)
+            finally:
+                self._deadlines.remove(deadline)
         return stop is not None and stop.is_set()

@@ -52,11 +52,14 @@ class Recorder:
 
 
 def drive(clock: FakeClock, until: Callable[[], bool], *, step: float = 0.05) -> None:
-    """Step fake time until ``until()`` holds; fail after 10 real seconds."""
+    """Step fake time until ``until()`` holds; fail after 10 real seconds. Time moves only
+    while the elector is blocked on the clock, so a descheduled elector thread never sees a
+    lease expire that it would have renewed in time."""
     deadline = time.monotonic() + 10
     while not until():
         assert time.monotonic() < deadline, "condition not reached"
-        clock.step(step)
+        if clock.blocked():
+            clock.step(step)
         time.sleep(0.002)
 
 
