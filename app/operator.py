@@ -23,6 +23,12 @@ from manager.kubeconfig import ConfigError
 from manager.leaderelection import TIMINGS as LEASE_TIMINGS
 from manager.logsetup import configure_logging
 from manager.manager import EXIT_FAILURE, Manager, ManagerOptions
+from manager.predicate import (
+    AnnotationChangedPredicate,
+    GenerationChangedPredicate,
+    LabelChangedPredicate,
+    or_,
+)
 from manager.signals import setup_signal_handler
 
 __all__ = ["CONTROLLER_NAME", "RESTORE_CONTROLLER_NAME", "build_manager", "make_clock", "run"]
@@ -49,6 +55,14 @@ OPTION_FLAGS = (
     "leader_election_id",
     "graceful_shutdown_timeout",
     "max_concurrent_reconciles",
+)
+
+# Which updates of a DatabaseBackup or DatabaseRestore are worth a reconcile: a change of its
+# spec (generation; deletion bumps it too), labels or annotations. Its status is the
+# reconciler's own output, so the update that the status write itself causes is not (that
+# was two of every five reconciles in a herd: docs/design.md §3, "Reconciler").
+SPEC_OR_METADATA = or_(
+    GenerationChangedPredicate(), LabelChangedPredicate(), AnnotationChangedPredicate()
 )
 
 log = logging.getLogger(__name__)
@@ -93,7 +107,9 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
         defer_status_after_create=True,
         restore_guard=RestoreGuard(mgr.client, RESTORES),
     )
-    mgr.new_controller(CONTROLLER_NAME, reconciler, BACKUPS, owns=(JOBS,))
+    mgr.new_controller(
+        CONTROLLER_NAME, reconciler, BACKUPS, owns=(JOBS,), for_predicates=(SPEC_OR_METADATA,)
+    )
     # The second controller: same Manager, same cache (one Job informer serves both), its
     # own queue and workers, under the same Lease.
     restores = DatabaseRestoreReconciler(
@@ -104,7 +120,13 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
         clock=clock,
         failpoint=failpoints.hit,
     )
-    mgr.new_controller(RESTORE_CONTROLLER_NAME, restores, RESTORES, owns=(JOBS,))
+    mgr.new_controller(
+        RESTORE_CONTROLLER_NAME,
+        restores,
+        RESTORES,
+        owns=(JOBS,),
+        for_predicates=(SPEC_OR_METADATA,),
+    )
     return mgr
 
 

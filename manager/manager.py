@@ -328,10 +328,15 @@ class Manager:
         *,
         owns: Sequence[ResourceType] = (),
         predicates: Sequence[Predicate] = (),
+        for_predicates: Sequence[Predicate] = (),
         max_concurrent_reconciles: int | None = None,
     ) -> Controller:
         """Build a controller for ``for_type`` (requests for the object itself) that also
-        watches ``owns`` (requests for their controller owner), and add it to the Manager."""
+        watches ``owns`` (requests for their controller owner), and add it to the Manager.
+
+        ``predicates`` filter every watch; ``for_predicates`` only the ``for_type`` watch (the
+        builder's ``For(obj, WithPredicates(...))``), e.g. to skip the object's status-only
+        updates while still hearing every change of the objects it owns."""
         workers = max_concurrent_reconciles or self.options.max_concurrent_reconciles
         controller = Controller(
             name,
@@ -345,7 +350,9 @@ class Manager:
             graceful_timeout=self.options.graceful_shutdown_timeout + _CONTROLLER_GRACE_SLACK,
         )
         controller.watch(
-            self.cache.informer_for(for_type), EnqueueRequestForObject, predicates=predicates
+            self.cache.informer_for(for_type),
+            EnqueueRequestForObject,
+            predicates=(*predicates, *for_predicates),
         )
         for owned in owns:
             controller.watch(
