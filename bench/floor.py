@@ -1,10 +1,16 @@
-"""The floor: a plain load generator that only POSTs one Job per backup, as fast as it can.
+"""The floor: a plain load generator that only writes one object per backup, as fast as it can.
 
-Role: the physical limit the operator's herd is compared with. It uses the operator's own
-client (:class:`manager.rest.RestClient` with the Manager's pool size) and the operator's
-concurrency (``--workers``, the default ``--max-concurrent-reconciles``), and POSTs exactly the
-Jobs the operator would create (``build_job`` for each backup at ``--slot``). Everything but the
-POSTs — listing the backups, building the bodies — happens before ``--start-at``.
+Role: the physical limit the operator is compared with. It uses the operator's own client
+(:class:`manager.rest.RestClient` with the Manager's pool size) at ``--workers`` requests in
+flight, and sends one of two request lists (everything but the requests — listing the
+backups, building the bodies — happens before ``--start-at``):
+
+* Jobs (the herd's floor): POST exactly the Jobs the operator would create (``build_job`` for
+  each backup at ``--slot``);
+* ``--status`` (the first install's floor): PUT each backup's ``/status`` with the status a
+  first install writes (``Ready``/``Scheduled``, the next run, the generation), stamped with
+  ``--slot`` so every round changes every object (an unchanged PUT is not written to etcd),
+  with the listed resourceVersion, as the operator sends it (no ``managedFields``).
 
 Prints one JSON line: Jobs created, errors, wall time, the client's CPU seconds during the
 POSTs and, with ``--profile``, the top functions of a cProfile of the whole process (which
@@ -16,6 +22,7 @@ Run: ``python -m bench.floor --kubeconfig K --slot 2025-03-28T01:00:00+00:00 --s
 from __future__ import annotations
 
 import argparse
+import copy
 import cProfile
 import io
 import json
@@ -27,10 +34,20 @@ import time
 from datetime import datetime
 from typing import Any
 
-from api.v1alpha1 import build_job
+from api.v1alpha1 import (
+    CONDITION_READY,
+    CONDITION_TRUE,
+    PHASE_PENDING,
+    Condition,
+    DatabaseBackupStatus,
+    build_job,
+    format_time,
+)
+from api.v1alpha1.markers import encode
 from app.operator import USER_AGENT
 from controller.resources import BACKUPS
 from manager.errors import ApiError
+from manager.informer import strip_bulky_fields
 from manager.kubeconfig import load_rest_config
 from manager.manager import DEFAULT_MAX_CONCURRENT_RECONCILES
 from manager.rest import DEFAULT_POOL_SIZE, RestClient
@@ -38,27 +55,61 @@ from manager.scheme import JOBS
 
 PROFILE_TOP = 12  # functions listed from the profile
 
+Request = tuple[str, str, dict[str, Any]]
+"""(method, path, body) of one write."""
 
-def _bodies(rest: RestClient, slot: datetime, namespace: str | None) -> list[dict[str, Any]]:
-    listed = rest.get(BACKUPS.collection_path(namespace))
-    bodies = []
-    for backup in listed.get("items") or ():
+
+def job_requests(backups: list[dict[str, Any]], slot: datetime) -> list[Request]:
+    """A POST of the Job the operator creates for each backup at ``slot``."""
+    requests = []
+    for backup in backups:
         job = build_job(backup, slot)
         job.setdefault("apiVersion", JOBS.api_version)
         job.setdefault("kind", JOBS.kind)
-        bodies.append(job)
-    return bodies
+        requests.append(("POST", JOBS.collection_path(job["metadata"]["namespace"]), job))
+    return requests
 
 
-def _post_all(
-    rest: RestClient, bodies: list[dict[str, Any]], workers: int, profile: bool
+def install_status(generation: int, stamp: datetime) -> dict[str, Any]:
+    """The status a first install writes on a valid, unsuspended backup (``Pending``, its
+    ``Ready`` condition and next run, no history yet), with ``stamp`` for both times."""
+    when = format_time(stamp)
+    ready = Condition(type=CONDITION_READY, status=CONDITION_TRUE, reason="Scheduled",
+                      message="backups are scheduled", last_transition_time=when,
+                      observed_generation=generation)  # fmt: skip
+    status = DatabaseBackupStatus(phase=PHASE_PENDING, observed_generation=generation,
+                                  next_scheduled_backup=when, conditions=(ready,))  # fmt: skip
+    return dict(encode(status))
+
+
+def status_requests(backups: list[dict[str, Any]], stamp: datetime) -> list[Request]:
+    """A PUT of each backup's ``/status`` with :func:`install_status` at ``stamp``: the object
+    as listed (its resourceVersion makes the write conditional, as the operator's is) without
+    what the operator's cache drops (``managedFields``, the last-applied annotation)."""
+    requests = []
+    for backup in backups:
+        body = strip_bulky_fields(copy.deepcopy(backup))
+        meta = body["metadata"]
+        body["status"] = install_status(int(meta.get("generation") or 1), stamp)
+        path = BACKUPS.object_path(meta["namespace"], meta["name"], "status")
+        requests.append(("PUT", path, body))
+    return requests
+
+
+def _listed(rest: RestClient, namespace: str | None) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = rest.get(BACKUPS.collection_path(namespace)).get("items") or []
+    return items
+
+
+def _send_all(
+    rest: RestClient, requests: list[Request], workers: int, profile: bool
 ) -> tuple[int, list[cProfile.Profile]]:
-    """POST every body from ``workers`` threads; the error count and, with ``profile``, one
+    """Send every request from ``workers`` threads; the error count and, with ``profile``, one
     profile per thread (cProfile sees only the thread that enabled it)."""
     profilers: list[cProfile.Profile] = []
-    work: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
-    for body in bodies:
-        work.put(body)
+    work: queue.SimpleQueue[Request | None] = queue.SimpleQueue()
+    for request in requests:
+        work.put(request)
     errors = 0
     lock = threading.Lock()
 
@@ -70,10 +121,10 @@ def _post_all(
             with lock:
                 profilers.append(profiler)
             profiler.enable()
-        while (body := work.get()) is not None:
-            namespace = body["metadata"]["namespace"]
+        while (request := work.get()) is not None:
+            method, path, body = request
             try:
-                rest.create(JOBS.collection_path(namespace), body)
+                rest.request(method, path, body=body)
             except ApiError:
                 with lock:
                     errors += 1
@@ -97,20 +148,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start-at", type=float, default=0.0, help="real Unix time to begin")
     parser.add_argument("--workers", type=int, default=DEFAULT_MAX_CONCURRENT_RECONCILES)
     parser.add_argument("--namespace", default=None, help="the backups of one namespace only")
+    parser.add_argument(
+        "--status",
+        action="store_true",
+        help="PUT each backup's status (stamped --slot) instead of POSTing Jobs",
+    )
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
     # One connection per request in flight, at least the Manager's pool.
     pool = max(DEFAULT_POOL_SIZE, args.workers)
     rest = RestClient(load_rest_config(args.kubeconfig), user_agent=USER_AGENT, pool_size=pool)
-    bodies = _bodies(rest, args.slot, args.namespace)
+    backups = _listed(rest, args.namespace)
+    build = status_requests if args.status else job_requests
+    requests = build(backups, args.slot)
     while (left := args.start_at - time.time()) > 0:
         time.sleep(min(left, 0.1))
     cpu0 = time.process_time()
     began = time.time()
-    errors, profilers = _post_all(rest, bodies, args.workers, args.profile)
+    errors, profilers = _send_all(rest, requests, args.workers, args.profile)
     ended = time.time()
     result: dict[str, Any] = {
-        "jobs": len(bodies), "errors": errors, "began": began, "ended": ended,
+        "writes": len(requests), "errors": errors, "began": began, "ended": ended,
         "cpu_seconds": time.process_time() - cpu0, "workers": args.workers, "pid": os.getpid(),
     }  # fmt: skip
     if profilers:

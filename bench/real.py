@@ -17,7 +17,12 @@ One run per N, in this order, on the server as it is (the real clock, no virtual
 6. the operator stops (SIGTERM); the floor (:mod:`bench.floor`, the operator's kubeconfig,
    the same Job bodies) POSTs N Jobs at each of :data:`FLOOR_IN_FLIGHT` requests in flight,
    the Jobs deleted before each, so every floor and the herd start from N backups and no Job.
-   The best (fastest) floor is "the floor".
+   The best (fastest) floor is "the floor";
+7. the status floor, first install's like-for-like: the same client PUTs the ``/status`` of
+   the N backups (the status a first install writes, stamped anew each round so every PUT
+   changes the object) at each of :data:`FLOOR_IN_FLIGHT`; the best is "the status floor".
+   A status PUT of the custom resource costs the server more than a Job POST, so first install
+   is reported against both floors.
 
 The operator is launched as a plain process (``python -m app``) with ``--leader-elect``
 and any ``--operator-arg``; it runs as whoever the operator kubeconfig authenticates as.
@@ -206,10 +211,14 @@ def _herd(run: _Run, proc: Proc, boundary: datetime, metrics: str) -> dict[str, 
     slot = boundary.strftime("%Y%m%d%H%M%S")
     mark = run.mark()
     sleep_until(boundary.timestamp())
+    cpu0 = proc.stats().cpu_seconds
     observer = run.observer
     assert observer is not None
     timeout = 120 + run.n / 10
     poll(lambda: len(observer.creates(slot)) >= run.n, timeout, "a Job per backup", 0.1)
+    # The operator's CPU from the boundary until every Job was seen (a little after the last
+    # POST: the watch's delivery and this poll's period), the statuses and Events mostly after.
+    cpu_jobs = proc.stats().cpu_seconds - cpu0
     poll(lambda: observer.active(slot) >= run.n, timeout, "every status names its Job", 0.2)
     quiet = _wait_events(run, metrics, MAX_EVENT_WAIT, mark)
     records = run.records(mark)
@@ -226,6 +235,7 @@ def _herd(run: _Run, proc: Proc, boundary: datetime, metrics: str) -> dict[str, 
         jobs, early, extra = observer.creates(slot), [], {"errors": 0}
     stats = proc.stats()
     return {**herd_figures(jobs, boundary.timestamp(), run.n, early), **extra,
+            "cpu_s_until_jobs": cpu_jobs, "cpu_s": stats.cpu_seconds - cpu0,
             "events_recorded": quiet, "events_dropped": _metric(metrics, METRIC_DROPPED),
             "rss_bytes": stats.rss_bytes, "peak_rss_bytes": stats.peak_rss_bytes}  # fmt: skip
 
@@ -258,18 +268,34 @@ def _wait_events(run: _Run, metrics: str, timeout: float, since: int) -> int:
     return run.cluster.successful_creates()
 
 
-def _floor(run: _Run, workers: int, slot: datetime) -> dict[str, Any]:
-    run.cluster.delete_jobs()
-    mark = run.mark()
+def _floor_child(run: _Run, workers: int, slot: datetime, *extra: str) -> dict[str, Any]:
+    """Run :mod:`bench.floor` once; its JSON line."""
     start_at = time.time() + 3.0 + run.n / 5000
     args = [sys.executable, "-m", "bench.floor", "--kubeconfig",
             str(run.target.operator_kubeconfig), "--namespace", NAMESPACE, "--slot",
-            slot.isoformat(), "--start-at", repr(start_at), "--workers", str(workers)]  # fmt: skip
+            slot.isoformat(), "--start-at", repr(start_at), "--workers", str(workers),
+            *extra]  # fmt: skip
     child = subprocess.run(args, capture_output=True, text=True, cwd=ROOT,
                            timeout=600 + run.n / 10, check=False)  # fmt: skip
     if child.returncode != 0:
         raise RuntimeError(f"floor exited {child.returncode}: {child.stderr[-2000:]}")
-    out = json.loads(child.stdout.strip().splitlines()[-1])
+    out: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    return out
+
+
+def _floor_figures(workers: int, out: dict[str, Any], stamps: list[float]) -> dict[str, Any]:
+    lags = [t - out["began"] for t in stamps]
+    return {"workers": workers, "floor_s": max(lags) if lags else math.nan,
+            "lag": lag_summary(lags), "lags": sorted(lags), "jobs": len(stamps),
+            "errors": out["errors"],
+            "client_cpu_percent": 100 * out["cpu_seconds"] / max(1e-9, out["ended"] - out["began"]),
+            "rate": len(stamps) / max(1e-9, max(lags, default=0.0))}  # fmt: skip
+
+
+def _floor(run: _Run, workers: int, slot: datetime) -> dict[str, Any]:
+    run.cluster.delete_jobs()
+    mark = run.mark()
+    out = _floor_child(run, workers, slot)
     tag = slot.strftime("%Y%m%d%H%M%S")
     records = run.records(mark)
     if records is not None:
@@ -277,15 +303,29 @@ def _floor(run: _Run, workers: int, slot: datetime) -> dict[str, Any]:
     else:
         observer = run.observer
         assert observer is not None
-        want = out["jobs"] - out["errors"]
+        want = out["writes"] - out["errors"]
         poll(lambda: len(observer.creates(tag)) >= want, 60, "the floor's Jobs seen")
         stamps = [t for _, t in observer.creates(tag)]
-    lags = [t - out["began"] for t in stamps]
-    return {"workers": workers, "floor_s": max(lags) if lags else math.nan,
-            "lag": lag_summary(lags), "lags": sorted(lags), "jobs": len(stamps),
-            "errors": out["errors"],
-            "client_cpu_percent": 100 * out["cpu_seconds"] / max(1e-9, out["ended"] - out["began"]),
-            "rate": len(stamps) / max(1e-9, max(lags, default=0.0))}  # fmt: skip
+    return _floor_figures(workers, out, stamps)
+
+
+def _status_floor(run: _Run, workers: int, stamp: datetime) -> dict[str, Any]:
+    """N status PUTs at ``workers`` in flight (step 7); without an audit log, timed by the
+    client (its last answer), which the watch observer cannot do for an object that already
+    has status. ``jobs`` counts the status writes, as the Job floor's counts its Jobs."""
+    mark = run.mark()
+    out = _floor_child(run, workers, stamp, "--status")
+    records = run.records(mark)
+    if records is not None:
+        stamps = status_writes(records, run.operator_user, BACKUPS.plural)
+    else:
+        stamps = [out["ended"]] * (out["writes"] - out["errors"])
+    return _floor_figures(workers, out, stamps)
+
+
+def _best(floors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fastest floor that wrote anything."""
+    return min(floors, key=lambda f: f["floor_s"] if f["jobs"] else math.inf)
 
 
 def run_real(n: int, target: Target) -> dict[str, Any]:
@@ -326,8 +366,13 @@ def run_real(n: int, target: Target) -> dict[str, Any]:
         for i, workers in enumerate(FLOOR_IN_FLIGHT):
             floors.append(_floor(run, workers, boundary + timedelta(days=1 + i)))
         result["floors"] = floors
-        best = min(floors, key=lambda f: f["floor_s"] if f["jobs"] else math.inf)
-        result["floor"] = best
+        result["floor"] = _best(floors)
+        statuses = []
+        for i, workers in enumerate(FLOOR_IN_FLIGHT):
+            stamp = boundary + timedelta(days=1 + len(FLOOR_IN_FLIGHT) + i)
+            statuses.append(_status_floor(run, workers, stamp))
+        result["status_floors"] = statuses
+        result["status_floor"] = _best(statuses)
     finally:
         if proc.alive():
             proc.stop()

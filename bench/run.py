@@ -95,6 +95,12 @@ def correctness(result: dict[str, Any]) -> list[str]:
     if floor is not None and (floor.get("errors") or floor.get("jobs") != result["n"]):
         jobs, errors = floor.get("jobs"), floor.get("errors")
         problems.append(f"{tag}: floor created {jobs} Jobs with {errors} errors")
+    for status in result.get("status_floors") or ():
+        if status.get("errors") or status.get("jobs") != result["n"]:
+            workers, wrote, errors = status.get("workers"), status.get("jobs"), status.get("errors")
+            problems.append(
+                f"{tag}: status floor at {workers} in flight wrote {wrote} with {errors} errors"
+            )
     return problems
 
 
@@ -250,7 +256,13 @@ def real_summary(result: dict[str, Any]) -> str:
     if "error" in result:
         return f"real n={result['n']}: ERROR {result['error']}"
     cold, herd, floor = result["cold_start"], result["herd"], result["floor"]
-    return (f"real n={result['n']}: all status {cold['all_status_s']:.2f}s; herd "
+    took = cold["all_status_s"]
+    install = f"all status {took:.2f}s ({took / floor['floor_s']:.2f}x the Job floor"
+    status = result.get("status_floor")
+    if status is not None:
+        install += (f", {took / status['floor_s']:.2f}x the status floor "
+                    f"{status['floor_s']:.2f}s at {status['workers']}")  # fmt: skip
+    return (f"real n={result['n']}: {install}); herd "
             f"{herd['herd_s']:.2f}s vs floor {floor['floor_s']:.2f}s at {floor['workers']} in "
             f"flight ({herd['herd_s'] / floor['floor_s']:.2f}x); dup {herd['duplicates']}, "
             f"missed {herd['missed']}; events {herd['events_recorded']} (dropped "

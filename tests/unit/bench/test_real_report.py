@@ -58,3 +58,24 @@ def test_the_section_shows_the_ratios_against_the_best_floor() -> None:
 def test_the_command_on_the_page_names_no_local_file() -> None:
     argv = ["--kubeconfig", "/home/me/admin", "--audit-log=/var/log/audit.log", "--n", "1000"]
     assert _redacted(argv) == ["--kubeconfig", "ADMIN", "--audit-log=AUDIT_LOG", "--n", "1000"]
+
+
+def with_status_floors(base: dict[str, Any], *floors: tuple[int, float, int]) -> dict[str, Any]:
+    statuses = [{"workers": w, "floor_s": s, "jobs": n, "errors": 0} for w, s, n in floors]
+    best = min(statuses, key=lambda f: f["floor_s"])
+    return {**base, "status_floors": statuses, "status_floor": best}
+
+
+def test_first_install_is_also_set_against_the_status_floor() -> None:
+    run = with_status_floors(result(), (4, 5.0, 1000), (16, 4.8, 1000), (32, 5.5, 1000))
+    text = "\n".join(section([run]))
+    assert "5.00 / 4.80 / 5.50" in text
+    assert "**1.25x** (best: 16 in flight)" in text  # first install 6.0 s over 4.8 s
+    assert "| N=1,000: first install ≤ 1.5x the best status floor | 1.25x | met |" in text
+    assert "| N=1,000: first install ≤ 1.5x the best floor | 1.50x | met |" in text  # Jobs
+
+
+def test_a_status_floor_that_wrote_too_few_fails_the_check() -> None:
+    run = with_status_floors(result(), (4, 5.0, 1000), (16, 4.8, 990))
+    (problem,) = correctness(run)
+    assert "status floor at 16 in flight wrote 990" in problem
