@@ -13,15 +13,14 @@ and ``config/rbac`` first).
 from __future__ import annotations
 
 import contextlib
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from bench.emulator_host import backup_body
+from bench.send import send_all
 from controller.resources import BACKUPS
-from manager.errors import ApiError, NotFound, ServerError, TransportError
+from manager.errors import NotFound, ServerError, TransportError
 from manager.rest import RestClient
 from manager.scheme import EVENTS, JOBS, LEASES
 
@@ -34,28 +33,7 @@ CORE_EVENTS = "events"  # /api/v1 view of the same Events: it has a reason field
 
 def post_all(rest: RestClient, items: Iterable[tuple[str, dict[str, Any]]], workers: int) -> int:
     """POST every (path, body) from ``workers`` threads; returns the number refused."""
-    work: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
-    for item in items:
-        work.put(item)
-    errors = 0
-    lock = threading.Lock()
-
-    def worker() -> None:
-        nonlocal errors
-        while (item := work.get()) is not None:
-            try:
-                rest.create(*item)
-            except ApiError:
-                with lock:
-                    errors += 1
-
-    threads = [threading.Thread(target=worker, name=f"post-{i}") for i in range(workers)]
-    for _ in threads:
-        work.put(None)
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors, _ = send_all(rest, (("POST", path, body) for path, body in items), workers, name="post")
     return errors
 
 

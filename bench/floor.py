@@ -23,13 +23,10 @@ from __future__ import annotations
 
 import argparse
 import copy
-import cProfile
 import io
 import json
 import os
 import pstats
-import queue
-import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -45,8 +42,8 @@ from api.v1alpha1 import (
 )
 from api.v1alpha1.markers import encode
 from app.operator import USER_AGENT
+from bench.send import Request, send_all
 from controller.resources import BACKUPS
-from manager.errors import ApiError
 from manager.informer import strip_bulky_fields
 from manager.kubeconfig import load_rest_config
 from manager.manager import DEFAULT_MAX_CONCURRENT_RECONCILES
@@ -54,9 +51,6 @@ from manager.rest import DEFAULT_POOL_SIZE, RestClient
 from manager.scheme import JOBS
 
 PROFILE_TOP = 12  # functions listed from the profile
-
-Request = tuple[str, str, dict[str, Any]]
-"""(method, path, body) of one write."""
 
 
 def job_requests(backups: list[dict[str, Any]], slot: datetime) -> list[Request]:
@@ -101,46 +95,6 @@ def _listed(rest: RestClient, namespace: str | None) -> list[dict[str, Any]]:
     return items
 
 
-def _send_all(
-    rest: RestClient, requests: list[Request], workers: int, profile: bool
-) -> tuple[int, list[cProfile.Profile]]:
-    """Send every request from ``workers`` threads; the error count and, with ``profile``, one
-    profile per thread (cProfile sees only the thread that enabled it)."""
-    profilers: list[cProfile.Profile] = []
-    work: queue.SimpleQueue[Request | None] = queue.SimpleQueue()
-    for request in requests:
-        work.put(request)
-    errors = 0
-    lock = threading.Lock()
-
-    def worker() -> None:
-        nonlocal errors
-        profiler = None
-        if profile:
-            profiler = cProfile.Profile()
-            with lock:
-                profilers.append(profiler)
-            profiler.enable()
-        while (request := work.get()) is not None:
-            method, path, body = request
-            try:
-                rest.request(method, path, body=body)
-            except ApiError:
-                with lock:
-                    errors += 1
-        if profiler is not None:
-            profiler.disable()
-
-    threads = [threading.Thread(target=worker, name=f"floor-{i}") for i in range(workers)]
-    for _ in threads:
-        work.put(None)
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors, profilers
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kubeconfig", required=True)
@@ -165,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(min(left, 0.1))
     cpu0 = time.process_time()
     began = time.time()
-    errors, profilers = _send_all(rest, requests, args.workers, args.profile)
+    errors, profilers = send_all(rest, requests, args.workers, name="floor", profile=args.profile)
     ended = time.time()
     result: dict[str, Any] = {
         "writes": len(requests), "errors": errors, "began": began, "ended": ended,
