@@ -50,13 +50,13 @@ from bench.harness import (
     OPERATOR_MODULE,
     ROOT,
     Proc,
-    free_port,
     http_status,
     http_text,
     poll,
     sleep_until,
 )
 from bench.observer import WatchObserver
+from bench.operator_process import empty_start_figures, launch_operator
 from bench.workloads import lag_summary
 from controller.resources import BACKUPS
 from manager.kubeconfig import load_rest_config
@@ -129,16 +129,11 @@ def next_boundary(after: float) -> datetime:
 
 
 def _launch(target: Target, *, profile: bool = True) -> tuple[Proc, str, str]:
-    metrics, health = free_port(), free_port()
-    program = ["-m", OPERATOR_MODULE]
+    program: tuple[str, ...] = ("-m", OPERATOR_MODULE)
     if target.profile is not None and profile:
-        program = ["-m", "bench.profiled", "--out", str(target.profile), "--"]
-    args = [sys.executable, *program, "--kubeconfig", str(target.operator_kubeconfig),
-            "--leader-elect", "--metrics-bind-address", f"127.0.0.1:{metrics}",
-            "--metrics-secure=false", "--health-probe-bind-address", f"127.0.0.1:{health}",
-            "--log-level", "info", *target.operator_args]  # fmt: skip
-    proc = Proc(args, cpu=None)
-    return proc, f"http://127.0.0.1:{health}/readyz", f"http://127.0.0.1:{metrics}/metrics"
+        program = ("-m", "bench.profiled", "--out", str(target.profile), "--")
+    flags = ["--leader-elect", *target.operator_args]
+    return launch_operator(target.operator_kubeconfig, flags, program=program)
 
 
 def _metric(url: str, name: str) -> float | None:
@@ -158,15 +153,7 @@ def _metric(url: str, name: str) -> float | None:
 
 def _empty_start(run: _Run) -> dict[str, Any]:
     proc, ready, _ = _launch(run.target, profile=False)
-    try:
-        synced = poll(lambda: http_status(ready) == 200, 120, "ready (empty)")
-        time.sleep(SETTLE_EMPTY)
-        stats = proc.stats()
-        return {"synced_s": synced - proc.started, "rss_bytes": stats.rss_bytes,
-                "exit_code": proc.stop()}  # fmt: skip
-    finally:
-        if proc.alive():
-            proc.stop()
+    return empty_start_figures(proc, ready, 120, SETTLE_EMPTY)
 
 
 def _first_install(run: _Run, proc: Proc, ready: str, since: int) -> dict[str, Any]:

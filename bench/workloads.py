@@ -33,19 +33,18 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import (
-    OPERATOR_MODULE,
     ROOT,
     Host,
     Proc,
     VirtualTime,
     cpus,
-    free_port,
     http_status,
     http_text,
     poll,
     sleep_until,
     write_kubeconfig,
 )
+from bench.operator_process import empty_start_figures, launch_operator
 
 BOUNDARY = datetime(2025, 3, 27, 1, 0, 0, tzinfo=UTC)  # the herd's cron boundary (0 1 * * *)
 SLOT = BOUNDARY.strftime("%Y%m%d%H%M%S")
@@ -272,13 +271,7 @@ def _metric_sum(text: str, name: str) -> float:
 
 
 def _launch_operator(session: Session) -> tuple[Proc, str, str]:
-    metrics, health = free_port(), free_port()
-    args = [sys.executable, "-m", OPERATOR_MODULE, "--kubeconfig", str(session.kubeconfig),
-            "--metrics-bind-address", f"127.0.0.1:{metrics}", "--metrics-secure=false",
-            "--health-probe-bind-address", f"127.0.0.1:{health}",
-            "--log-level", "info", *session.clock.flags()]  # fmt: skip
-    proc = Proc(args, cpu=session.cpu_program)
-    return proc, f"http://127.0.0.1:{health}/readyz", f"http://127.0.0.1:{metrics}/metrics"
+    return launch_operator(session.kubeconfig, session.clock.flags(), cpu=session.cpu_program)
 
 
 def run_operator(plan: Plan) -> dict[str, Any]:
@@ -310,14 +303,8 @@ def _empty_start(plan: Plan) -> dict[str, Any]:
                       "operator-token")  # fmt: skip
     proc, ready, _ = _launch_operator(session)
     try:
-        synced = poll(lambda: http_status(ready) == 200, session.plan.timeout(), "ready (empty)")
-        time.sleep(3 * SETTLE)
-        stats = proc.stats()
-        return {"synced_s": synced - proc.started, "rss_bytes": stats.rss_bytes,
-                "exit_code": proc.stop()}  # fmt: skip
+        return empty_start_figures(proc, ready, session.plan.timeout(), 3 * SETTLE)
     finally:
-        if proc.alive():
-            proc.stop()
         session.close()
 
 
