@@ -59,6 +59,9 @@ def _status(result: str, slot: str) -> dict[str, Any]:
     day = int(slot[6:8])
     start = f"2025-03-{day:02d}T01:00:03Z"
     end = f"2025-03-{day:02d}T01:04:00Z"
+    # The conditions' time a second later than completionTime, so that a projection dropping
+    # completionTime shows (the reconciler falls back to the Complete condition's time).
+    seen = f"2025-03-{day:02d}T01:04:01Z"
     if result == "running":
         return {"active": 1, "ready": 1, "startTime": start, "terminating": 0,
                 "uncountedTerminatedPods": {}}  # fmt: skip
@@ -66,10 +69,10 @@ def _status(result: str, slot: str) -> dict[str, Any]:
         return {"conditions": [
                     {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached",
                      "message": "Reached expected number of succeeded pods",
-                     "lastProbeTime": end, "lastTransitionTime": end},
+                     "lastProbeTime": seen, "lastTransitionTime": seen},
                     {"type": "Complete", "status": "True", "reason": "CompletionsReached",
                      "message": "Reached expected number of succeeded pods",
-                     "lastProbeTime": end, "lastTransitionTime": end}],
+                     "lastProbeTime": seen, "lastTransitionTime": seen}],
                 "startTime": start, "completionTime": end, "succeeded": 1, "ready": 0,
                 "terminating": 0, "uncountedTerminatedPods": {}}  # fmt: skip
     return {"conditions": [
@@ -109,8 +112,8 @@ def _world(cluster: FakeCluster, recorded: dict[str, Any], sample: str, results:
     backup["metadata"].update(namespace=recorded["metadata"]["namespace"], uid=owner["uid"])
     backup["spec"].update(spec)
     cluster.put(BACKUPS, backup)
-    for slot, result in zip(SLOTS, results, strict=True):
-        cluster.put(JOBS, _job_for(recorded, slot, result))
+    for slot, run in zip(SLOTS, results, strict=True):
+        cluster.put(JOBS, _job_for(recorded, slot, run))
     recorder, registry = FakeRecorder(), CollectorRegistry()
     reconciler = DatabaseBackupReconciler(
         backups=BACKUPS,
