@@ -38,6 +38,7 @@ __all__ = [
     "INDEX_CONTROLLER_OWNER",
     "INDEX_NAMESPACE",
     "Change",
+    "Encoded",
     "IndexFunc",
     "Store",
     "controller_owner_index",
@@ -104,6 +105,20 @@ class Change:
     kind: Literal["add", "update", "delete"]
     old: dict[str, Any] | None = None
     new: dict[str, Any] | None = None
+    # The new object's encoding, instead of ``new``, when it came as an :class:`Encoded`.
+    data: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """An object as a compact store keeps it, made by :meth:`Store.encode` before
+    :meth:`Store.replace`: a relist then holds a few hundred bytes per object while it pages,
+    never every listed object decoded at once (docs/design.md §3)."""
+
+    key: str
+    data: bytes
+    index_values: tuple[tuple[str, ...], ...]  # per indexer, in the store's order
+    resource_version: str
 
 
 def _resource_version(obj: Mapping[str, Any]) -> str:
@@ -190,9 +205,12 @@ class Store:
                         index[value] = keys.pop()
 
     def _index(self, key: str, obj: dict[str, Any]) -> None:
-        for name, fn in self._indexers.items():
+        self._index_values(key, tuple(tuple(fn(obj)) for fn in self._indexers.values()))
+
+    def _index_values(self, key: str, values: tuple[tuple[str, ...], ...]) -> None:
+        for name, index_values in zip(self._indexers, values, strict=True):
             index = self._indices[name]
-            for value in fn(obj):
+            for value in index_values:
                 keys = index.get(value)
                 if keys is None:
                     index[value] = key
@@ -231,14 +249,28 @@ class Store:
                 self._unindex(key, old)
             return old
 
+    def encode(self, obj: dict[str, Any]) -> Encoded:
+        """``obj`` as this (compact) store will keep it; safe outside the store's lock."""
+        if self._codec is None:
+            raise ValueError("only a compact store encodes")
+        values = tuple(tuple(fn(obj)) for fn in self._indexers.values())
+        return Encoded(key_of(obj), self._codec.encode(obj), values, _resource_version(obj))
+
+    def decode(self, data: bytes) -> dict[str, Any]:
+        """A fresh copy of the object an :class:`Encoded` (or a :class:`Change`) carries."""
+        if self._codec is None:
+            raise ValueError("only a compact store decodes")
+        return self._codec.decode(data)
+
     def replace(
-        self, objs: Iterable[dict[str, Any]], resource_version: str
+        self, objs: Iterable[dict[str, Any] | Encoded], resource_version: str
     ) -> builtins.list[Change]:
         """Make ``objs`` the whole content; return the difference to the previous content.
 
         An object counts as updated when its resourceVersion differs from the stored one (or
         either has none); unchanged objects are swapped in silently. Deletions carry the last
-        known state (client-go's ``DeletedFinalStateUnknown``).
+        known state (client-go's ``DeletedFinalStateUnknown``). An object given as
+        :class:`Encoded` (compact stores) is reported by its encoding (``Change.data``).
         """
         with self._lock:
             old_items = self._items
@@ -246,17 +278,24 @@ class Store:
             self._indices = {name: {} for name in self._indexers}
             changes: builtins.list[Change] = []
             for obj in objs:
-                key = key_of(obj)
-                self._items[key] = self._in(obj)
-                self._index(key, obj)
+                if isinstance(obj, Encoded):
+                    key, rv_new = obj.key, obj.resource_version
+                    self._items[key] = obj.data
+                    self._index_values(key, obj.index_values)
+                    new, data = None, obj.data
+                else:
+                    key, rv_new = key_of(obj), _resource_version(obj)
+                    self._items[key] = self._in(obj)
+                    self._index(key, obj)
+                    new, data = obj, None
                 stored = old_items.pop(key, None)
                 if stored is None:
-                    changes.append(Change(kind="add", new=obj))
+                    changes.append(Change(kind="add", new=new, data=data))
                 else:
                     old = self._out(stored)
-                    rv_old, rv_new = _resource_version(old), _resource_version(obj)
+                    rv_old = _resource_version(old)
                     if not rv_old or not rv_new or rv_old != rv_new:
-                        changes.append(Change(kind="update", old=old, new=obj))
+                        changes.append(Change(kind="update", old=old, new=new, data=data))
             for gone in old_items.values():
                 changes.append(Change(kind="delete", old=self._out(gone)))
             self._resource_version = resource_version
