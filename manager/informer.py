@@ -285,6 +285,17 @@ class SharedInformer:
     def apply(self, type_: str, obj: dict[str, Any]) -> None:
         # A watch event's object shares no string with the cache: see manager.compact.
         obj = self._prepare(obj)
+        if self._compact and type_ != "DELETED":
+            # Encoded off the lock; the notifications carry encodings, decoded by each
+            # listener right before its handler runs: a backlog holds bytes, not trees.
+            entry = self.store.encode(obj)
+            with self._mu:
+                previous = self.store.put_encoded(entry)
+                if previous is None:
+                    self._distribute(("add", entry.data, None))
+                else:
+                    self._distribute(("update", previous, entry.data))
+            return
         if self._share_watched:
             obj = share_strings(obj)
         with self._mu:

@@ -239,6 +239,17 @@ class Store:
         with self._lock:
             return self._put(obj)
 
+    def put_encoded(self, entry: Encoded) -> bytes | None:
+        """Store an :meth:`encode`-d object (replacing any with its key); returns the previous
+        one's encoding (None if absent), for a caller that hands it on undecoded."""
+        with self._lock:
+            stored: bytes | None = self._items.get(entry.key)
+            if stored is not None:
+                self._unindex(entry.key, self._out(stored))
+            self._items[entry.key] = entry.data
+            self._index_values(entry.key, entry.index_values)
+            return stored
+
     def delete(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         """Remove the object with ``obj``'s key; returns the removed one (None if absent)."""
         with self._lock:

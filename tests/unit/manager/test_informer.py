@@ -199,6 +199,10 @@ class Keeper(Recorder):
         self.objects.append(("update", old, new))
         super().on_update(old, new)
 
+    def on_delete(self, obj: dict[str, Any]) -> None:
+        self.objects.append(("delete", obj, None))
+        super().on_delete(obj)
+
 
 def cached(obj: dict[str, Any]) -> dict[str, Any]:
     """``obj`` as the Job informer keeps it (default transform, apiVersion and kind set)."""
@@ -232,9 +236,19 @@ def test_a_compact_relist_hands_handlers_whole_objects_and_indexes_them() -> Non
         changed = item("b", "3")
         inf.replace([inf.prepare(json.loads(json.dumps(changed)))], "3", prepared=True)
         keeper.wait_for(4)  # the update of b and the deletion of a
+        assert ("delete", expected[0], None) in keeper.objects
         update = next(o for o in keeper.objects if o[0] == "update")
         assert update[1:] == (expected[1], cached(changed))
         assert inf.store.get("ns/b") == cached(changed) and inf.store.get("ns/a") is None
+        # Watch events: stored encoded, handed over whole.
+        inf.apply("MODIFIED", json.loads(json.dumps(item("b", "4"))))
+        inf.apply("ADDED", json.loads(json.dumps(item("c", "5"))))
+        keeper.wait_for(6)
+        assert keeper.objects[-2:] == [
+            ("update", cached(changed), cached(item("b", "4"))),
+            ("add", cached(item("c", "5")), None),
+        ]
+        assert inf.store.list() == [cached(item("b", "4")), cached(item("c", "5"))]
     finally:
         stop.set()
         thread.join(10)
