@@ -44,6 +44,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from api.v1alpha1 import parse_time
+from controller.memo import backup_key
 
 __all__ = ["BackupMetrics"]
 
@@ -80,7 +81,7 @@ class _Series:
 
 def _labels(obj: dict[str, Any]) -> tuple[str, str]:
     meta = obj.get("metadata") or {}
-    return str(meta.get("namespace", "")), str(meta.get("name", ""))
+    return backup_key(str(meta.get("namespace", "")), str(meta.get("name", "")))
 
 
 class BackupMetrics(Collector):

@@ -12,8 +12,11 @@ starts from a consistent list, so memory across restarts is not needed.
 
 from __future__ import annotations
 
+import sys
 import threading
 from datetime import datetime
+
+from controller.memo import backup_key
 
 __all__ = ["KnownSlots"]
 
@@ -30,7 +33,7 @@ class KnownSlots:
         with self._lock:
             known = self._slots.get((namespace, name))
             if known is None or known[0] != uid or known[1] < slot:
-                self._slots[(namespace, name)] = (uid, slot)
+                self._slots[backup_key(namespace, name)] = (sys.intern(uid), slot)
 
     def latest(
         self, namespace: str, name: str, uid: str, observed: datetime | None

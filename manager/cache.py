@@ -6,7 +6,7 @@ type is asked for (optionally restricted to one namespace, the ``--namespace`` f
 every informer while it runs; an informer created after the cache started is started at once.
 Reads (``get``, ``list``, ``by_index``) answer from the informers' stores: plain dicts shared
 with every reader — copy before editing; with ``compact`` the stores keep each object encoded
-and every read is a fresh copy (docs/design.md §3: ~1.2 KiB per cached object instead of ~3).
+and every read is a fresh copy (docs/design.md §3: a few hundred bytes per cached object).
 
 Guarantees: ``has_synced()`` is true once every informer has delivered its first list;
 ``wait_for_sync`` waits for that with a deadline on the injected clock. ``transforms`` gives a

@@ -35,7 +35,7 @@ from manager.compact import share_strings
 from manager.reflector import ListWatcher, Reflector, ReflectorOptions
 from manager.runnable import ResourceEventHandler
 from manager.scheme import ResourceType
-from manager.store import Change, IndexFunc, Store
+from manager.store import Change, Encoded, IndexFunc, Store
 
 __all__ = [
     "LAST_APPLIED_ANNOTATION",
@@ -51,7 +51,10 @@ LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 REFLECTOR_JOIN_TIMEOUT = 5.0  # seconds to wait for the reflector thread after an abort
 
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
-_Notification = tuple[str, dict[str, Any], dict[str, Any] | None]
+# An object in a notification is a dict, or (relists into a compact store) its encoding,
+# decoded by the listener right before its handler runs.
+_Object = dict[str, Any] | bytes
+_Notification = tuple[str, _Object, _Object | None]
 
 
 def strip_bulky_fields(obj: dict[str, Any]) -> dict[str, Any]:
@@ -73,9 +76,15 @@ def strip_bulky_fields(obj: dict[str, Any]) -> dict[str, Any]:
 class _Listener:
     """One handler's unbounded buffer and dispatch thread (client-go's processorListener)."""
 
-    def __init__(self, handler: ResourceEventHandler, name: str) -> None:
+    def __init__(
+        self,
+        handler: ResourceEventHandler,
+        name: str,
+        decode: Callable[[bytes], dict[str, Any]],
+    ) -> None:
         self.handler = handler
         self.name = name
+        self._decode = decode
         self._cond = threading.Condition()
         self._pending: deque[_Notification] = deque()  # guarded by _cond
         self._closed = False
@@ -110,8 +119,10 @@ class _Listener:
                     self._cond.wait()
                 if self._closed:
                     return
-                kind, a, b = self._pending.popleft()
+                kind, a_in, b_in = self._pending.popleft()
             try:
+                a = self._decode(a_in) if isinstance(a_in, bytes) else a_in
+                b = self._decode(b_in) if isinstance(b_in, bytes) else b_in
                 if kind == "add":
                     self.handler.on_add(a)
                 elif kind == "update":
@@ -144,6 +155,7 @@ class SharedInformer:
         self.namespace = namespace
         # compact: objects kept encoded, decoded on each read (manager.store, manager.compact).
         self.store = Store(indexers, compact=compact)
+        self._compact = compact
         self._transform = transform
         # Watch events' objects get their strings shared (manager.compact), unless the
         # transform already does it (then a second walk would only repeat the work).
@@ -168,7 +180,9 @@ class SharedInformer:
 
     def add_event_handler(self, handler: ResourceEventHandler) -> None:
         """Register ``handler``; after start it first gets an add for every stored object."""
-        listener = _Listener(handler, f"informer-{self.name}-handler-{len(self._listeners)}")
+        listener = _Listener(
+            handler, f"informer-{self.name}-handler-{len(self._listeners)}", self.store.decode
+        )
         with self._mu:
             if self._started:
                 for obj in self.store.list():
@@ -225,8 +239,11 @@ class SharedInformer:
 
     # -- ReflectorSink -----------------------------------------------------------------------
 
-    def prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return self._prepare(obj)
+    def prepare(self, obj: dict[str, Any]) -> dict[str, Any] | Encoded:
+        """The transformed object; encoded at once for a compact store, so a relist holds a
+        few hundred bytes per listed object, not its decoded tree (docs/design.md §3)."""
+        prepared = self._prepare(obj)
+        return self.store.encode(prepared) if self._compact else prepared
 
     def _prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
         # List items may come without apiVersion/kind; handlers and the scheme want them.
@@ -239,11 +256,17 @@ class SharedInformer:
             listener.push(note)
 
     def replace(
-        self, objs: list[dict[str, Any]], resource_version: str, *, prepared: bool = False
+        self,
+        objs: list[Any],
+        resource_version: str,
+        *,
+        prepared: bool = False,
     ) -> None:
-        """A relist's result; ``prepared`` when the reflector already ran :meth:`prepare` on
-        each object (page by page, so full objects never pile up)."""
-        prepared_objs = objs if prepared else [self._prepare(obj) for obj in objs]
+        """A relist's result: listed objects, or with ``prepared`` what :meth:`prepare` made of
+        each (the reflector runs it page by page, so full objects never pile up)."""
+        prepared_objs: list[dict[str, Any] | Encoded] = (
+            objs if prepared else [self._prepare(obj) for obj in objs]
+        )
         with self._mu:
             changes = self.store.replace(prepared_objs, resource_version)
             for change in changes:
@@ -262,6 +285,17 @@ class SharedInformer:
     def apply(self, type_: str, obj: dict[str, Any]) -> None:
         # A watch event's object shares no string with the cache: see manager.compact.
         obj = self._prepare(obj)
+        if self._compact and type_ != "DELETED":
+            # Encoded off the lock; the notifications carry encodings, decoded by each
+            # listener right before its handler runs: a backlog holds bytes, not trees.
+            entry = self.store.encode(obj)
+            with self._mu:
+                previous = self.store.put_encoded(entry)
+                if previous is None:
+                    self._distribute(("add", entry.data, None))
+                else:
+                    self._distribute(("update", previous, entry.data))
+            return
         if self._share_watched:
             obj = share_strings(obj)
         with self._mu:
@@ -277,11 +311,12 @@ class SharedInformer:
 
 
 def _note(change: Change) -> _Notification:
+    new = change.new if change.new is not None else change.data
     if change.kind == "add":
-        assert change.new is not None
-        return ("add", change.new, None)
+        assert new is not None
+        return ("add", new, None)
     if change.kind == "update":
-        assert change.old is not None and change.new is not None
-        return ("update", change.old, change.new)
+        assert change.old is not None and new is not None
+        return ("update", change.old, new)
     assert change.old is not None
     return ("delete", change.old, None)

@@ -95,14 +95,15 @@ class ListWatcher(Protocol):
 class ReflectorSink(Protocol):
     """Where the reflector puts what it sees (an informer: store plus handlers)."""
 
-    def prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """What the sink keeps of a listed object; the reflector calls it page by page, so a
-        page's full objects are freed before the next page is decoded (peak memory)."""
+    def prepare(self, obj: dict[str, Any]) -> Any:
+        """What the sink keeps of a listed object (opaque to the reflector); called page by
+        page, so a page's full objects are freed before the next page is decoded (peak
+        memory)."""
         ...
 
-    def replace(
-        self, objs: list[dict[str, Any]], resource_version: str, *, prepared: bool = False
-    ) -> None: ...
+    def replace(self, objs: list[Any], resource_version: str, *, prepared: bool = False) -> None:
+        """The whole list: as listed, or what :meth:`prepare` made of each (``prepared``)."""
+        ...
 
     def apply(self, type_: str, obj: dict[str, Any]) -> None:
         """One watch event: ``type_`` is ``ADDED``, ``MODIFIED`` or ``DELETED``."""
@@ -230,7 +231,7 @@ class Reflector:
         return {"labelSelector": self._selector} if self._selector else {}
 
     def _list(self, stop: threading.Event) -> None:
-        items: list[dict[str, Any]] = []
+        items: list[Any] = []  # what the sink's prepare made of each listed object
         token = ""
         rv = ""
         while True:

@@ -13,8 +13,9 @@ Guarantees:
 * :meth:`Store.replace` swaps the whole content at once and returns the difference (adds,
   updates, deletions of the last known state), which an informer delivers to its handlers.
 
-With ``compact=True`` each object is kept encoded (:func:`manager.compact.encode`, about its
-JSON size instead of a tree of dicts) and every read decodes a fresh copy: the same content,
+With ``compact=True`` each object is kept encoded (a :class:`manager.compact.Codec` of its
+own: the pickle deflated against the store's first object, a tenth of the JSON size for a
+Job instead of a tree of dicts) and every read decodes a fresh copy: the same content,
 never the same dict twice (callers may then edit what they get). The informer cache uses it
 (docs/design.md §3).
 
@@ -30,13 +31,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from manager.compact import decode, encode
+from manager.compact import Codec
 
 __all__ = [
     "DEFAULT_INDEXERS",
     "INDEX_CONTROLLER_OWNER",
     "INDEX_NAMESPACE",
     "Change",
+    "Encoded",
     "IndexFunc",
     "Store",
     "controller_owner_index",
@@ -103,6 +105,20 @@ class Change:
     kind: Literal["add", "update", "delete"]
     old: dict[str, Any] | None = None
     new: dict[str, Any] | None = None
+    # The new object's encoding, instead of ``new``, when it came as an :class:`Encoded`.
+    data: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """An object as a compact store keeps it, made by :meth:`Store.encode` before
+    :meth:`Store.replace`: a relist then holds a few hundred bytes per object while it pages,
+    never every listed object decoded at once (docs/design.md §3)."""
+
+    key: str
+    data: bytes
+    index_values: tuple[tuple[str, ...], ...]  # per indexer, in the store's order
+    resource_version: str
 
 
 def _resource_version(obj: Mapping[str, Any]) -> str:
@@ -116,23 +132,25 @@ class Store:
         self, indexers: Mapping[str, IndexFunc] | None = None, *, compact: bool = False
     ) -> None:
         self._lock = threading.RLock()
-        self._compact = compact
+        self._codec: Codec[dict[str, Any]] | None = Codec() if compact else None
         # Invariant: for every index name, ``_indices[name][value]`` holds exactly the keys of
-        # ``_items`` whose object the index function files under ``value``; no empty sets.
+        # ``_items`` whose object the index function files under ``value``: one key as a
+        # ``str``, more as a ``set`` (the owner index has one Job or a few per backup; an empty
+        # set costs 216 bytes, more than the key); never an empty set.
         self._indexers: dict[str, IndexFunc] = dict(
             DEFAULT_INDEXERS if indexers is None else indexers
         )
         self._items: dict[str, Any] = {}  # key → the object, or its encoding when compact
-        self._indices: dict[str, dict[str, set[str]]] = {name: {} for name in self._indexers}
+        self._indices: dict[str, dict[str, str | set[str]]] = {name: {} for name in self._indexers}
         self._resource_version = ""
 
     # -- reads --------------------------------------------------------------------------------
 
     def _out(self, stored: Any) -> dict[str, Any]:
-        return decode(stored) if self._compact else stored
+        return stored if self._codec is None else self._codec.decode(stored)
 
     def _in(self, obj: dict[str, Any]) -> Any:
-        return encode(obj) if self._compact else obj
+        return obj if self._codec is None else self._codec.encode(obj)
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
@@ -158,7 +176,7 @@ class Store:
             if index not in self._indices:
                 raise KeyError(f"no index named {index!r}")
             keys = self._indices[index].get(value, ())
-            stored = [self._items[k] for k in sorted(keys)]
+            stored = [self._items[k] for k in ((keys,) if type(keys) is str else sorted(keys))]
         return [self._out(s) for s in stored]
 
     def index_values(self, index: str) -> builtins.list[str]:
@@ -179,16 +197,27 @@ class Store:
             index = self._indices[name]
             for value in fn(obj):
                 keys = index.get(value)
-                if keys is not None:
+                if keys == key:
+                    del index[value]
+                elif isinstance(keys, set):
                     keys.discard(key)
-                    if not keys:
-                        del index[value]
+                    if len(keys) == 1:
+                        index[value] = keys.pop()
 
     def _index(self, key: str, obj: dict[str, Any]) -> None:
-        for name, fn in self._indexers.items():
+        self._index_values(key, tuple(tuple(fn(obj)) for fn in self._indexers.values()))
+
+    def _index_values(self, key: str, values: tuple[tuple[str, ...], ...]) -> None:
+        for name, index_values in zip(self._indexers, values, strict=True):
             index = self._indices[name]
-            for value in fn(obj):
-                index.setdefault(value, set()).add(key)
+            for value in index_values:
+                keys = index.get(value)
+                if keys is None:
+                    index[value] = key
+                elif isinstance(keys, set):
+                    keys.add(key)
+                elif keys != key:
+                    index[value] = {keys, key}
 
     def _put(self, obj: dict[str, Any]) -> dict[str, Any] | None:
         key = key_of(obj)
@@ -210,6 +239,17 @@ class Store:
         with self._lock:
             return self._put(obj)
 
+    def put_encoded(self, entry: Encoded) -> bytes | None:
+        """Store an :meth:`encode`-d object (replacing any with its key); returns the previous
+        one's encoding (None if absent), for a caller that hands it on undecoded."""
+        with self._lock:
+            stored: bytes | None = self._items.get(entry.key)
+            if stored is not None:
+                self._unindex(entry.key, self._out(stored))
+            self._items[entry.key] = entry.data
+            self._index_values(entry.key, entry.index_values)
+            return stored
+
     def delete(self, obj: Mapping[str, Any]) -> dict[str, Any] | None:
         """Remove the object with ``obj``'s key; returns the removed one (None if absent)."""
         with self._lock:
@@ -220,14 +260,28 @@ class Store:
                 self._unindex(key, old)
             return old
 
+    def encode(self, obj: dict[str, Any]) -> Encoded:
+        """``obj`` as this (compact) store will keep it; safe outside the store's lock."""
+        if self._codec is None:
+            raise ValueError("only a compact store encodes")
+        values = tuple(tuple(fn(obj)) for fn in self._indexers.values())
+        return Encoded(key_of(obj), self._codec.encode(obj), values, _resource_version(obj))
+
+    def decode(self, data: bytes) -> dict[str, Any]:
+        """A fresh copy of the object an :class:`Encoded` (or a :class:`Change`) carries."""
+        if self._codec is None:
+            raise ValueError("only a compact store decodes")
+        return self._codec.decode(data)
+
     def replace(
-        self, objs: Iterable[dict[str, Any]], resource_version: str
+        self, objs: Iterable[dict[str, Any] | Encoded], resource_version: str
     ) -> builtins.list[Change]:
         """Make ``objs`` the whole content; return the difference to the previous content.
 
         An object counts as updated when its resourceVersion differs from the stored one (or
         either has none); unchanged objects are swapped in silently. Deletions carry the last
-        known state (client-go's ``DeletedFinalStateUnknown``).
+        known state (client-go's ``DeletedFinalStateUnknown``). An object given as
+        :class:`Encoded` (compact stores) is reported by its encoding (``Change.data``).
         """
         with self._lock:
             old_items = self._items
@@ -235,17 +289,24 @@ class Store:
             self._indices = {name: {} for name in self._indexers}
             changes: builtins.list[Change] = []
             for obj in objs:
-                key = key_of(obj)
-                self._items[key] = self._in(obj)
-                self._index(key, obj)
+                if isinstance(obj, Encoded):
+                    key, rv_new = obj.key, obj.resource_version
+                    self._items[key] = obj.data
+                    self._index_values(key, obj.index_values)
+                    new, data = None, obj.data
+                else:
+                    key, rv_new = key_of(obj), _resource_version(obj)
+                    self._items[key] = self._in(obj)
+                    self._index(key, obj)
+                    new, data = obj, None
                 stored = old_items.pop(key, None)
                 if stored is None:
-                    changes.append(Change(kind="add", new=obj))
+                    changes.append(Change(kind="add", new=new, data=data))
                 else:
                     old = self._out(stored)
-                    rv_old, rv_new = _resource_version(old), _resource_version(obj)
+                    rv_old = _resource_version(old)
                     if not rv_old or not rv_new or rv_old != rv_new:
-                        changes.append(Change(kind="update", old=old, new=obj))
+                        changes.append(Change(kind="update", old=old, new=new, data=data))
             for gone in old_items.values():
                 changes.append(Change(kind="delete", old=self._out(gone)))
             self._resource_version = resource_version

@@ -29,7 +29,7 @@ def _backup() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def test_drops_the_pod_template_and_bulky_metadata_only() -> None:
+def test_keeps_metadata_and_status_and_drops_the_spec() -> None:
     job = build_job(_backup(), SLOT)
     job["metadata"]["managedFields"] = [{"manager": "kubectl"}]
     job["metadata"].setdefault("annotations", {})[LAST_APPLIED_ANNOTATION] = "{}"
@@ -39,7 +39,7 @@ def test_drops_the_pod_template_and_bulky_metadata_only() -> None:
 
     slim = cache_job(job)
 
-    assert "template" not in slim["spec"]
+    assert "spec" not in slim
     assert "managedFields" not in slim["metadata"]
     assert LAST_APPLIED_ANNOTATION not in slim["metadata"].get("annotations", {})
     assert slim["status"] == full["status"]

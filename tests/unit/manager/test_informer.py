@@ -10,7 +10,7 @@ from typing import Any
 from manager.clock import FakeClock
 from manager.informer import LAST_APPLIED_ANNOTATION, SharedInformer, strip_bulky_fields
 from manager.scheme import JOBS
-from manager.store import key_of
+from manager.store import Encoded, key_of
 from tests.unit.manager.reflectorfake import FakeListWatcher, item, page
 
 
@@ -182,3 +182,73 @@ def test_watched_objects_share_strings_unless_the_transform_owns_that() -> None:
                            share_watched=False)  # fmt: skip
     owned.apply("ADDED", item("c", "1"))
     assert owned.store.get("ns/c") is produced[0]
+
+
+class Keeper(Recorder):
+    """Records the objects themselves (old and new of an update)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.objects: list[tuple[str, Any, Any]] = []
+
+    def on_add(self, obj: dict[str, Any]) -> None:
+        self.objects.append(("add", obj, None))
+        super().on_add(obj)
+
+    def on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        self.objects.append(("update", old, new))
+        super().on_update(old, new)
+
+    def on_delete(self, obj: dict[str, Any]) -> None:
+        self.objects.append(("delete", obj, None))
+        super().on_delete(obj)
+
+
+def cached(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` as the Job informer keeps it (default transform, apiVersion and kind set)."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        **strip_bulky_fields(json.loads(json.dumps(obj))),
+    }
+
+
+def test_a_compact_relist_hands_handlers_whole_objects_and_indexes_them() -> None:
+    """A compact informer keeps what the reflector lists encoded from the first page on
+    (prepare), yet every handler still gets the whole transformed object, and the store's
+    reads and indexes answer as for dicts."""
+    inf = SharedInformer(FakeListWatcher(), JOBS, clock=FakeClock(), compact=True)
+    keeper = Keeper()
+    inf.add_event_handler(keeper)
+    stop = threading.Event()
+    thread = threading.Thread(target=inf.start, args=(stop,))
+    thread.start()
+    try:
+        listed = [item("a", "1"), item("b", "2")]
+        listed[0]["metadata"]["managedFields"] = [{"manager": "kubectl"}]
+        expected = [cached(o) for o in listed]
+        prepared = [inf.prepare(json.loads(json.dumps(o))) for o in listed]
+        assert all(isinstance(p, Encoded) for p in prepared)
+        inf.replace(prepared, "2", prepared=True)
+        keeper.wait_for(2)
+        assert [(k, a) for k, a, _ in keeper.objects] == [("add", o) for o in expected]
+        assert inf.store.list() == expected
+        changed = item("b", "3")
+        inf.replace([inf.prepare(json.loads(json.dumps(changed)))], "3", prepared=True)
+        keeper.wait_for(4)  # the update of b and the deletion of a
+        assert ("delete", expected[0], None) in keeper.objects
+        update = next(o for o in keeper.objects if o[0] == "update")
+        assert update[1:] == (expected[1], cached(changed))
+        assert inf.store.get("ns/b") == cached(changed) and inf.store.get("ns/a") is None
+        # Watch events: stored encoded, handed over whole.
+        inf.apply("MODIFIED", json.loads(json.dumps(item("b", "4"))))
+        inf.apply("ADDED", json.loads(json.dumps(item("c", "5"))))
+        keeper.wait_for(6)
+        assert keeper.objects[-2:] == [
+            ("update", cached(changed), cached(item("b", "4"))),
+            ("add", cached(item("c", "5")), None),
+        ]
+        assert inf.store.list() == [cached(item("b", "4")), cached(item("c", "5"))]
+    finally:
+        stop.set()
+        thread.join(10)

@@ -132,3 +132,30 @@ def test_concurrent_writers_keep_indexes_consistent() -> None:
     for n in range(4):
         indexed = {key_of(o) for o in store.by_index(INDEX_NAMESPACE, f"ns{n}")}
         assert indexed == {k for k in store.keys() if k.startswith(f"ns{n}/")}  # noqa: SIM118
+
+
+def test_an_index_value_goes_from_one_key_to_several_and_back_to_none() -> None:
+    """One Job per backup is the common case (kept without a set): every step between one
+    key and several must answer as a set would."""
+    store = Store()
+    daily = owner_key("dbbackup.io", "DatabaseBackup", "ns", "daily")
+
+    def owned() -> list[str]:
+        return [key_of(o) for o in store.by_index(INDEX_CONTROLLER_OWNER, daily)]
+
+    store.add(obj("ns", "job-1", owner="daily"))
+    store.update(obj("ns", "job-1", rv="2", owner="daily"))  # re-filed under the same value
+    assert owned() == ["ns/job-1"]
+    store.add(obj("ns", "job-2", owner="daily"))
+    store.add(obj("ns", "job-3", owner="daily"))
+    assert owned() == ["ns/job-1", "ns/job-2", "ns/job-3"]
+    store.delete(obj("ns", "job-1"))
+    store.delete(obj("ns", "job-3"))
+    assert owned() == ["ns/job-2"]
+    store.add(obj("ns", "job-4", owner="daily"))
+    assert owned() == ["ns/job-2", "ns/job-4"]
+    store.delete(obj("ns", "job-2"))
+    store.delete(obj("ns", "job-4"))
+    assert owned() == []
+    assert daily not in store.index_values(INDEX_CONTROLLER_OWNER)
+    assert store.index_values(INDEX_NAMESPACE) == []
