@@ -18,7 +18,6 @@ from api.v1alpha1 import (
     TRIGGER_MANUAL,
     parse_time,
 )
-from manager.compact import share_strings
 from manager.informer import LAST_APPLIED_ANNOTATION
 
 __all__ = [
@@ -63,7 +62,9 @@ def cache_job(job: dict[str, Any]) -> dict[str, Any]:
     reconciler's status read) and never write a cached Job back: Jobs are created from
     ``build_job`` and deleted by name, and a full Job is a live read (``get_live``) away.
     A new reader of another Job field adds it here (``tests/unit/controller`` holds the
-    contract against Jobs recorded from a real server). Strings are shared (``share_strings``).
+    contract against Jobs recorded from a real server). Strings are not shared here: the
+    operator's store keeps objects encoded, where sharing buys nothing, and a store of decoded
+    objects shares a watched object's strings itself (``manager.informer``).
     """
     meta = job.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
@@ -79,8 +80,7 @@ def cache_job(job: dict[str, Any]) -> dict[str, Any]:
     slim["metadata"] = kept
     if "status" in job:
         slim["status"] = job["status"]
-    shared: dict[str, Any] = share_strings(slim)
-    return shared
+    return slim
 
 
 @dataclass(frozen=True, slots=True)

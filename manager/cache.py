@@ -85,9 +85,6 @@ class Cache:
                 clock=self._clock,
                 transform=self._transforms.get(rt, self._transform),
                 options=self._options,
-                # A per-type transform owns its objects' final form, strings included
-                # (controller.jobs.cache_job shares a Job's, listed or watched).
-                share_watched=rt not in self._transforms,
                 compact=self._compact,
             )
             self._informers[rt] = informer

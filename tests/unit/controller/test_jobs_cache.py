@@ -9,7 +9,9 @@ from typing import Any
 
 from api.v1alpha1 import build_job
 from controller.jobs import cache_job, is_controlled_by, job_outcome, scheduled_time
-from manager.informer import LAST_APPLIED_ANNOTATION
+from manager.clock import FakeClock
+from manager.informer import LAST_APPLIED_ANNOTATION, SharedInformer
+from manager.scheme import JOBS
 
 SLOT = datetime(2025, 3, 27, 1, 0, tzinfo=UTC)
 
@@ -54,13 +56,17 @@ def test_tolerates_a_job_without_spec() -> None:
     assert cache_job({"metadata": {"name": "x"}}) == {"metadata": {"name": "x"}}
 
 
-def test_cached_jobs_share_their_strings() -> None:
-    """Two Jobs decoded separately keep one copy of each repeated key and short value."""
-
-    first, second = (
-        cache_job(json.loads(json.dumps(build_job(_backup(), SLOT)))) for _ in range(2)
-    )
-    assert first == second
+def test_watched_jobs_share_their_strings_in_a_store_of_decoded_objects() -> None:
+    """Two Jobs decoded separately, projected by ``cache_job``, keep one copy of each repeated
+    key and short value in a store that holds decoded objects."""
+    informer = SharedInformer(None, JOBS, clock=FakeClock(), transform=cache_job)  # type: ignore[arg-type]
+    for name in ("a", "b"):
+        job = build_job(_backup(), SLOT)
+        job["metadata"]["name"] = name
+        informer.apply("ADDED", json.loads(json.dumps(job)))
+    first, second = informer.store.get("default/a"), informer.store.get("default/b")
+    assert first is not None and second is not None
+    assert "spec" not in first
     assert first["metadata"]["namespace"] is second["metadata"]["namespace"]
     owner_a, owner_b = (
         first["metadata"]["ownerReferences"][0],
