@@ -67,6 +67,7 @@ from api.v1alpha1.status import Condition
 from controller.databasebackup import ReconcilerClient, Recorder
 from controller.jobs import is_controlled_by, job_outcome
 from controller.resources import owned_by
+from controller.status import set_condition
 from manager.clock import Clock
 from manager.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from manager.events import NORMAL, WARNING
@@ -289,7 +290,17 @@ class DatabaseRestoreReconciler:
         status = _with(
             status,
             observed_generation=generation,
-            conditions=(self._condition(previous, ready, generation),),
+            # The restore's one condition, upserted as the backup's are (transition time kept
+            # while its status holds).
+            conditions=set_condition(
+                previous.conditions,
+                type_=CONDITION_READY,
+                status=ready[0],
+                reason=ready[1],
+                message=ready[2],
+                now=self._now(),
+                observed_generation=generation,
+            ),
         )
         desired = encode(status)
         if desired == (obj.get("status") or {}):
@@ -299,24 +310,6 @@ class DatabaseRestoreReconciler:
         except Conflict:
             return Result(requeue=True)  # a newer copy is on its way through the cache
         return Result()
-
-    def _condition(
-        self, previous: DatabaseRestoreStatus, ready: tuple[str, str, str], generation: int
-    ) -> Condition:
-        old = _ready(previous)
-        transition = (
-            old.last_transition_time
-            if old is not None and old.status == ready[0]
-            else format_time(self._now())
-        )
-        return Condition(
-            type=CONDITION_READY,
-            status=ready[0],
-            reason=ready[1],
-            message=ready[2],
-            last_transition_time=transition,
-            observed_generation=generation,
-        )
 
     def _now(self) -> datetime:
         return self._clock.now()
