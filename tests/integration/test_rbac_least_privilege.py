@@ -152,8 +152,29 @@ def test_the_operator_needs_exactly_the_rbac_it_ships(
         wanted = granted(objects) - ADMISSION_ONLY - {("coordination.k8s.io", "leases", "update")}
         missing: list[set[tuple[str, str, str]]] = [wanted]
 
+        nudged_at = [0.0]
+
+        def nudge_a_repeat() -> None:
+            # A repeat of JobAlreadyActive (a PATCH of the Event's series) needs a second pass
+            # over a slot the active run holds. The operator does not re-reconcile after its
+            # own status writes, so a user's label change (at most one a second) brings it.
+            events = server.list_objects("events.k8s.io/v1", "Event", "default")
+            if not any(e.get("reason") == "JobAlreadyActive" for e in events):
+                return
+            if time.monotonic() - nudged_at[0] < 1.0:
+                return
+            nudged_at[0] = time.monotonic()
+            backup = server.get_object(
+                "dbbackup.io/v1alpha1", "DatabaseBackup", "postgres-daily-backup", "default"
+            )
+            assert backup is not None
+            backup["metadata"].setdefault("labels", {})["nudged-at"] = str(int(nudged_at[0]))
+            server.update_object(backup)
+
         def all_used() -> bool:
             missing[0] = wanted - used()
+            if ("events.k8s.io", "events", "patch") in missing[0]:
+                nudge_a_repeat()
             return not missing[0]
 
         try:
