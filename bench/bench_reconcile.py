@@ -94,7 +94,9 @@ class InstantClient:
             raise NotFound(name)
         return found
 
-    def create(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    def create(
+        self, rt: ResourceType, obj: dict[str, Any], *, read_back: bool = True
+    ) -> dict[str, Any]:
         meta = obj["metadata"]
         key = (rt.plural, meta["namespace"], meta["name"])
         if key in self._objects:
@@ -117,7 +119,9 @@ class InstantClient:
         self._owned.setdefault(by_owner, {})[meta["name"]] = created
         return created
 
-    def update_status(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    def update_status(
+        self, rt: ResourceType, obj: dict[str, Any], *, read_back: bool = True
+    ) -> dict[str, Any]:
         meta = obj["metadata"]
         key = (rt.plural, meta["namespace"], meta["name"])
         stored = {**obj, "metadata": {**meta, "resourceVersion": self._next_rv()}}

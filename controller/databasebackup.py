@@ -100,9 +100,13 @@ class ReconcilerClient(Protocol):
 
     def get_live(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]: ...
 
-    def create(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]: ...
+    def create(
+        self, rt: ResourceType, obj: dict[str, Any], *, read_back: bool = True
+    ) -> dict[str, Any]: ...
 
-    def update_status(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]: ...
+    def update_status(
+        self, rt: ResourceType, obj: dict[str, Any], *, read_back: bool = True
+    ) -> dict[str, Any]: ...
 
     def delete(
         self,
@@ -366,7 +370,8 @@ class DatabaseBackupReconciler:
     ) -> None:
         job = backup_job(backup, slot)  # step 4 validated the object it was decoded from
         try:
-            created = self._client.create(JOBS, job)
+            # Deferred, the status pass reads the Job from the cache: the answer is not read.
+            created = self._client.create(JOBS, job, read_back=not self._defer_status)
         except AlreadyExists:
             # The name is the lock: this slot's Job exists. Ours → adopt it; else stand back.
             existing = self._client.get_live(JOBS, backup.namespace, job_name(backup.name, slot))
@@ -455,7 +460,8 @@ class DatabaseBackupReconciler:
             if desired != read["previous"]:
                 self._announce(current, read["previous"], desired, outcome)
                 body = encode(desired)
-                self._client.update_status(self._backups, {**current, "status": body})
+                status = {**current, "status": body}
+                self._client.update_status(self._backups, status, read_back=False)
                 self._failpoint("after-status-write")
                 self._metrics.observe_status(current, current.get("status") or {}, body)
 

@@ -29,9 +29,13 @@ class Writer(Protocol):
 
     def get(self, path: str, **query: str | int | bool | None) -> dict[str, Any]: ...
 
-    def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+    def create(
+        self, path: str, body: Mapping[str, Any], *, decode: bool = True
+    ) -> dict[str, Any]: ...
 
-    def replace(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+    def replace(
+        self, path: str, body: Mapping[str, Any], *, decode: bool = True
+    ) -> dict[str, Any]: ...
 
     def patch(self, path: str, body: Any, content_type: str = MERGE_PATCH) -> dict[str, Any]: ...
 
@@ -71,24 +75,35 @@ class Client:
 
     # -- writes (API) ------------------------------------------------------------------------
 
-    def create(self, rt: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
+    def create(
+        self, rt: ResourceType, obj: Mapping[str, Any], *, read_back: bool = True
+    ) -> dict[str, Any]:
+        """POST the object; the server's answer, or with ``read_back=False`` the object as
+        sent (its name and labels, without what the server filled in: the watch brings that,
+        and the answer is not decoded)."""
         namespace = (obj.get("metadata") or {}).get("namespace") or None
         body = dict(obj)
         body.setdefault("apiVersion", rt.api_version)
         body.setdefault("kind", rt.kind)
-        return self._rest.create(rt.collection_path(namespace), body)
+        created = self._rest.create(rt.collection_path(namespace), body, decode=read_back)
+        return created if read_back else body
 
     def update(self, rt: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
         """PUT the object (its resourceVersion makes the write conditional)."""
         namespace, name = _meta(obj)
         return self._rest.replace(rt.object_path(namespace, name), obj)
 
-    def update_status(self, rt: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
-        """PUT the object to its ``status`` subresource, with its resourceVersion."""
+    def update_status(
+        self, rt: ResourceType, obj: Mapping[str, Any], *, read_back: bool = True
+    ) -> dict[str, Any]:
+        """PUT the object to its ``status`` subresource, with its resourceVersion; the
+        server's answer, or with ``read_back=False`` the object as sent (not decoded)."""
         namespace, name = _meta(obj)
         if not (obj.get("metadata") or {}).get("resourceVersion"):
             raise ValueError(f"update_status of {name!r} needs metadata.resourceVersion")
-        return self._rest.replace(rt.object_path(namespace, name, "status"), obj)
+        path = rt.object_path(namespace, name, "status")
+        written = self._rest.replace(path, obj, decode=read_back)
+        return written if read_back else dict(obj)
 
     def patch(
         self,

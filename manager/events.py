@@ -105,7 +105,9 @@ FLUSH_FRACTION = 0.9  # a queue this full is sent even while the foreground is b
 class EventSink(Protocol):
     """What the recorder needs of :class:`manager.rest.RestClient`."""
 
-    def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+    def create(
+        self, path: str, body: Mapping[str, Any], *, decode: bool = True
+    ) -> dict[str, Any]: ...
 
     def patch(self, path: str, body: Any, content_type: str = MERGE_PATCH) -> dict[str, Any]: ...
 
@@ -412,7 +414,8 @@ class EventRecorder:
             body = dict(series.body)
             if series.count > 1:
                 body["series"] = self._series_field(series)
-            self._rest.create(EVENTS.collection_path(series.namespace), body)
+            # The answer is never read: not decoding it is ~40 µs less per Event.
+            self._rest.create(EVENTS.collection_path(series.namespace), body, decode=False)
             series.created = True
         series.sent_count = series.count
 

@@ -111,7 +111,9 @@ class FakeCluster:
             raise NotFound(f"{rt.plural} {name!r} not found")
         return copy.deepcopy(obj)
 
-    def create(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    def create(
+        self, rt: ResourceType, obj: dict[str, Any], *, read_back: bool = True
+    ) -> dict[str, Any]:
         meta = obj["metadata"]
         key = (rt.plural, meta.get("namespace", ""), meta["name"])
         if key in self.server:
@@ -124,9 +126,11 @@ class FakeCluster:
         created["metadata"]["resourceVersion"] = str(next(self._rv))
         created["metadata"]["creationTimestamp"] = self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
         self.server[key] = created
-        return copy.deepcopy(created)
+        return copy.deepcopy(created) if read_back else copy.deepcopy(obj)
 
-    def update_status(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    def update_status(
+        self, rt: ResourceType, obj: dict[str, Any], *, read_back: bool = True
+    ) -> dict[str, Any]:
         meta = obj["metadata"]
         key = (rt.plural, meta.get("namespace", ""), meta["name"])
         current = self.server.get(key)
@@ -142,7 +146,7 @@ class FakeCluster:
         current["status"] = copy.deepcopy(obj.get("status") or {})
         current["metadata"]["resourceVersion"] = str(next(self._rv))
         self.server[key] = current
-        return copy.deepcopy(current)
+        return copy.deepcopy(current) if read_back else copy.deepcopy(obj)
 
     def delete(
         self,

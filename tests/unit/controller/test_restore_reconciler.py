@@ -154,7 +154,7 @@ def test_a_job_the_api_server_refuses_is_a_condition_not_a_retry_loop() -> None:
     w = World()
     w.add_restore()
 
-    def refuse(rt: Any, obj: dict[str, Any]) -> dict[str, Any]:
+    def refuse(rt: Any, obj: dict[str, Any], *, read_back: bool = True) -> dict[str, Any]:
         raise Invalid("Job.batch is invalid: spec.template.spec.affinity: Invalid value")
 
     w.cluster.create = refuse  # type: ignore[method-assign]

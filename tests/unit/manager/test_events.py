@@ -46,7 +46,7 @@ class FakeSink:
             self.calls.append((verb, path, body))
         return dict(body) if isinstance(body, Mapping) else {}
 
-    def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def create(self, path: str, body: Mapping[str, Any], *, decode: bool = True) -> dict[str, Any]:
         return self._call("create", path, dict(body))
 
     def patch(self, path: str, body: Any, content_type: str = "") -> dict[str, Any]:
@@ -378,7 +378,7 @@ class SlowSink(FakeSink):
         super().__init__()
         self.clock = clock
 
-    def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def create(self, path: str, body: Mapping[str, Any], *, decode: bool = True) -> dict[str, Any]:
         self.clock.step(1.0)
         return super().create(path, body)
 
