@@ -17,7 +17,7 @@ import yaml
 from emulator.server import ApiServer
 from manager.clock import FakeClock
 from manager.credentials import credentials_for
-from manager.errors import NotFound, TransportError, Unauthorized
+from manager.errors import AlreadyExists, Conflict, NotFound, TransportError, Unauthorized
 from manager.kubeconfig import load_rest_config
 from manager.rest import RestClient
 from manager.restconfig import RestConfig
@@ -200,3 +200,31 @@ def test_an_exec_plugin_may_answer_a_client_certificate(
         assert rest.get("/version") == {"cn": "alice", "authorization": ""}
     finally:
         rest.close()
+
+
+def test_a_write_whose_answer_is_not_read_still_lands_and_still_raises(
+    api_server: ApiServer,
+) -> None:
+    rest = RestClient(rest_config(api_server))
+    path = "/api/v1/namespaces/default/configmaps"
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "unread"}}
+    assert rest.create(path, body, decode=False) == {}
+    stored = rest.get(f"{path}/unread")
+    assert stored["metadata"]["uid"]
+    with pytest.raises(AlreadyExists):
+        rest.create(path, body, decode=False)
+    stored["data"] = {"k": "v"}
+    assert rest.replace(f"{path}/unread", stored, decode=False) == {}
+    assert rest.get(f"{path}/unread")["data"] == {"k": "v"}
+    with pytest.raises(Conflict):  # the resourceVersion read before the write is stale now
+        rest.replace(f"{path}/unread", stored, decode=False)
+
+
+def test_many_requests_share_a_few_connections(api_server: ApiServer) -> None:
+    seen: list[int] = []
+    rest = RestClient(rest_config(api_server), observer=lambda m, p, s: seen.append(s))
+    for _ in range(50):
+        rest.get("/api/v1/namespaces/default")
+    assert seen == [200] * 50
+    pools = rest._pools  # the lean pool keeps the one connection these sequential calls need
+    assert pools.lean is not None and len(pools.lean._idle) == 1
