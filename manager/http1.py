@@ -32,10 +32,11 @@ import ssl
 import threading
 import weakref
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BufferedReader
 
-__all__ = ["ConnectionPool", "HttpError", "Response"]
+__all__ = ["ConnectionPool", "HttpError", "Response", "Stream"]
 
 MAX_LINE = 64 * 1024  # bytes in a status or header line (Go's server limit is 1 MiB in all)
 MAX_HEADERS = 200  # header lines in one response
@@ -54,6 +55,68 @@ class Response:
     status: int
     headers: dict[str, str]
     body: bytes
+
+
+class Stream:
+    """A response whose body is read as it arrives: a watch. Its connection is its own (never
+    returned to the pool); :meth:`abort` from another thread ends a blocked read at once."""
+
+    def __init__(self, conn: _Connection, status: int, headers: dict[str, str]) -> None:
+        self.status = status
+        self.headers = headers
+        self._conn = conn
+        self._chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        length = headers.get("content-length")
+        self._left = int(length) if length is not None and length.isdigit() else None
+
+    def read_all(self) -> bytes:
+        """The whole body (an error answer's ``Status``)."""
+        return b"".join(self.chunks())
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body's pieces as they arrive (for a watch, each is usually one event line);
+        an error mid-stream raises ``OSError`` (``HttpError`` when it is not HTTP)."""
+        if self.headers.get("content-encoding", "").lower() == "gzip":
+            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            for piece in self._pieces():
+                yield inflate.decompress(piece)
+            yield inflate.flush()
+            return
+        yield from self._pieces()
+
+    def _pieces(self) -> Iterator[bytes]:
+        reader = self._conn.reader
+        try:
+            if self._chunked:
+                while True:
+                    size = _chunk_size(reader)
+                    if size == 0:
+                        _headers(reader)
+                        return
+                    chunk = reader.read(size)
+                    if len(chunk) != size or reader.read(2) != b"\r\n":
+                        raise ConnectionError("a chunk ended early")
+                    yield chunk
+            elif self._left is not None:
+                while self._left > 0:
+                    piece = reader.read1(min(self._left, 65536))
+                    if not piece:
+                        raise ConnectionError("the body ended early")
+                    self._left -= len(piece)
+                    yield piece
+            else:
+                while piece := reader.read1(65536):
+                    yield piece
+        except ValueError as exc:
+            raise HttpError(str(exc)) from exc
+
+    def abort(self) -> None:
+        """End the stream from another thread: a read blocked on it returns at once."""
+        with contextlib.suppress(OSError):
+            self._conn.sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 class _NothingSent(Exception):
@@ -129,8 +192,7 @@ class ConnectionPool:
     ) -> Response:
         """Send ``method target`` with ``headers`` (``Name: value\\r\\n`` lines, ``Host``
         included) and ``body``; the whole response. Raises ``OSError`` when no answer came."""
-        if any(c in target for c in " \r\n\t") or not target.startswith("/"):
-            raise ValueError(f"not a request target: {target!r}")
+        _check_target(target)
         head = f"{method} {target} HTTP/1.1\r\n".encode("ascii") + headers
         if body is not None or method in ("POST", "PUT", "PATCH"):
             head += b"Content-Length: %d\r\n" % len(body or b"")
@@ -160,6 +222,32 @@ class ConnectionPool:
             else:
                 conn.close()
             return response
+
+    def stream(
+        self,
+        method: str,
+        target: str,
+        headers: bytes,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+    ) -> Stream:
+        """Send a body-less request on a new connection and return once the response's
+        headers are in; ``read_timeout`` then bounds each read of the body. The caller
+        closes the stream."""
+        _check_target(target)
+        conn = self._connect(connect_timeout)
+        try:
+            conn.sock.settimeout(read_timeout)
+            conn.sock.sendall(f"{method} {target} HTTP/1.1\r\n".encode("ascii") + headers + b"\r\n")
+            status, response_headers = _read_head(conn.reader)
+        except ValueError as exc:
+            conn.close()
+            raise HttpError(str(exc)) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return Stream(conn, status, response_headers)
 
     def close(self) -> None:
         """Close the idle connections (those in use close when their request ends)."""
@@ -212,21 +300,7 @@ class ConnectionPool:
             # of the request left (a later failure mid-body raises as is, below).
             raise _NothingSent(exc) from exc
         reader = conn.reader
-        first = True
-        while True:
-            try:
-                line = reader.readline(MAX_LINE + 1)
-            except (ConnectionResetError, ConnectionAbortedError) as exc:
-                if first:
-                    raise _Unanswered(f"the connection was reset before an answer: {exc}") from exc
-                raise
-            if not line:
-                raise _Unanswered("the server closed the connection without an answer")
-            first = False
-            status = _status(line)
-            headers = _headers(reader)
-            if not 100 <= status <= 199:
-                break
+        status, headers = _read_head(reader)
         body, reusable = _body(reader, method, status, headers)
         if headers.get("connection", "").lower() == "close":
             reusable = False
@@ -238,6 +312,30 @@ class ConnectionPool:
 def _close_all(connections: list[_Connection]) -> None:
     for conn in connections:
         conn.close()
+
+
+def _check_target(target: str) -> None:
+    if any(c in target for c in " \r\n\t") or not target.startswith("/"):
+        raise ValueError(f"not a request target: {target!r}")
+
+
+def _read_head(reader: BufferedReader) -> tuple[int, dict[str, str]]:
+    """The final status line and headers (1xx answers skipped)."""
+    first = True
+    while True:
+        try:
+            line = reader.readline(MAX_LINE + 1)
+        except (ConnectionResetError, ConnectionAbortedError) as exc:
+            if first:
+                raise _Unanswered(f"the connection was reset before an answer: {exc}") from exc
+            raise
+        if not line:
+            raise _Unanswered("the server closed the connection without an answer")
+        first = False
+        status = _status(line)
+        headers = _headers(reader)
+        if not 100 <= status <= 199:
+            return status, headers
 
 
 def _status(line: bytes) -> int:
@@ -282,17 +380,21 @@ def _body(
     return reader.read(), False  # delimited by the connection's close
 
 
+def _chunk_size(reader: BufferedReader) -> int:
+    line = reader.readline(MAX_LINE + 1)
+    if not line.endswith(b"\n"):
+        raise ConnectionError("the chunked body ended early")
+    size_text = line.split(b";", 1)[0].strip()
+    try:
+        return int(size_text, 16)
+    except ValueError:
+        raise ValueError(f"bad chunk size {size_text[:20]!r}") from None
+
+
 def _chunked(reader: BufferedReader) -> bytes:
     parts: list[bytes] = []
     while True:
-        line = reader.readline(MAX_LINE + 1)
-        if not line.endswith(b"\n"):
-            raise ConnectionError("the chunked body ended early")
-        size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise ValueError(f"bad chunk size {size_text[:20]!r}") from None
+        size = _chunk_size(reader)
         if size == 0:
             _headers(reader)  # trailers, up to the blank line
             return b"".join(parts)

@@ -401,6 +401,10 @@ class RestClient:
         """
         full_query: dict[str, QueryValue] = dict(query or {})
         full_query["watch"] = True
+        target, auth, pools = self._prepare("GET", path, full_query)
+        if pools.lean is not None:
+            yield from self._watch_lean(pools.lean, path, target, auth, read_timeout, on_open)
+            return
         response = self._open(
             "GET", path, full_query, None, JSON, (self._connect_timeout, read_timeout), stream=True
         )
@@ -426,6 +430,63 @@ class RestClient:
             if not response.closed:
                 response.close()  # an unfinished stream: its connection cannot be reused
             response.release_conn()
+
+    def _watch_lean(
+        self,
+        lean: ConnectionPool,
+        path: str,
+        target: str,
+        auth: str | None,
+        read_timeout: float,
+        on_open: Callable[[Callable[[], None]], None] | None,
+    ) -> Iterator[WatchEvent]:
+        headers = self._fixed_headers
+        if auth:
+            headers += f"Authorization: {auth}\r\n".encode("latin-1")
+        try:
+            stream = lean.stream(
+                "GET",
+                target,
+                headers,
+                connect_timeout=self._connect_timeout,
+                read_timeout=read_timeout,
+            )
+        except OSError as exc:
+            self._observe("WATCH", path, 0)
+            raise TransportError(f"WATCH {path}: {exc}", status=0) from exc
+        if stream.status == 401:
+            self._credentials.unauthorized(auth)
+        if on_open is not None:
+            on_open(stream.abort)
+        try:
+            if not 200 <= stream.status <= 299:
+                retry = stream.headers.get("retry-after")
+                self._raise_for_status("WATCH", path, stream.status, stream.read_all(), retry)
+            self._observe("WATCH", path, stream.status)
+            for line in _lines(stream.chunks()):
+                yield _decode_event(line)
+        except OSError as exc:
+            raise TransportError(f"WATCH {path}: {exc}", status=0) from exc
+        finally:
+            stream.close()
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Complete non-empty lines from a stream's pieces (a watch sends one event per line,
+    usually one line per chunk: that case is passed through as is)."""
+    buffer = b""
+    for chunk in chunks:
+        if not buffer and chunk.endswith(b"\n") and chunk.count(b"\n") == 1:
+            if chunk.strip():
+                yield chunk
+            continue
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                yield line
+    if buffer.strip():
+        yield buffer
 
 
 def _decode_event(line: bytes) -> WatchEvent:

@@ -1,9 +1,10 @@
 """manager.http1 against a loopback server that answers with exactly the bytes a test scripts.
 
-The client is our own seam: these tests pin how it frames requests and reads every response
-shape HTTP/1.1 allows (RFC 9112 §6.3), and when it resends on a new connection (Go's
-``net/http`` rule). Real API servers are exercised through ``RestClient`` by the integration
-tests (tests/integration/manager/test_rest_transport.py) against the emulator.
+The client is our own seam (and ``RestClient.watch`` on it): these tests pin how it frames
+requests and reads every response shape HTTP/1.1 allows (RFC 9112 §6.3), and when it resends
+on a new connection (Go's ``net/http`` rule). Real API servers are exercised through
+``RestClient`` by the integration tests (tests/integration/manager/test_rest_transport.py)
+against the emulator.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from contextlib import contextmanager
 
 import pytest
 
+from manager.errors import Gone
 from manager.http1 import ConnectionPool, HttpError
+from manager.rest import RestClient
+from manager.restconfig import RestConfig
 
 Script = Callable[[socket.socket, int], None]  # (accepted connection, its index)
 
@@ -267,3 +271,88 @@ def wait_for(condition: Callable[[], bool]) -> None:
             return
         done.wait(0.01)
     raise AssertionError("condition not met")
+
+
+def streaming(
+    pieces: list[bytes], then_wait: float = 0.0, seen: list[bytes] | None = None
+) -> Script:
+    def script(conn: socket.socket, _index: int) -> None:
+        request = read_request(conn)
+        if seen is not None:
+            seen.append(request)
+        for piece in pieces:
+            conn.sendall(piece)
+        if then_wait:
+            threading.Event().wait(then_wait)
+
+    return script
+
+
+WATCH_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+)
+
+
+def test_a_stream_yields_each_chunk_as_it_arrives_until_the_last() -> None:
+    events = [b'{"type":"ADDED"}\n', b'{"type":"DELETED"}\n']
+    body = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
+    seen: list[bytes] = []
+    with serving(streaming([WATCH_HEAD, body], seen=seen)) as (_, pool):
+        stream = pool.stream("GET", "/w?watch=true", HEADERS, **TIMEOUTS)
+        try:
+            assert stream.status == 200
+            assert list(stream.chunks()) == events
+        finally:
+            stream.close()
+        assert seen == [b"GET /w?watch=true HTTP/1.1\r\n" + HEADERS + b"\r\n"]
+
+
+def test_aborting_a_stream_ends_a_blocked_read_at_once() -> None:
+    first = b'{"type":"ADDED"}\n'
+    piece = b"%x\r\n%s\r\n" % (len(first), first)
+    with serving(streaming([WATCH_HEAD, piece], then_wait=5)) as (_, pool):
+        stream = pool.stream("GET", "/w", HEADERS, connect_timeout=2.0, read_timeout=10.0)
+        chunks = stream.chunks()
+        assert next(chunks) == first
+        threading.Timer(0.2, stream.abort).start()
+        with pytest.raises(ConnectionError, match="ended early"):
+            next(chunks)  # blocked until the abort, far short of the read timeout
+        stream.close()
+
+
+def test_a_silent_stream_times_out() -> None:
+    with serving(streaming([WATCH_HEAD], then_wait=3)) as (_, pool):
+        stream = pool.stream("GET", "/w", HEADERS, connect_timeout=2.0, read_timeout=0.3)
+        with pytest.raises(TimeoutError):
+            next(stream.chunks())
+        stream.close()
+
+
+def test_an_error_answer_to_a_stream_is_read_whole() -> None:
+    status = b'{"kind":"Status","code":410}'
+    head = b"HTTP/1.1 410 Gone\r\nContent-Length: %d\r\n\r\n" % len(status)
+    with serving(streaming([head + status])) as (_, pool):
+        stream = pool.stream("GET", "/w", HEADERS, **TIMEOUTS)
+        assert (stream.status, stream.read_all()) == (410, status)
+        stream.close()
+
+
+def test_a_watch_reads_events_however_the_server_splits_them_into_chunks() -> None:
+    lines = [b'{"type":"ADDED","object":{"n":%d}}' % i for i in range(4)]
+    pieces = [lines[0] + b"\n", lines[1][:10], lines[1][10:] + b"\n" + lines[2] + b"\n", lines[3]]
+    body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+    seen: list[bytes] = []
+    with serving(streaming([WATCH_HEAD, body], seen=seen)) as (server, _):
+        rest = RestClient(RestConfig(host=f"http://127.0.0.1:{server.port}"))
+        events = list(rest.watch("/apis/x", read_timeout=2.0))
+    assert [e["object"]["n"] for e in events] == [0, 1, 2, 3]
+    assert seen[0].startswith(b"GET /apis/x?watch=true HTTP/1.1\r\n")
+
+
+def test_a_watch_answered_with_an_error_raises_the_api_error() -> None:
+    status = b'{"kind":"Status","code":410,"reason":"Expired","message":"too old"}'
+    head = b"HTTP/1.1 410 Gone\r\nContent-Length: %d\r\n\r\n" % len(status)
+    with serving(streaming([head + status])) as (server, _):
+        rest = RestClient(RestConfig(host=f"http://127.0.0.1:{server.port}"))
+        with pytest.raises(Gone, match="too old"):
+            list(rest.watch("/apis/x", read_timeout=2.0))
