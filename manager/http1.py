@@ -1,12 +1,13 @@
-"""One-shot HTTP/1.1 requests on keep-alive connections, without urllib3 or ``http.client``.
+"""HTTP/1.1 requests on keep-alive connections, and streamed responses (watches), without
+urllib3 or ``http.client``.
 
 Why a client of our own: on a real API server the herd's critical path is one Job POST per
 backup, and the operator's CPU competes with the server's for the same cores. A request through
 urllib3 cost ~540 µs of CPU on a 3 KiB answer (its pool, ``Retry``, ``Timeout`` and header
 objects, then ``http.client``'s header parsing through the ``email`` package); the same request
 written in one ``sendall`` and read through the connection's buffered reader costs ~95 µs
-(docs/design.md §6, "The transport"). Watches stay on urllib3 (:mod:`manager.rest`): they are
-few, long-lived, and their cost is per event, not per connection.
+(docs/design.md §3, "The transport"). A watch's events cost the same again per event through
+urllib3's chunk reader.
 
 What this client does, and only that:
 
@@ -19,6 +20,8 @@ What this client does, and only that:
 * a request that fails on a reused connection is sent again on a new one only when that cannot
   repeat a write, Go's ``net/http`` rule: nothing of it was sent, or it is a GET/HEAD that got no
   byte of answer. Anything else is the caller's to retry (it raises ``OSError``);
+* ``stream()`` opens a connection of its own and returns once the headers are in; its body is
+  read chunk by chunk as it arrives, and ``abort()`` from another thread ends a blocked read;
 * every connect and read has a timeout; a connection that failed or timed out is closed, never
   reused.
 """

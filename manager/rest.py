@@ -1,5 +1,4 @@
-"""JSON over HTTP to the API server: one-shot requests on :mod:`manager.http1`, watches on
-``urllib3``.
+"""JSON over HTTP to the API server, on :mod:`manager.http1` (urllib3 behind a proxy).
 
 :class:`RestClient` speaks to one server from a :class:`~manager.restconfig.RestConfig`: pools
 of keep-alive connections (one ``ssl.SSLContext`` built from the config), credentials from
