@@ -98,7 +98,7 @@ def reconcile_id() -> str:
 class WatchedInformer(Protocol):
     """What a watch needs of an informer (``manager.informer.SharedInformer`` is one)."""
 
-    def add_event_handler(self, handler: ResourceEventHandler) -> None: ...
+    def add_event_handler(self, handler: ResourceEventHandler, *, inline: bool = False) -> None: ...
 
     def has_synced(self) -> bool: ...
 
@@ -163,13 +163,18 @@ class Controller:
         handler_factory: HandlerFactory,
         predicates: Sequence[Predicate] = (),
     ) -> None:
-        """Send ``informer``'s events, filtered by ``predicates``, to a handler on this queue."""
+        """Send ``informer``'s events, filtered by ``predicates``, to a handler on this queue.
+
+        The handler runs inline on the informer's watch thread (``add_event_handler``): it
+        must only map objects to requests and add them, as the handlers of
+        ``manager.handler`` do."""
         handler = handler_factory(self.queue)
         if predicates:
             handler = FilteredHandler(handler, predicates)
         with self._lock:
             self._informers.append(informer)
-        informer.add_event_handler(handler)
+        # The handler only maps the object to requests and adds them to the queue: inline.
+        informer.add_event_handler(handler, inline=True)
 
     # -- running ---------------------------------------------------------------------------
 

@@ -8,7 +8,11 @@ Guarantees:
 
 * handlers run on their listener's own dispatch thread, never on the watch thread; each listener
   buffers without bound (client-go's ``processorListener``), so a slow handler delays only
-  itself and never blocks the watch or the other handlers;
+  itself and never blocks the watch or the other handlers; a handler registered ``inline``
+  (one that only computes keys and adds them to a work queue: a controller's) runs on the watch
+  thread instead, as each change is stored, and gets the watch event's decoded object rather
+  than a fresh decoding: a Python thread hand-off per event and handler (a wake-up, then the
+  GIL) and a decoding cost more than such a handler (docs/design.md §6);
 * each handler sees the changes in the order the store saw them;
 * a handler added after the informer started first gets a synthetic ``on_add`` for every object
   in the store, atomically with its registration (nothing missed, nothing twice);
@@ -90,6 +94,22 @@ class _Listener:
         self._closed = False
         self._thread: threading.Thread | None = None
 
+    def deliver(self, note: _Notification) -> None:
+        """Run the handler on ``note`` now, on the caller's thread (an ``inline`` listener)."""
+        kind, a_in, b_in = note
+        try:
+            a = self._decode(a_in) if isinstance(a_in, bytes) else a_in
+            b = self._decode(b_in) if isinstance(b_in, bytes) else b_in
+            if kind == "add":
+                self.handler.on_add(a)
+            elif kind == "update":
+                assert b is not None
+                self.handler.on_update(a, b)
+            else:
+                self.handler.on_delete(a)
+        except Exception:
+            log.exception("event handler failed", extra={"informer": self.name, "event": kind})
+
     def push(self, note: _Notification) -> None:
         with self._cond:
             self._pending.append(note)
@@ -119,19 +139,8 @@ class _Listener:
                     self._cond.wait()
                 if self._closed:
                     return
-                kind, a_in, b_in = self._pending.popleft()
-            try:
-                a = self._decode(a_in) if isinstance(a_in, bytes) else a_in
-                b = self._decode(b_in) if isinstance(b_in, bytes) else b_in
-                if kind == "add":
-                    self.handler.on_add(a)
-                elif kind == "update":
-                    assert b is not None
-                    self.handler.on_update(a, b)
-                else:
-                    self.handler.on_delete(a)
-            except Exception:
-                log.exception("event handler failed", extra={"informer": self.name, "event": kind})
+                note = self._pending.popleft()
+            self.deliver(note)
 
 
 class SharedInformer:
@@ -171,22 +180,31 @@ class SharedInformer:
             name=self.name,
         )
         self._mu = threading.Lock()  # orders store changes and listener registration
-        self._listeners: list[_Listener] = []
+        self._listeners: list[_Listener] = []  # each with its own thread
+        self._inline: list[_Listener] = []  # run on the watch thread (add_event_handler)
         self._started = False
         self._stopped = False
         self._synced = threading.Event()
 
     # -- public ------------------------------------------------------------------------------
 
-    def add_event_handler(self, handler: ResourceEventHandler) -> None:
-        """Register ``handler``; after start it first gets an add for every stored object."""
+    def add_event_handler(self, handler: ResourceEventHandler, *, inline: bool = False) -> None:
+        """Register ``handler``; after start it first gets an add for every stored object.
+        ``inline``: it runs on the watch thread (see the module docstring: quick handlers)."""
         listener = _Listener(
             handler, f"informer-{self.name}-handler-{len(self._listeners)}", self.store.decode
         )
         with self._mu:
             if self._started:
                 for obj in self.store.list():
-                    listener.push(("add", obj, None))
+                    note: _Notification = ("add", obj, None)
+                    if inline:
+                        listener.deliver(note)
+                    else:
+                        listener.push(note)
+            if inline:
+                self._inline.append(listener)
+                return
             self._listeners.append(listener)
             if self._started and not self._stopped:
                 listener.start()
@@ -251,9 +269,17 @@ class SharedInformer:
         obj.setdefault("kind", self.resource_type.kind)
         return self._transform(obj) if self._transform is not None else obj
 
-    def _distribute(self, note: _Notification) -> None:
+    def _distribute(self, note: _Notification, decoded: dict[str, Any] | None = None) -> None:
+        """Hand ``note`` to every handler; ``decoded`` is the dict its newest object's encoding
+        was made from, given to inline handlers instead of a fresh decoding."""
         for listener in self._listeners:
             listener.push(note)
+        if self._inline:
+            if decoded is not None:
+                kind, a, b = note
+                note = (kind, decoded, None) if b is None else (kind, a, decoded)
+            for listener in self._inline:
+                listener.deliver(note)
 
     def replace(
         self,
@@ -292,9 +318,9 @@ class SharedInformer:
             with self._mu:
                 previous = self.store.put_encoded(entry)
                 if previous is None:
-                    self._distribute(("add", entry.data, None))
+                    self._distribute(("add", entry.data, None), obj)
                 else:
-                    self._distribute(("update", previous, entry.data))
+                    self._distribute(("update", previous, entry.data), obj)
             return
         if self._share_watched:
             obj = share_strings(obj)

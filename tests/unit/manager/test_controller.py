@@ -47,7 +47,8 @@ class FakeInformer:
         self.synced = synced
         self.handlers: list[ResourceEventHandler] = []
 
-    def add_event_handler(self, handler: ResourceEventHandler) -> None:
+    def add_event_handler(self, handler: ResourceEventHandler, *, inline: bool = False) -> None:
+        assert inline  # a controller's handlers only enqueue: they run on the watch thread
         self.handlers.append(handler)
 
     def has_synced(self) -> bool:

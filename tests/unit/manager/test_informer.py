@@ -7,6 +7,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from manager.clock import FakeClock
 from manager.informer import LAST_APPLIED_ANNOTATION, SharedInformer, strip_bulky_fields
 from manager.scheme import JOBS
@@ -252,3 +254,69 @@ def test_a_compact_relist_hands_handlers_whole_objects_and_indexes_them() -> Non
     finally:
         stop.set()
         thread.join(10)
+
+
+class Keeping(Recorder):
+    """Also keeps the objects it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.added: list[dict[str, Any]] = []
+
+    def on_add(self, obj: dict[str, Any]) -> None:
+        self.added.append(obj)
+        super().on_add(obj)
+
+
+def test_an_inline_handler_runs_on_the_watch_thread_in_store_order_with_the_event_object() -> None:
+    inf = SharedInformer(FakeListWatcher(), JOBS, clock=FakeClock(), compact=True)
+    inline, threaded = Keeping(), Recorder()
+    inf.add_event_handler(inline, inline=True)
+    inf.add_event_handler(threaded)
+    stop = threading.Event()
+    thread = threading.Thread(target=inf.start, args=(stop,))
+    thread.start()
+    try:
+        inf.replace([item("a", "1")], "1")
+        watched = item("b", "2")
+        inf.apply("ADDED", watched)
+        inf.apply("MODIFIED", item("a", "3"))
+        inf.apply("DELETED", item("b", "4"))
+        # Delivered before apply() returned, on the thread that applied the change.
+        assert inline.events == [("add", "ns/a"), ("add", "ns/b"), ("update", "ns/a"),
+                                 ("delete", "ns/b")]  # fmt: skip
+        assert inline.threads == {threading.current_thread().name}
+        assert inline.added[1] is watched  # the watch event's own dict, not a second decoding
+        assert threaded.wait_for(4) == inline.events
+        assert inf.pending_notifications() == 0
+        late = Recorder()
+        inf.add_event_handler(late, inline=True)  # at once: an add per stored object
+        assert late.events == [("add", "ns/a")]
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_an_inline_handler_that_raises_is_logged_and_the_watch_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    inf = informer(FakeListWatcher())
+    rec = Recorder()
+
+    class Broken:
+        def on_add(self, obj: dict[str, Any]) -> None:
+            raise RuntimeError("boom")
+
+        def on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+            raise RuntimeError("boom")
+
+        def on_delete(self, obj: dict[str, Any]) -> None:
+            raise RuntimeError("boom")
+
+    inf.add_event_handler(Broken(), inline=True)
+    inf.add_event_handler(rec, inline=True)
+    inf.replace([item("a", "1")], "1")
+    inf.apply("ADDED", item("b", "2"))
+    assert rec.events == [("add", "ns/a"), ("add", "ns/b")]
+    assert caplog.text.count("event handler failed") == 2
