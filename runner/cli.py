@@ -19,7 +19,6 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from types import FrameType
 
 from api.v1alpha1 import contract as c
 from api.v1alpha1.times import format_time
@@ -29,6 +28,7 @@ from runner.catalog import LATEST, complete_backups, resolve
 from runner.config import load_config
 from runner.engines import engine_for
 from runner.errors import ConfigError, RunnerError
+from runner.interrupt import on_signal
 from runner.restore import restore, verify
 from runner.storage import open_storage
 
@@ -36,14 +36,6 @@ __all__ = ["main"]
 
 LOG = logging.getLogger("dbbackup-runner")
 COMMANDS = ("backup", "list", "verify", "restore")
-
-
-class Interrupted(RunnerError):
-    """SIGTERM or SIGINT arrived (the Job was deleted or its deadline passed)."""
-
-
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    raise Interrupted(f"interrupted by signal {signal.Signals(signum).name}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,6 +102,6 @@ def run(argv: Sequence[str], env: Mapping[str, str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script."""
     log.setup()
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     return run(sys.argv[1:] if argv is None else argv, os.environ)

@@ -18,6 +18,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from runner.errors import StorageError, UploadError
+from runner.interrupt import raise_if_interrupted
 from runner.storage.base import READ_SIZE, ObjectInfo, key_prefix
 
 __all__ = ["S3Storage"]
@@ -72,9 +73,12 @@ class S3Storage:
 
     def _call(self, what: str, method: str, **kwargs: Any) -> Any:
         try:
-            return getattr(self._client, method)(Bucket=self._bucket, **kwargs)
+            answer = getattr(self._client, method)(Bucket=self._bucket, **kwargs)
         except (ClientError, BotoCoreError) as err:
+            raise_if_interrupted()  # botocore may have turned the signal's exception into this
             raise StorageError(f"S3 {what} in s3://{self._bucket} failed: {_why(err)}") from None
+        raise_if_interrupted()  # or retried past it (runner.interrupt)
+        return answer
 
     def objects(self) -> list[ObjectInfo]:
         found: list[ObjectInfo] = []
@@ -115,6 +119,7 @@ class S3Storage:
                 parts.append(self._part(key, upload_id, len(parts) + 1, chunk))
             if not parts:
                 parts.append(self._part(key, upload_id, 1, b""))
+            raise_if_interrupted()  # never complete a run that was told to stop
             try:
                 self._client.complete_multipart_upload(
                     Bucket=self._bucket,
@@ -123,6 +128,7 @@ class S3Storage:
                     MultipartUpload={"Parts": parts},
                 )
             except (ClientError, BotoCoreError) as err:
+                raise_if_interrupted()
                 raise UploadError(f"completing {self.url(name)} failed: {_why(err)}") from None
         except BaseException:
             with contextlib.suppress(ClientError, BotoCoreError):
@@ -137,9 +143,11 @@ class S3Storage:
                 Bucket=self._bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk
             )
         except (ClientError, BotoCoreError) as err:
+            raise_if_interrupted()
             raise UploadError(
                 f"uploading part {number} of s3://{self._bucket}/{key} failed: {_why(err)}"
             ) from None
+        raise_if_interrupted()  # a signal botocore retried past: before reading the next part
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
     def put(self, name: str, data: bytes) -> None:

@@ -7,6 +7,7 @@ incomplete dump is refused before the restore tool touches the database.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -20,6 +21,8 @@ import boto3
 import pytest
 
 from api.v1alpha1 import contract as c
+from runner import interrupt
+from runner.storage.s3 import S3Storage
 from tests.runner.harness import S3_KEY_ID, S3_SECRET, Target, contract_env, run_runner
 from tests.runner.seed import mutate, seed, snapshot
 from tests.runner.servers import Database, ObjectStore, free_port
@@ -237,3 +240,35 @@ def test_dump_without_manifest_is_not_restorable(
         assert restore.returncode == c.EXIT_VERIFY, source
     assert "incomplete" in restore.stderr
     assert snapshot(postgres, env["DB_NAME"]) == changed
+
+
+def test_a_sigterm_botocore_retried_past_still_stops_the_upload(
+    s3: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The signal lands while botocore sends a part: botocore turns any exception raised there
+    # into a retryable HTTPClientError and sends the part again, so the handler's exception
+    # is lost. The storage layer must still stop at the next boundary and abort the upload.
+    monkeypatch.setattr(interrupt, "_received", [])
+    prefix = "fail/swallowed"
+    storage = S3Storage(
+        s3.bucket,
+        prefix,
+        endpoint=s3.endpoint,
+        access_key_id=S3_KEY_ID,
+        secret_access_key=S3_SECRET,
+    )
+    real_upload_part = storage._client.upload_part
+    sent: list[int] = []
+
+    def upload_part_like_botocore(**kwargs: Any) -> Any:
+        # Raised mid-send, and swallowed, as botocore's send does before retrying.
+        with contextlib.suppress(Exception):
+            interrupt.on_signal(signal.SIGTERM, None)
+        sent.append(kwargs["PartNumber"])
+        return real_upload_part(**kwargs)
+
+    monkeypatch.setattr(storage._client, "upload_part", upload_part_like_botocore)
+    with pytest.raises(interrupt.Interrupted, match="interrupted by signal SIGTERM"):
+        storage.upload("swallowed.sql.zst", iter([b"a" * 1024, b"b" * 1024]))
+    assert sent == [1]  # no part after the signal, and no completed object
+    assert _keys(s3, prefix) == [] and _uploads(s3, prefix) == []
