@@ -46,12 +46,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import tenacity
 
@@ -125,29 +126,58 @@ def truncate_note(note: str) -> str:
     return data[: MAX_NOTE_BYTES - 3].decode("utf-8", "ignore") + "..."
 
 
-@dataclass(frozen=True, slots=True)
-class _Record:
-    regarding: tuple[tuple[str, str], ...]
+# The fields of ``regarding``, in the order an Event carries them.
+REGARDING_FIELDS = ("apiVersion", "kind", "namespace", "name", "uid", "resourceVersion")
+
+
+class _Regarding(NamedTuple):
+    """The object an Event is about, in :data:`REGARDING_FIELDS` order ("" when absent)."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    resource_version: str
+
+
+class _Key(NamedTuple):
+    """What makes two occurrences one series (see the module docstring's deviations)."""
+
+    regarding: _Regarding
     type_: str
     reason: str
     note: str
     action: str
-    when: datetime
 
-    @property
-    def key(self) -> tuple[Any, ...]:
-        return (self.regarding, self.type_, self.reason, self.note, self.action)
+
+# One occurrence as queued: its series key, when it happened, the clock's monotonic time then.
+_Occurrence = tuple[_Key, datetime, float]
 
 
 @dataclass(slots=True)
 class _Series:
-    namespace: str
-    body: dict[str, Any]  # the Event as first created
+    """One Event and its repeats, as the sender remembers it (up to
+    :data:`MAX_CACHED_SERIES` of them): the key and the first occurrence's time, from which
+    :meth:`EventRecorder._body` builds the Event each time it is created, never a kept body
+    (docs/design.md §6)."""
+
+    key: _Key
+    first: datetime  # the first occurrence: the Event's eventTime and name
     count: int
     last_observed: datetime
     last_mono: float
     created: bool = False
     sent_count: int = 1
+
+    @property
+    def namespace(self) -> str:
+        return self.key.regarding.namespace or "default"
+
+    @property
+    def name(self) -> str:
+        nanos = int(self.first.timestamp() * 1_000_000) * 1000
+        return f"{self.key.regarding.name or 'unknown'}.{nanos:x}"
 
 
 class EventRecorder:
@@ -173,8 +203,8 @@ class EventRecorder:
         self.instance = instance
         self._clock = clock
         # None is the stop wake-up, not an event.
-        self._queue: queue.Queue[tuple[_Record, float] | None] = queue.Queue(maxsize=queue_size)
-        self._series: OrderedDict[tuple[Any, ...], _Series] = OrderedDict()  # sender thread only
+        self._queue: queue.Queue[_Occurrence | None] = queue.Queue(maxsize=queue_size)
+        self._series: OrderedDict[_Key, _Series] = OrderedDict()  # sender thread only
         self._on_drop = on_drop
         self._deadline: float | None = None  # the flush deadline, once stopping
         self._drop_mu = threading.Lock()
@@ -190,27 +220,18 @@ class EventRecorder:
         """Queue an Event about ``obj``; never blocks, never raises."""
         try:
             meta = obj.get("metadata") or {}
-            regarding = tuple(
-                (k, str(v))
-                for k, v in (
-                    ("apiVersion", obj.get("apiVersion")),
-                    ("kind", obj.get("kind")),
-                    ("namespace", meta.get("namespace")),
-                    ("name", meta.get("name")),
-                    ("uid", meta.get("uid")),
-                    ("resourceVersion", meta.get("resourceVersion")),
-                )
-                if v
+            # Interned: the kind's strings and a backup's name and uid are the ones the
+            # controller's per-backup maps hold already (controller.memo.backup_key).
+            regarding = _Regarding(
+                _shared(obj.get("apiVersion")),
+                _shared(obj.get("kind")),
+                _shared(meta.get("namespace")),
+                _shared(meta.get("name")),
+                _shared(meta.get("uid")),
+                str(meta.get("resourceVersion") or ""),
             )
-            record = _Record(
-                regarding=regarding,
-                type_=type_,
-                reason=reason,
-                note=truncate_note(message),
-                action=action or reason,
-                when=self._clock.now(),
-            )
-            self._queue.put_nowait((record, self._clock.monotonic()))
+            key = _Key(regarding, type_, reason, truncate_note(message), action or reason)
+            self._queue.put_nowait((key, self._clock.now(), self._clock.monotonic()))
         except queue.Full:
             self._drop(QUEUE_FULL)
         except Exception:
@@ -222,7 +243,7 @@ class EventRecorder:
         """Send queued events until ``stop`` is set, then flush what is left for at most
         :data:`STOP_FLUSH_TIMEOUT` (a Runnable without leader election)."""
         when_set(stop, self._wake_sender, "event-sender-stop")
-        held: list[tuple[_Record, float]] = []
+        held: list[_Occurrence] = []
         while not stop.is_set():
             try:
                 first = self._queue.get(timeout=QUEUE_POLL)
@@ -230,15 +251,15 @@ class EventRecorder:
                 continue
             if first is None:  # the stop wake-up (see _wake_sender)
                 continue
-            if self._hold(first[1], stop):
+            if self._hold(first[2], stop):
                 held = [first]
                 break
             self._process_safely([first, *self._take(BATCH - 1)], stop)
         self._flush(held, stop)
 
-    def _take(self, limit: int) -> list[tuple[_Record, float]]:
-        """Up to ``limit`` records already queued (never waits)."""
-        batch: list[tuple[_Record, float]] = []
+    def _take(self, limit: int) -> list[_Occurrence]:
+        """Up to ``limit`` occurrences already queued (never waits)."""
+        batch: list[_Occurrence] = []
         while len(batch) < limit:
             try:
                 item = self._queue.get_nowait()
@@ -248,7 +269,7 @@ class EventRecorder:
                 batch.append(item)
         return batch
 
-    def _flush(self, held: list[tuple[_Record, float]], stop: threading.Event) -> None:
+    def _flush(self, held: list[_Occurrence], stop: threading.Event) -> None:
         """At stop: send what is queued until the flush deadline; count the rest as dropped."""
         self._deadline = self._clock.monotonic() + STOP_FLUSH_TIMEOUT
         batch = held or self._take(BATCH)
@@ -267,7 +288,7 @@ class EventRecorder:
     def _past_deadline(self) -> bool:
         return self._deadline is not None and self._clock.monotonic() >= self._deadline
 
-    def _process_safely(self, batch: list[tuple[_Record, float]], stop: threading.Event) -> None:
+    def _process_safely(self, batch: list[_Occurrence], stop: threading.Event) -> None:
         try:
             self._process(batch, stop)
         except Exception:
@@ -326,19 +347,18 @@ class EventRecorder:
         """Events queued but not yet taken by the sender."""
         return self._queue.qsize()
 
-    def _process(self, batch: list[tuple[_Record, float]], stop: threading.Event) -> None:
-        dirty: OrderedDict[tuple[Any, ...], _Series] = OrderedDict()
-        for record, mono in batch:
-            series = self._series.get(record.key)
+    def _process(self, batch: list[_Occurrence], stop: threading.Event) -> None:
+        dirty: OrderedDict[_Key, _Series] = OrderedDict()
+        for key, when, mono in batch:
+            series = self._series.get(key)
             if series is not None and mono - series.last_mono <= SERIES_WINDOW:
                 series.count += 1
-                series.last_observed = record.when
+                series.last_observed = when
                 series.last_mono = mono
-                self._series.move_to_end(record.key)
+                self._series.move_to_end(key)
             else:
-                series = self._new_series(record, mono)
-                self._series[record.key] = series
-            dirty[record.key] = series
+                series = self._series[key] = _Series(key, when, 1, when, mono)
+            dirty[key] = series
         while len(self._series) > MAX_CACHED_SERIES:
             self._series.popitem(last=False)
         for series in dirty.values():
@@ -347,33 +367,28 @@ class EventRecorder:
                 continue
             self._send(series, stop)
 
-    def _new_series(self, record: _Record, mono: float) -> _Series:
-        regarding = dict(record.regarding)
-        namespace = regarding.get("namespace") or "default"
-        nanos = int(record.when.timestamp() * 1_000_000) * 1000
-        body: dict[str, Any] = {
+    def _body(self, series: _Series) -> dict[str, Any]:
+        """The Event as its first occurrence creates it, built when it is sent."""
+        key = series.key
+        return {
             "apiVersion": EVENTS.api_version,
             "kind": EVENTS.kind,
-            "metadata": {
-                "name": f"{regarding.get('name', 'unknown')}.{nanos:x}",
-                "namespace": namespace,
-            },
-            "eventTime": micro_time(record.when),
+            "metadata": {"name": series.name, "namespace": series.namespace},
+            "eventTime": micro_time(series.first),
             "reportingController": self.component,
             "reportingInstance": self.instance,
-            "action": record.action,
-            "reason": record.reason,
-            "note": record.note,
-            "type": record.type_,
-            "regarding": regarding,
+            "action": key.action,
+            "reason": key.reason,
+            "note": key.note,
+            "type": key.type_,
+            "regarding": {f: v for f, v in zip(REGARDING_FIELDS, key.regarding, strict=True) if v},
         }
-        return _Series(namespace, body, 1, record.when, mono)
 
     def _series_field(self, series: _Series) -> dict[str, Any]:
         return {"count": series.count, "lastObservedTime": micro_time(series.last_observed)}
 
     def _send(self, series: _Series, stop: threading.Event) -> None:
-        name = series.body["metadata"]["name"]
+        name = series.name
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(SEND_ATTEMPTS),
             wait=_send_wait,
@@ -403,21 +418,25 @@ class EventRecorder:
 
     def _write(self, series: _Series) -> None:
         """One try: PATCH the series onto the Event, or create it (again, after a 404)."""
-        name = series.body["metadata"]["name"]
         if series.created and series.count != series.sent_count:
-            path = EVENTS.object_path(series.namespace, name)
+            path = EVENTS.object_path(series.namespace, series.name)
             try:
                 self._rest.patch(path, {"series": self._series_field(series)})
             except NotFound:
                 series.created = False  # expired or deleted: create it again
         if not series.created:
-            body = dict(series.body)
+            body = self._body(series)
             if series.count > 1:
                 body["series"] = self._series_field(series)
             # The answer is never read: not decoding it is ~40 µs less per Event.
             self._rest.create(EVENTS.collection_path(series.namespace), body, decode=False)
             series.created = True
         series.sent_count = series.count
+
+
+def _shared(value: Any) -> str:
+    """``str(value)``, interned; "" for a missing or empty value."""
+    return sys.intern(str(value)) if value else ""
 
 
 def _unsent(series: _Series) -> int:

@@ -206,10 +206,11 @@ class DelayingQueue(Queue[T]):
     ) -> None:
         super().__init__(clock, name, metrics)
         self._waiting_lock = threading.Lock()
-        # Min-heap of (ready_at, seq, item); an entry is live iff _waiting[item] == (ready_at, seq).
+        # Min-heap of (ready_at, seq, item); an entry is live iff it *is* _waiting[item].
         self._heap: list[tuple[float, int, T]] = []
-        # The one live deadline per waiting item (client-go ``knownEntries``).
-        self._waiting: dict[T, tuple[float, int]] = {}
+        # The one live heap entry per waiting item (client-go ``knownEntries``): the entry
+        # itself, not a second tuple of its deadline (every backup waits for its next slot).
+        self._waiting: dict[T, tuple[float, int, T]] = {}
         self._seq = itertools.count()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -228,8 +229,8 @@ class DelayingQueue(Queue[T]):
             if live is not None and live[0] <= ready_at:
                 return  # already due no later than requested
             seq = next(self._seq)
-            self._waiting[item] = (ready_at, seq)
-            heapq.heappush(self._heap, (ready_at, seq, item))
+            entry = self._waiting[item] = (ready_at, seq, item)
+            heapq.heappush(self._heap, entry)
             # The loop sleeps until the heap's head is due: only a new head moves that moment.
             # (A herd requeues thousands of items for tomorrow; waking the loop for each one
             # costs a thread switch apiece and changes nothing.)
@@ -274,8 +275,9 @@ class DelayingQueue(Queue[T]):
             ready: list[T] = []
             with self._waiting_lock:
                 while self._heap and self._heap[0][0] <= now:
-                    ready_at, seq, item = heapq.heappop(self._heap)
-                    if self._waiting.get(item) == (ready_at, seq):
+                    entry = heapq.heappop(self._heap)
+                    item = entry[2]
+                    if self._waiting.get(item) is entry:
                         del self._waiting[item]
                         ready.append(item)
                 next_ready = self._heap[0][0] if self._heap else now + MAX_WAIT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -95,6 +96,44 @@ def test_first_event_is_created_with_every_field(env: Any) -> None:
     assert body["reportingController"] == "dbbackup-controller"
     assert body["reportingInstance"] == "pod-1"
     assert "series" not in body
+
+
+def test_the_bodies_sent_are_exactly_these(env: Any) -> None:
+    """The whole request bodies, key order included: the recorder keeps a compact series and
+    builds each Event when it sends it, which must not change a byte on the wire."""
+    sink, clock, recorder, stop = env
+    run(recorder, stop)
+    recorder.event(BACKUP, "Normal", "SuccessfulCreate", "Created job daily-1", "Create")
+    name = f"daily.{1_743_033_600 * 10**9:x}"  # the first occurrence's Unix nanoseconds
+    event = {
+        "apiVersion": "events.k8s.io/v1",
+        "kind": "Event",
+        "metadata": {"name": name, "namespace": "ns"},
+        "eventTime": "2025-03-27T00:00:00.000000Z",
+        "reportingController": "dbbackup-controller",
+        "reportingInstance": "pod-1",
+        "action": "Create",
+        "reason": "SuccessfulCreate",
+        "note": "Created job daily-1",
+        "type": "Normal",
+        "regarding": {"apiVersion": "dbbackup.io/v1alpha1", "kind": "DatabaseBackup",
+                      "namespace": "ns", "name": "daily", "uid": "u-1",
+                      "resourceVersion": "7"},
+    }  # fmt: skip
+    assert json.dumps(sink.wait_calls(1)[0][2]) == json.dumps(event)
+    clock.step(2.25)
+    recorder.event(BACKUP, "Normal", "SuccessfulCreate", "Created job daily-1", "Create")
+    series = {"count": 2, "lastObservedTime": "2025-03-27T00:00:02.250000Z"}
+    assert sink.wait_calls(2)[1] == (
+        "patch", f"/apis/events.k8s.io/v1/namespaces/ns/events/{name}", {"series": series}
+    )  # fmt: skip
+    sink.failures = [NotFound("gone")]  # the Event expired: created again, with its series
+    clock.step(1.0)
+    recorder.event(BACKUP, "Normal", "SuccessfulCreate", "Created job daily-1", "Create")
+    verb, path, body = sink.wait_calls(3)[2]
+    series = {"count": 3, "lastObservedTime": "2025-03-27T00:00:03.250000Z"}
+    assert (verb, path) == ("create", "/apis/events.k8s.io/v1/namespaces/ns/events")
+    assert json.dumps(body) == json.dumps({**event, "series": series})
 
 
 def test_repeats_within_six_minutes_become_series_patches(env: Any) -> None:
