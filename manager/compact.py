@@ -23,8 +23,18 @@ A :class:`Codec` then deflates each pickle against a *preset dictionary* (zlib's
 pickle of the first object it encoded. Objects of one kind repeat each other's keys, label
 values, owner references, image names and timestamps, so what is left of the next one is its
 few own values: a Job from a v1.32 server (as ``controller.jobs.cache_job`` keeps it) 830 B →
-~110 B, a cached backup ~740 B → under 100 B, for ~10 µs more per encode and ~3 µs per decode.
+~110 B, a cached backup ~740 B → under 100 B. The deflate state is sized for such objects
+(:data:`WINDOW_BITS`, :data:`MEMORY_LEVEL`): zlib's default one (a 32 KiB window, 64 Ki hash
+heads) is allocated and cleared for every encoding, ~38 µs of a backup's ~43 µs; this one
+~6 µs, and the encodings are as small. A decode costs ~3 µs more than the pickle's.
 One codec per store (per kind): a backup's dictionary would not help a Job.
+
+The first object is not always typical: on a first install every listed backup has no status
+yet, and against that dictionary a backup with its status (conditions, history, times) still
+costs ~360 B, against ~120 B with a dictionary that has one. So an encoding over
+:data:`NEW_DICTIONARY_RATIO` of its pickle makes that pickle the newest dictionary, up to
+:data:`MAX_DICTIONARIES` in a codec's life; later encodings use the newest. Each encoding
+ends with the index of its dictionary, so every one stays decodable (docs/design.md §6).
 """
 
 from __future__ import annotations
@@ -35,11 +45,30 @@ import threading
 import zlib
 from typing import Any, Generic, TypeVar
 
-__all__ = ["COMPRESSION_LEVEL", "SHARED_MAX_LEN", "Codec", "decode", "encode", "share_strings"]
+__all__ = [
+    "COMPRESSION_LEVEL",
+    "MAX_DICTIONARIES",
+    "MEMORY_LEVEL",
+    "NEW_DICTIONARY_RATIO",
+    "SHARED_MAX_LEN",
+    "WINDOW_BITS",
+    "Codec",
+    "decode",
+    "encode",
+    "share_strings",
+]
 
 SHARED_MAX_LEN = 64  # longer values (messages, JSON blobs) are rarely repeated verbatim
 # zlib's fastest level: against a preset dictionary it is within a few bytes of level 9.
 COMPRESSION_LEVEL = 1
+# An 8 KiB window: a dictionary and the object being encoded (a few KiB each) fit in it, so
+# matches reach back into the dictionary; a larger one only costs its clearing per encoding.
+WINDOW_BITS = 13
+MEMORY_LEVEL = 6  # 8 Ki hash heads; zlib's default (8: 64 Ki) finds nothing more here
+# An encoding over this share of its pickle takes the pickle as the next dictionary (a backup
+# with a status against a dictionary without one: ~27 %; against one with: ~9 %; a Job: ~18 %).
+NEW_DICTIONARY_RATIO = 0.25
+MAX_DICTIONARIES = 4  # per codec, ever: each is kept (~1 KiB) for the encodings made with it
 
 T = TypeVar("T")
 
@@ -68,35 +97,57 @@ def decode(data: bytes) -> dict[str, Any]:
 
 
 class Codec(Generic[T]):
-    """:func:`encode` deflated against a preset dictionary, the first object's pickle.
+    """:func:`encode` deflated against a preset dictionary: the first object's pickle, then
+    (see the module docstring) that of an object the newest dictionary served poorly.
 
     Objects are decoded JSON (a store's) or any picklable value of one shape (a memo's typed
-    verdicts). The dictionary is chosen once, by the first :meth:`encode`, and never changes,
-    so every encoding this codec made stays decodable by it. Thread-safe; decoding only reads
-    the dictionary, which exists before the first encoding does.
+    verdicts). A dictionary, once chosen, is never changed nor dropped, so every encoding this
+    codec made stays decodable by it. Thread-safe: dictionaries are only ever appended (under
+    the lock), and decoding only reads the one an encoding names.
     """
 
-    __slots__ = ("_lock", "_zdict")
+    __slots__ = ("_lock", "_zdicts")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._zdict: bytes | None = None
+        self._zdicts: list[bytes] = []  # append-only; an encoding's last byte indexes it
 
     def encode(self, obj: T) -> bytes:
         raw = pickle.dumps(obj, protocol=5)
-        zdict = self._zdict
-        if zdict is None:
-            with self._lock:  # two first encodings must not pick two dictionaries
-                if self._zdict is None:
-                    self._zdict = raw
-                zdict = self._zdict
-        deflate = zlib.compressobj(COMPRESSION_LEVEL, zdict=zdict)
-        return deflate.compress(raw) + deflate.flush()
+        zdicts = self._zdicts
+        if not zdicts:
+            self._add_dictionary(raw, 0)
+        index = len(zdicts) - 1
+        data = _deflate(index, raw, zdicts[index])
+        if len(data) > len(raw) * NEW_DICTIONARY_RATIO and len(zdicts) < MAX_DICTIONARIES:
+            index = self._add_dictionary(raw, index + 1)
+            data = _deflate(index, raw, zdicts[index])
+        return data
+
+    def _add_dictionary(self, raw: bytes, count: int) -> int:
+        """Make ``raw`` the newest dictionary unless the codec has ``count`` already (another
+        thread was first) or has no room; the index of the newest either way."""
+        with self._lock:
+            if len(self._zdicts) < min(count + 1, MAX_DICTIONARIES):
+                self._zdicts.append(raw)
+            return len(self._zdicts) - 1
 
     def decode(self, data: bytes) -> T:
         """A fresh copy of what :meth:`encode` was given (only ever this codec's bytes)."""
-        if self._zdict is None:
+        if not self._zdicts:
             raise ValueError("nothing was encoded by this codec")
-        inflate = zlib.decompressobj(zdict=self._zdict)
+        inflate = zlib.decompressobj(WINDOW_BITS, zdict=self._zdicts[data[-1]])
+        # The index byte after the stream is left over (``unused_data``), never inflated.
         value: T = pickle.loads(inflate.decompress(data) + inflate.flush())  # our own bytes
         return value
+
+
+_INDEX_BYTES = tuple(bytes((index,)) for index in range(MAX_DICTIONARIES))
+
+
+def _deflate(index: int, raw: bytes, zdict: bytes) -> bytes:
+    """``raw`` deflated against ``zdict``, then the dictionary's ``index`` (one byte)."""
+    deflate = zlib.compressobj(
+        COMPRESSION_LEVEL, zlib.DEFLATED, WINDOW_BITS, MEMORY_LEVEL, zdict=zdict
+    )
+    return b"".join((deflate.compress(raw), deflate.flush(), _INDEX_BYTES[index]))

@@ -273,6 +273,8 @@ class WorkqueueMetrics:
         with self._lock:
             self._processing_start[item] = now
             added = self._add_times.pop(item, None)
+            if not self._add_times:  # a dict keeps its largest table: a herd's, ~0.5 MiB
+                self._add_times = {}
         if added is not None:
             self._latency.observe(now - added)
 

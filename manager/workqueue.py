@@ -159,6 +159,8 @@ class Queue(Generic[T]):
             self._metrics.get(item)
             self._processing.add(item)
             self._dirty.discard(item)
+            if not self._dirty:  # a set keeps its largest table: a herd's, ~0.5 MiB
+                self._dirty = set()
             return item, False
 
     def done(self, item: T) -> None:

@@ -4,13 +4,14 @@ keeps them as a few bytes each and gives back equal, fresh copies."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from manager.compact import SHARED_MAX_LEN, Codec, share_strings
+from manager.compact import MAX_DICTIONARIES, SHARED_MAX_LEN, Codec, share_strings
 from manager.informer import strip_bulky_fields
 
 RECORDED = Path(__file__).resolve().parents[3] / "tests/emulator/recorded/jobs-v1.32.json"
@@ -73,3 +74,53 @@ def test_a_codec_keeps_what_objects_of_one_kind_share_once() -> None:
 def test_a_codec_that_encoded_nothing_decodes_nothing() -> None:
     with pytest.raises(ValueError, match="nothing was encoded"):
         Codec[dict[str, Any]]().decode(b"x")
+
+
+def _backup(i: int, *, status: bool) -> dict[str, Any]:
+    """A DatabaseBackup as the operator's cache holds it, before or after its first status."""
+    name = f"db-{i:06d}"
+    obj: dict[str, Any] = {
+        "apiVersion": "dbbackup.io/v1alpha1", "kind": "DatabaseBackup",
+        "metadata": {"name": name, "namespace": "bench", "uid": f"{i:08x}-bc9d-45a9-809f-a19308",
+                     "generation": 1, "resourceVersion": str(1000 + i),
+                     "creationTimestamp": "2025-03-26T23:00:00Z"},
+        "spec": {"schedule": "0 1 * * *", "image": "ghcr.io/example/postgres-backup:latest",
+                 "database": {"type": "postgresql", "host": f"pg-{i}.db.svc", "port": 5432},
+                 "storage": {"s3": {"bucket": "backups", "prefix": f"pg/{i}"}}},
+    }  # fmt: skip
+    if status:
+        job = f"{name}-20250327010000"
+        obj["status"] = {
+            "phase": "Running", "activeJob": job, "lastScheduleTime": "2025-03-27T01:00:00Z",
+            "history": [{"job": job, "result": "Running", "scheduledTime": "2025-03-27T01:00:00Z",
+                         "location": f"s3://backups/pg/{i}/{job}.sql.zst"}],
+            "observedGeneration": 1, "nextScheduledBackup": "2025-03-28T01:00:00Z",
+            "conditions": [{"type": "Ready", "status": "True", "reason": "Scheduled",
+                            "message": "backups are scheduled", "observedGeneration": 1,
+                            "lastTransitionTime": "2025-03-27T00:50:32Z"}],
+        }  # fmt: skip
+    return obj
+
+
+def test_objects_unlike_the_first_get_a_dictionary_of_their_own() -> None:
+    """A first install lists backups without status; once they have one, a backup must not
+    cost what the status-less dictionary leaves of it — and what was encoded before stays
+    decodable."""
+    codec: Codec[dict[str, Any]] = Codec()
+    bare = [_backup(i, status=False) for i in range(3)]
+    encoded = [codec.encode(obj) for obj in bare]
+    with_status = [_backup(i, status=True) for i in range(3, 10)]
+    encoded += [codec.encode(obj) for obj in with_status]
+    for obj in with_status[1:]:
+        assert len(codec.encode(obj)) * 6 < len(pickle.dumps(obj, protocol=5))
+    assert [codec.decode(data) for data in encoded] == bare + with_status
+
+
+def test_every_encoding_stays_decodable_however_many_objects_are_unlike_the_rest() -> None:
+    """Dictionaries are bounded in number and never replaced: objects that each compress
+    poorly (random values) cannot make earlier encodings undecodable."""
+    codec: Codec[dict[str, Any]] = Codec()
+    objs = [{"payload": os.urandom(600).hex(), "n": i} for i in range(3 * MAX_DICTIONARIES)]
+    encoded = [codec.encode(obj) for obj in objs]
+    assert [codec.decode(data) for data in encoded] == objs
+    assert [codec.decode(codec.encode(obj)) for obj in reversed(objs)] == objs[::-1]
