@@ -247,15 +247,16 @@ class RestClient:
         self,
         method: str,
         path: str,
-        query: Mapping[str, QueryValue] | None,
+        prepared: tuple[str, str | None, _Pools],
         body: Any,
         content_type: str,
         timeout: tuple[float, float] | None,
         *,
         stream: bool = False,
     ) -> urllib3.BaseHTTPResponse:
-        """The request through urllib3 (watches, and everything through a proxy)."""
-        target, auth, pools = self._prepare(method, path, query)
+        """The request through urllib3 (everything through a proxy); ``prepared`` is what
+        :meth:`_prepare` returned for it."""
+        target, auth, pools = prepared
         headers = dict(self._headers)
         if auth:
             headers["Authorization"] = auth
@@ -293,9 +294,10 @@ class RestClient:
         timeout: tuple[float, float] | None,
     ) -> tuple[int, bytes, str | None]:
         """One whole request: (status, body, Retry-After)."""
-        target, auth, pools = self._prepare(method, path, query)
+        prepared = self._prepare(method, path, query)
+        target, auth, pools = prepared
         if pools.lean is None:
-            response = self._open(method, path, query, body, content_type, timeout)
+            response = self._open(method, path, prepared, body, content_type, timeout)
             return response.status, response.data, response.headers.get("Retry-After")
         headers = self._fixed_headers
         if auth:
@@ -400,12 +402,13 @@ class RestClient:
         """
         full_query: dict[str, QueryValue] = dict(query or {})
         full_query["watch"] = True
-        target, auth, pools = self._prepare("GET", path, full_query)
+        prepared = self._prepare("GET", path, full_query)
+        target, auth, pools = prepared
         if pools.lean is not None:
             yield from self._watch_lean(pools.lean, path, target, auth, read_timeout, on_open)
             return
         response = self._open(
-            "GET", path, full_query, None, JSON, (self._connect_timeout, read_timeout), stream=True
+            "GET", path, prepared, None, JSON, (self._connect_timeout, read_timeout), stream=True
         )
         if on_open is not None:
             on_open(response.shutdown)
