@@ -3,9 +3,12 @@
 Written from the API concepts page ("Resource versions", "Retrieving large results sets in
 chunks"): ``resourceVersion`` with ``resourceVersionMatch`` (``Exact`` or ``NotOlderThan``,
 the latter the default), ``limit``/``continue`` chunks with ``remainingItemCount``, label and
-field selectors. A list for a resourceVersion the store has not reached yet waits up to
-:data:`RESOURCE_VERSION_WAIT` for it, then answers 504 ``ResourceVersionTooLarge`` as
-kube-apiserver's watch cache does.
+field selectors. As kube-apiserver's watch cache answers (``cacher.go``: ``computeListLimit``,
+``shouldDelegateList``): ``resourceVersion=0`` ignores ``limit`` (one response, never a
+``continue``), and a ``limit`` with a non-zero ``resourceVersion`` and no match is an exact
+read (the legacy rule; the docs' table: "Exact"). A list for a resourceVersion the store has
+not reached yet waits up to :data:`RESOURCE_VERSION_WAIT` for it, then answers 504
+``ResourceVersionTooLarge`` as kube-apiserver's watch cache does.
 
 :func:`list_envelope` is the one place the ``<Kind>List`` document is built: the HTTP front
 (:mod:`emulator.handler`) and the in-process helpers of :class:`emulator.server.ApiServer` both
@@ -63,6 +66,10 @@ class Lister:
             raise bad_request(f"invalid list parameter: {err}") from err
         if match == "Exact" and wanted == 0:
             raise bad_request('resourceVersionMatch "Exact" is forbidden for resourceVersion "0"')
+        if rv_text == "0":
+            limit = 0  # served by the watch cache, which ignores limit for "any version"
+        elif wanted and limit > 0 and not match:
+            match = "Exact"  # the legacy exact match: delegated to storage at that version
         if wanted and not query.get("continue"):
             self._wait_for_rv(wanted)
         result = self._storage.select(

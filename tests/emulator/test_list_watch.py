@@ -159,6 +159,38 @@ def test_exact_resource_version_list_shows_the_past(objects: Dicts) -> None:
     assert _names(newer) == ["b"]
 
 
+def test_any_version_list_ignores_limit(objects: Dicts) -> None:
+    """API concepts, "Semantics for get and list": resourceVersion="0" is "any" version, which
+    the watch cache serves whole (kube-apiserver's ``computeListLimit`` ignores ``limit``): one
+    page, no continue token. Informers' first lists rely on it (client-go's reflector)."""
+    for n in range(3):
+        _lease(objects, f"l{n}")
+    listing = objects.list_namespaced_custom_object(
+        *LEASES, "default", "leases", resource_version="0", limit=1
+    )
+    assert _names(listing) == ["l0", "l1", "l2"]
+    assert "continue" not in listing["metadata"]
+    assert int(listing["metadata"]["resourceVersion"]) > 0
+
+
+def test_a_limited_list_at_a_version_is_an_exact_read(objects: Dicts) -> None:
+    """API concepts, "Semantics for get and list": with ``limit`` set and resourceVersionMatch
+    unset, a non-zero resourceVersion is "Exact" (the legacy rule); without ``limit`` it is
+    "not older than"."""
+    _lease(objects, "a")
+    at = objects.list_namespaced_custom_object(*LEASES, "default", "leases")["metadata"][
+        "resourceVersion"
+    ]
+    _lease(objects, "b")
+    past = objects.list_namespaced_custom_object(
+        *LEASES, "default", "leases", resource_version=at, limit=10
+    )
+    assert _names(past) == ["a"]
+    assert past["metadata"]["resourceVersion"] == at
+    newer = objects.list_namespaced_custom_object(*LEASES, "default", "leases", resource_version=at)
+    assert _names(newer) == ["a", "b"]
+
+
 def test_watch_without_version_starts_with_synthetic_added(
     objects: Dicts,
 ) -> None:
