@@ -2,8 +2,9 @@
 
 State machine (one thread, :meth:`Reflector.run`)::
 
-    ┌─▶ LIST (paginated with ``limit``; an expired ``continue`` token falls back to one full
-    │     list) ──▶ sink.replace(items, rv): the sink delivers the difference, deletions of
+    ┌─▶ LIST at the RV client-go's ``relistResourceVersion`` picks (below), in pages of
+    │     ``limit`` (an expired ``continue`` token falls back to one full list) ──▶
+    │     sink.replace(items, rv): the sink delivers the difference, deletions of
     │     objects that vanished meanwhile included (as their last known state)
     │        │
     │        ▼
@@ -15,6 +16,15 @@ State machine (one thread, :meth:`Reflector.run`)::
     │        │  429, or no answer at all on opening → back off, watch again from the last RV
     │        │  410 Gone (ERROR event or response), 5xx, very short empty watch → relist
     └────────┘  (after a backoff: client-go's ``BackoffUntil`` waits between list-and-watches)
+
+Which resourceVersion a list asks for (client-go's ``relistResourceVersion``): the first list
+asks for ``"0"`` (any version: the server's watch cache answers it at once, and ignores
+``limit``, so one response instead of a paged read from etcd — 10,000 objects: ≈ 1.5 s
+instead of ≈ 5 s on a real v1.32 server); a relist after a watch ended asks for the last RV
+seen, unpaged (the watch cache answers "not older than" at once; with ``limit`` the server
+would read that exact version from etcd), unless the first list came back paged (no watch
+cache: keep paging). A list answered 410 Gone or "too large resource version" is retried at
+once with ``""``, a consistent read, and so is every list until one succeeds.
 
 Backoff (:class:`Backoff`): 0.8 s doubling to 30 s, plus up to 100 % jitter (capped at 30 s),
 reset to 0.8 s after two minutes without a backoff — client-go's reflector defaults. A
@@ -78,8 +88,12 @@ SHORT_WATCH = 1.0  # seconds; a watch closed sooner with no event is an error (c
 class ListWatcher(Protocol):
     """What the reflector needs of :class:`manager.rest.RestClient`."""
 
-    def request(
-        self, method: str, path: str, *, query: Mapping[str, QueryValue] | None = None
+    def list(
+        self,
+        path: str,
+        *,
+        query: Mapping[str, QueryValue] | None = None,
+        each: Callable[[Any], None],
     ) -> dict[str, Any]: ...
 
     def watch(
@@ -171,6 +185,8 @@ class Reflector:
         self.backoff = Backoff(clock, self._o)
         self._mu = threading.Lock()
         self._last_rv = ""
+        self._rv_unavailable = False  # a list at the last RV was refused: read consistently
+        self._paginated = False  # the first list ("0") came back paged: no watch cache
         self._abort: Callable[[], None] | None = None
         self._stopping = False
         self.lists = 0  # completed lists, for tests and logs
@@ -230,17 +246,64 @@ class Reflector:
     def _base_query(self) -> dict[str, QueryValue]:
         return {"labelSelector": self._selector} if self._selector else {}
 
+    def _list_resource_version(self) -> str:
+        """client-go's ``relistResourceVersion`` (see the module docstring)."""
+        if self._rv_unavailable:
+            return ""
+        return self.last_sync_resource_version or "0"
+
     def _list(self, stop: threading.Event) -> None:
+        rv = self._list_resource_version()
+        # Unpaged at a known RV, so the watch cache answers; paged otherwise (client-go).
+        paged = rv in ("", "0") or self._paginated
+        try:
+            listed = self._list_pages(rv, paged, stop)
+        except ApiError as err:
+            if not _resource_version_unavailable(err):
+                raise
+            log.info(
+                "list at resourceVersion %s refused, listing consistently",
+                rv,
+                extra={"reflector": self.name, "error": err},
+            )
+            self._rv_unavailable = True
+            listed = self._list_pages("", True, stop)
+        if listed is None:  # stopped
+            return
+        items, list_rv, pages = listed
+        if rv == "0" and pages > 1:
+            self._paginated = True
+        self._rv_unavailable = False
+        self._sink.replace(items, list_rv, prepared=True)
+        self._set_rv(list_rv)
+        self.lists += 1
+
+    def _list_pages(
+        self, rv: str, paged: bool, stop: threading.Event
+    ) -> tuple[list[Any], str, int] | None:
+        """Every item at ``rv``: what the sink prepared of each, the list's RV, the pages read;
+        ``None`` when stopped midway."""
+        base = self._base_query()
+        if rv:
+            base["resourceVersion"] = rv
         items: list[Any] = []  # what the sink's prepare made of each listed object
+        keep = items.append
+        prepare = self._sink.prepare
+
+        def each(obj: dict[str, Any]) -> None:
+            keep(prepare(obj))
+
         token = ""
-        rv = ""
+        list_rv = ""
+        pages = 0
         while True:
-            query = self._base_query()
-            query["limit"] = self._o.page_size
+            query = dict(base)
+            if paged:
+                query["limit"] = self._o.page_size
             if token:
                 query["continue"] = token
             try:
-                page = self._rest.request("GET", self._path, query=query)
+                page = self._rest.list(self._path, query=query, each=each)
             except Gone:
                 if not token:
                     raise
@@ -248,19 +311,16 @@ class Reflector:
                 log.info(
                     "list continue token expired, listing in full", extra={"reflector": self.name}
                 )
-                items = []
-                page = self._rest.request("GET", self._path, query=self._base_query())
-            items.extend(self._sink.prepare(obj) for obj in page.pop("items", None) or ())
+                items.clear()
+                page = self._rest.list(self._path, query=base, each=each)
+            pages += 1
             meta = page.get("metadata") or {}
-            rv = str(meta.get("resourceVersion") or "")
+            list_rv = str(meta.get("resourceVersion") or "")
             token = str(meta.get("continue") or "")
-            if not token or stop.is_set():
-                break
-        if stop.is_set():
-            return
-        self._sink.replace(items, rv, prepared=True)
-        self._set_rv(rv)
-        self.lists += 1
+            if stop.is_set():
+                return None
+            if not token:
+                return items, list_rv, pages
 
     def _watch(self, stop: threading.Event) -> None:
         """Watch, resuming from the last RV, until a relist is due (raises) or ``stop``."""
@@ -341,3 +401,11 @@ class Reflector:
             return
         if rv:
             self._set_rv(rv)
+
+
+def _resource_version_unavailable(err: ApiError) -> bool:
+    """client-go's ``isExpiredError`` or ``isTooLargeResourceVersionError``: the RV asked for
+    is compacted away (410), or newer than the server has seen (504 with that cause)."""
+    if isinstance(err, Gone):
+        return True
+    return any(c.reason == "ResourceVersionTooLarge" for c in err.causes)

@@ -41,6 +41,7 @@ import urllib3
 from manager.credentials import Credentials, credentials_for
 from manager.errors import ApiError, TransportError, error_from_response
 from manager.http1 import ConnectionPool
+from manager.listdecode import NotAList, decode_list
 from manager.restconfig import RestConfig, ssl_context
 
 __all__ = [
@@ -355,6 +356,24 @@ class RestClient:
         except ValueError as exc:
             raise ApiError(f"{method} {path}: response is not JSON", status=status) from exc
         return decoded if isinstance(decoded, dict) else {"items": decoded}
+
+    def list(
+        self,
+        path: str,
+        *,
+        query: Mapping[str, QueryValue] | None = None,
+        each: Callable[[Any], None],
+    ) -> dict[str, Any]:
+        """GET a collection: ``each`` is called with every item in order, each decoded and
+        dropped before the next (:mod:`manager.listdecode`); returns the list without its
+        ``items`` (its ``metadata``: resourceVersion, continue)."""
+        status, data, retry_after = self._exchange("GET", path, query, None, JSON, None)
+        self._raise_for_status("GET", path, status, data, retry_after)
+        try:
+            return decode_list(data, each)
+        except NotAList as exc:
+            message = f"GET {path}: response is not a JSON list: {exc}"
+            raise ApiError(message, status=status) from exc
 
     def get(self, path: str, **query: QueryValue) -> dict[str, Any]:
         return self.request("GET", path, query=query)

@@ -228,3 +228,17 @@ def test_many_requests_share_a_few_connections(api_server: ApiServer) -> None:
     assert seen == [200] * 50
     pools = rest._pools  # the lean pool keeps the one connection these sequential calls need
     assert pools.lean is not None and len(pools.lean._idle) == 1
+
+
+def test_a_list_hands_over_each_item_and_returns_the_rest(api_server: ApiServer) -> None:
+    rest = RestClient(rest_config(api_server))
+    path = "/api/v1/namespaces/default/configmaps"
+    for n in range(3):
+        rest.create(path, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{n}"}})
+    seen: list[dict[str, Any]] = []
+    answer = rest.list(path, query={"resourceVersion": "0", "limit": 1}, each=seen.append)
+    assert [o["metadata"]["name"] for o in seen] == ["c0", "c1", "c2"]
+    assert answer["kind"] == "ConfigMapList" and "items" not in answer
+    assert int(answer["metadata"]["resourceVersion"]) > 0
+    with pytest.raises(NotFound):
+        rest.list("/api/v1/namespaces/default/nothings", each=seen.append)

@@ -35,15 +35,21 @@ class FakeListWatcher:
         self.watch_queries: list[tuple[dict[str, QueryValue], float]] = []
         self.lock = threading.Lock()
 
-    def request(
-        self, method: str, path: str, *, query: Mapping[str, QueryValue] | None = None
+    def list(
+        self,
+        path: str,
+        *,
+        query: Mapping[str, QueryValue] | None = None,
+        each: Callable[[Any], None],
     ) -> dict[str, Any]:
         with self.lock:
             self.list_queries.append(dict(query or {}))
             answer = self.lists.popleft() if self.lists else TransportError("no list scripted")
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        for obj in answer.get("items") or ():
+            each(obj)
+        return {k: v for k, v in answer.items() if k != "items"}
 
     def watch(
         self,

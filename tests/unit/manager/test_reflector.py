@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from manager.clock import FakeClock
-from manager.errors import Gone, ServerError, TooManyRequests, TransportError
+from manager.errors import Cause, Gone, ServerError, TooManyRequests, TransportError
 from manager.reflector import (
     DEFAULT_PAGE_SIZE,
     Backoff,
@@ -91,7 +91,8 @@ def test_lists_then_watches_from_the_list_resource_version(env: Any) -> None:
     reflector.start_for_test()
     drive(clock, lambda: len(fake.watch_queries) == 1, step=0)
     query, read_timeout = fake.watch_queries[0]
-    assert fake.list_queries == [{"limit": DEFAULT_PAGE_SIZE}]
+    # The first list asks for any version (the watch cache's), paged as client-go's pager.
+    assert fake.list_queries == [{"resourceVersion": "0", "limit": DEFAULT_PAGE_SIZE}]
     assert query["resourceVersion"] == "10"
     assert query["allowWatchBookmarks"] is True
     timeout = query["timeoutSeconds"]
@@ -106,7 +107,11 @@ def test_paginated_list_is_stitched_together(env: Any) -> None:
     fake.lists.append(page([item("b", "4")], "10"))
     reflector.start_for_test()
     drive(clock, lambda: len(fake.watch_queries) == 1, step=0)
-    assert fake.list_queries[1] == {"limit": DEFAULT_PAGE_SIZE, "continue": "tok"}
+    assert fake.list_queries[1] == {
+        "resourceVersion": "0",
+        "limit": DEFAULT_PAGE_SIZE,
+        "continue": "tok",
+    }
     assert sorted(sink.store.keys()) == ["ns/a", "ns/b"]
     assert sink.log == [("add", "ns/a"), ("add", "ns/b")]  # replaced once, with both pages
 
@@ -155,9 +160,72 @@ def test_expired_continue_token_falls_back_to_a_full_list(env: Any) -> None:
     fake.lists.append(page([item("a", "3"), item("b", "12")], "12"))
     reflector.start_for_test()
     drive(clock, lambda: len(fake.watch_queries) == 1, step=0)
-    assert fake.list_queries[2] == {}  # no limit, no token
+    assert fake.list_queries[2] == {"resourceVersion": "0"}  # no limit, no token
     assert fake.watch_queries[0][0]["resourceVersion"] == "12"
     assert sorted(sink.store.keys()) == ["ns/a", "ns/b"]
+
+
+def test_a_refused_list_resource_version_is_retried_at_once_as_a_consistent_read(
+    env: Any,
+) -> None:
+    fake, sink, clock, reflector = env
+    fake.lists.append(page([item("a", "3")], "10"))
+    fake.watches.append([gone_event()])
+    # The relist at the last RV: compacted away; then a consistent (paged) list succeeds.
+    fake.lists.append(Gone("410: The resourceVersion for the provided list is too old."))
+    fake.lists.append(page([item("b", "30")], "31"))
+    fake.watches.append([TransportError("reset")])
+    fake.lists.append(page([], "40"))
+    reflector.start_for_test()
+    drive(clock, lambda: len(fake.watch_queries) == 3)
+    assert fake.list_queries[1:3] == [
+        {"resourceVersion": "10"},
+        {"limit": DEFAULT_PAGE_SIZE},  # no RV: the latest, read from etcd
+    ]
+    assert fake.watch_queries[1][0]["resourceVersion"] == "31"
+    assert sorted(sink.store.keys()) == ["ns/b"]
+    assert clock.sleeps and 0.8 <= clock.sleeps[0] <= 1.6  # one backoff: the Gone watch's
+
+
+def test_too_large_resource_version_is_retried_as_a_consistent_read(env: Any) -> None:
+    fake, sink, clock, reflector = env
+    fake.lists.append(page([], "10"))
+    fake.watches.append([gone_event()])
+    too_large = ServerError(
+        "Too large resource version: 10, current: 9",
+        status=504,
+        reason="Timeout",
+        causes=(Cause(reason="ResourceVersionTooLarge", message="", field=""),),
+    )
+    fake.lists.append(too_large)
+    fake.lists.append(page([item("c", "12")], "12"))
+    reflector.start_for_test()
+    drive(clock, lambda: len(fake.watch_queries) == 2)
+    assert fake.list_queries[1:] == [{"resourceVersion": "10"}, {"limit": DEFAULT_PAGE_SIZE}]
+    assert sorted(sink.store.keys()) == ["ns/c"]
+
+
+def test_other_list_errors_back_off_and_keep_the_resource_version(env: Any) -> None:
+    fake, _sink, clock, reflector = env
+    fake.lists.append(page([], "10"))
+    fake.watches.append([gone_event()])
+    fake.lists.append(ServerError("etcdserver: leader changed", status=500))
+    fake.lists.append(page([], "12"))
+    reflector.start_for_test()
+    drive(clock, lambda: len(fake.watch_queries) == 2)
+    assert fake.list_queries[1:] == [{"resourceVersion": "10"}, {"resourceVersion": "10"}]
+
+
+def test_a_paged_first_list_means_no_watch_cache_so_relists_stay_paged(env: Any) -> None:
+    fake, sink, clock, reflector = env
+    fake.lists.append(page([item("a", "3")], "10", cont="tok"))
+    fake.lists.append(page([item("b", "4")], "10"))
+    fake.watches.append([gone_event()])
+    fake.lists.append(page([item("a", "3")], "20"))
+    reflector.start_for_test()
+    drive(clock, lambda: len(fake.watch_queries) == 2)
+    assert fake.list_queries[2] == {"resourceVersion": "10", "limit": DEFAULT_PAGE_SIZE}
+    assert sorted(sink.store.keys()) == ["ns/a"]
 
 
 def test_resumes_from_last_resource_version_and_bookmarks_move_it(env: Any) -> None:
@@ -181,6 +249,8 @@ def test_gone_relists_and_delivers_deletions_as_last_known_state(env: Any) -> No
     reflector.start_for_test()
     drive(clock, lambda: len(fake.watch_queries) == 2)
     assert len(fake.list_queries) == 2
+    # The relist asks for what was last seen, unpaged: not older than it, from the watch cache.
+    assert fake.list_queries[1] == {"resourceVersion": "11"}
     assert fake.watch_queries[1][0]["resourceVersion"] == "22"
     assert sink.log[3] == ("MODIFIED", "ns/c")
     relist = sink.log[4:]
