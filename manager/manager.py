@@ -146,6 +146,9 @@ class ManagerOptions:
     leader_election_release_on_cancel: bool = True
     graceful_shutdown_timeout: float = DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT
     max_concurrent_reconciles: int = DEFAULT_MAX_CONCURRENT_RECONCILES
+    # Hand-off threads per controller (manager.controller): a reconcile's last request waits
+    # on the server there while the worker moves on. None upstream; 0 runs it on the worker.
+    max_concurrent_handoffs: int = 0
     cache_sync_timeout: float = DEFAULT_CACHE_SYNC_TIMEOUT
     clock: Clock = field(default_factory=RealClock)
     user_agent: str = DEFAULT_USER_AGENT
@@ -166,6 +169,8 @@ class ManagerOptions:
             raise ValueError("graceful_shutdown_timeout must not be negative")
         if self.max_concurrent_reconciles < 1:
             raise ValueError("max_concurrent_reconciles must be at least 1")
+        if self.max_concurrent_handoffs < 0:
+            raise ValueError("max_concurrent_handoffs must not be negative")
         if self.pool_size < 1:
             raise ValueError("pool_size must be at least 1")
 
@@ -221,7 +226,9 @@ class Manager:
             user_agent=options.user_agent,
             pool_size=max(
                 options.pool_size,
-                _POOL_PER_WORKER * options.max_concurrent_reconciles + _POOL_SLACK,
+                _POOL_PER_WORKER * options.max_concurrent_reconciles
+                + options.max_concurrent_handoffs
+                + _POOL_SLACK,
             ),
             observer=rest_client_observer(self.metrics, host),
         )
@@ -330,6 +337,7 @@ class Manager:
         predicates: Sequence[Predicate] = (),
         for_predicates: Sequence[Predicate] = (),
         max_concurrent_reconciles: int | None = None,
+        max_concurrent_handoffs: int | None = None,
     ) -> Controller:
         """Build a controller for ``for_type`` (requests for the object itself) that also
         watches ``owns`` (requests for their controller owner), and add it to the Manager.
@@ -338,10 +346,16 @@ class Manager:
         builder's ``For(obj, WithPredicates(...))``), e.g. to skip the object's status-only
         updates while still hearing every change of the objects it owns."""
         workers = max_concurrent_reconciles or self.options.max_concurrent_reconciles
+        handoffs = (
+            self.options.max_concurrent_handoffs
+            if max_concurrent_handoffs is None
+            else max_concurrent_handoffs
+        )
         controller = Controller(
             name,
             reconciler,
             max_concurrent_reconciles=workers,
+            max_concurrent_handoffs=handoffs,
             metrics=self.metrics,
             clock=self.clock,
             cache_sync_timeout=self.options.cache_sync_timeout,

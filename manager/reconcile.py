@@ -13,11 +13,19 @@ Outcome rules (applied by the controller's worker, see ``manager.controller``):
 * ``Result(requeue_after=s)``: backoff forgotten, the request is processed again after ``s``;
 * ``Result(requeue=True)``: requeued with backoff;
 * ``Result()``: backoff forgotten, nothing scheduled.
+
+A reconcile may end by handing its last request over: ``Result(then=finish)``. The
+controller runs ``finish`` on one of its hand-off threads (``max_concurrent_handoffs`` in
+flight; on the worker itself when it has none) and applies these same rules to what ``finish``
+returns or raises; the request stays in progress until then, so it is still never reconciled
+twice at once. The worker takes its next request meanwhile: a herd's Job creations wait on the
+API server side by side, not one reconcile after another (docs/design.md §3, "Reconciler").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 __all__ = ["Reconciler", "Request", "Result", "TerminalError"]
@@ -36,10 +44,13 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """What the reconciler wants next. ``requeue_after`` is in seconds and wins over ``requeue``."""
+    """What the reconciler wants next. ``requeue_after`` is in seconds and wins over ``requeue``;
+    ``then``, when set, is the rest of the reconcile, to run off the worker (module docstring):
+    the other fields are then not read."""
 
     requeue: bool = False
     requeue_after: float | None = None
+    then: Callable[[], Result] | None = field(default=None, compare=False, repr=False)
 
 
 class TerminalError(Exception):

@@ -419,9 +419,171 @@ def test_invalid_options() -> None:
             "c", Scripted(lambda r: Result()), metrics=None, clock=FakeClock(),
             max_concurrent_reconciles=0,
         )  # fmt: skip
+    with pytest.raises(ValueError, match="max_concurrent_handoffs"):
+        Controller(
+            "c", Scripted(lambda r: Result()), metrics=None, clock=FakeClock(),
+            max_concurrent_handoffs=-1,
+        )  # fmt: skip
 
 
 def test_without_metrics(clock: FakeClock) -> None:
     with make(Scripted(lambda r: Result(requeue=True)), clock, None) as ctrl:
         ctrl._reconcile_handler(REQ)
         assert ctrl.queue.num_requeues(REQ) == 1
+
+
+@pytest.mark.parametrize(
+    ("outcome", "backoff", "after", "forgotten", "label", "errors", "terminal", "panics"),
+    OUTCOMES,
+)
+def test_a_last_step_run_on_the_worker_follows_the_same_outcome_table(
+    clock: FakeClock,
+    metrics: Metrics,
+    registry: CollectorRegistry,
+    outcome: Callable[[Request], Result],
+    backoff: bool,
+    after: float | None,
+    forgotten: bool,
+    label: str,
+    errors: int,
+    terminal: int,
+    panics: int,
+) -> None:
+    finished: list[str] = []
+
+    def then(request: Request) -> Result:
+        finished.append(reconcile_id())
+        return outcome(request)
+
+    reconciler = Scripted(lambda r: Result(requeue_after=999, then=lambda: then(r)))
+    with make(reconciler, clock, metrics) as ctrl:  # no hand-off threads: the worker runs it
+        handed_off = ctrl._reconcile_handler(REQ)
+        assert handed_off is False
+        assert finished == reconciler.ids  # the same reconcile, under the same ID
+        q = ctrl.queue
+        assert q.num_requeues(REQ) == (1 if backoff else 0)
+        # Only the last step's result counts: not the outer requeue_after of 999 s.
+        assert q.waiting() == (1 if backoff or after else 0)
+        for result in ("success", "error", "requeue", "requeue_after"):
+            expected = 1.0 if result == label else 0.0
+            assert (
+                sample(
+                    registry, "controller_runtime_reconcile_total", controller=NAME, result=result
+                )
+                == expected
+            ), result
+        by_name = {
+            "controller_runtime_reconcile_errors_total": errors,
+            "controller_runtime_terminal_reconcile_errors_total": terminal,
+            "controller_runtime_reconcile_panics_total": panics,
+            "controller_runtime_reconcile_time_seconds_count": 1,
+        }
+        for name, value in by_name.items():
+            assert sample(registry, name, controller=NAME) == value, name
+
+
+def test_hand_offs_wait_side_by_side_while_the_worker_moves_on(
+    clock: FakeClock, metrics: Metrics, registry: CollectorRegistry
+) -> None:
+    release = threading.Event()
+    lock = threading.Lock()
+    waiting: list[str] = []
+    finished: list[str] = []
+    ids: list[tuple[str, str]] = []
+
+    def then(request: Request) -> Result:
+        with lock:
+            waiting.append(request.name)
+            ids.append((request.name, reconcile_id()))
+        release.wait(10)
+        with lock:
+            finished.append(request.name)
+        return Result(requeue_after=60)
+
+    reconciler = Scripted(lambda r: Result(then=lambda: then(r)))
+    informer = FakeInformer()
+    with make(
+        reconciler, clock, metrics, max_concurrent_reconciles=1, max_concurrent_handoffs=3
+    ) as ctrl:
+        ctrl.watch(informer, EnqueueRequestForObject)
+        stop = threading.Event()
+        thread, raised = run(ctrl, stop)
+        for name in ("a", "b", "c", "d"):
+            informer.emit_add(name)
+        # One worker, three hand-off threads: three last steps wait at once...
+        wait_for(lambda: sorted(waiting) == ["a", "b", "c"])
+        # ...and the worker reconciled the fourth, then waits for a free hand-off thread.
+        wait_for(lambda: len(reconciler.calls) == 4)
+        time.sleep(0.05)
+        assert sorted(waiting) == ["a", "b", "c"]
+        # A request whose last step is still running is not reconciled again meanwhile.
+        informer.emit_add("a")
+        time.sleep(0.05)
+        assert [r.name for r in reconciler.calls].count("a") == 1
+        assert ctrl.queue.num_requeues(Request("ns", "a")) == 0
+        release.set()
+        wait_for(lambda: {"a", "b", "c", "d"} <= set(finished))
+        wait_for(lambda: [r.name for r in reconciler.calls].count("a") == 2)
+        # Each last step ran under its own reconcile's ID.
+        wait_for(lambda: len(ids) == 5)
+        calls = zip(reconciler.calls, reconciler.ids, strict=True)
+        assert set(ids) == {(r.name, i) for r, i in calls}
+        stop.set()
+        thread.join(10)
+        assert not thread.is_alive() and raised == []
+        assert ctrl.queue.waiting() >= 4  # each last step's requeue_after was applied
+        total = sample(
+            registry, "controller_runtime_reconcile_total", controller=NAME, result="requeue_after"
+        )
+        assert total == 5 or total == 4  # the second pass of "a" may finish before stop
+
+
+def test_stop_lets_queued_hand_offs_finish(clock: FakeClock, metrics: Metrics) -> None:
+    entered, release = threading.Event(), threading.Event()
+    finished: list[str] = []
+
+    def then(request: Request) -> Result:
+        entered.set()
+        release.wait(10)
+        finished.append(request.name)
+        return Result()
+
+    reconciler = Scripted(lambda r: Result(then=lambda: then(r)))
+    informer = FakeInformer()
+    with make(reconciler, clock, metrics, max_concurrent_handoffs=2) as ctrl:
+        ctrl.watch(informer, EnqueueRequestForObject)
+        stop = threading.Event()
+        thread, raised = run(ctrl, stop)
+        informer.emit_add("slow")
+        assert entered.wait(5)
+        stop.set()
+        time.sleep(0.1)
+        assert thread.is_alive()  # start() waits for the hand-off, as for a running reconcile
+        release.set()
+        thread.join(10)
+        assert not thread.is_alive() and raised == []
+        assert finished == ["slow"]
+
+
+def test_an_unrecovered_panic_in_a_hand_off_stops_the_controller(
+    clock: FakeClock, metrics: Metrics, registry: CollectorRegistry
+) -> None:
+    def then() -> Result:
+        raise ZeroDivisionError("bug")
+
+    informer = FakeInformer()
+    with make(
+        Scripted(lambda r: Result(then=then)),
+        clock,
+        metrics,
+        recover_panic=False,
+        max_concurrent_handoffs=1,
+    ) as ctrl:
+        ctrl.watch(informer, EnqueueRequestForObject)
+        stop = threading.Event()
+        thread, raised = run(ctrl, stop)
+        informer.emit_add("x")
+        thread.join(5)
+        assert not thread.is_alive()
+        assert len(raised) == 1 and isinstance(raised[0], ZeroDivisionError)
+        assert sample(registry, "controller_runtime_reconcile_panics_total", controller=NAME) == 1

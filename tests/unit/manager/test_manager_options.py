@@ -21,6 +21,7 @@ def test_defaults_are_the_named_constants() -> None:
     assert options.health_probe_bind_address == mgr.DEFAULT_HEALTH_PROBE_BIND_ADDRESS == ":8081"
     assert options.graceful_shutdown_timeout == mgr.DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT == 30.0
     assert options.max_concurrent_reconciles == mgr.DEFAULT_MAX_CONCURRENT_RECONCILES
+    assert options.max_concurrent_handoffs == 0  # none upstream: the worker runs its last step
     assert options.pool_size == mgr.DEFAULT_POOL_SIZE
     assert options.leader_election is False
     assert (options.lease_duration, options.renew_deadline, options.retry_period) == (
@@ -39,6 +40,7 @@ def test_defaults_are_the_named_constants() -> None:
         ({"leader_election": True, "leader_election_id": "x"}, "leader_election_namespace"),
         ({"graceful_shutdown_timeout": -1}, "graceful_shutdown_timeout"),
         ({"max_concurrent_reconciles": 0}, "max_concurrent_reconciles"),
+        ({"max_concurrent_handoffs": -1}, "max_concurrent_handoffs"),
         ({"pool_size": 0}, "pool_size"),
     ],
 )
