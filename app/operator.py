@@ -89,6 +89,7 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
         clock=clock,
         user_agent=USER_AGENT,
         cache_transforms={JOBS: cache_job},
+        max_concurrent_handoffs=args.max_concurrent_creates,
     )
     mgr = Manager(options)
     mgr.scheme.register(BACKUPS)
@@ -105,6 +106,8 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
         failpoint=failpoints.hit,
         # A herd's Job creations first, statuses after (docstring of databasebackup, step 7).
         defer_status_after_create=True,
+        # ...each POSTed on one of the controller's hand-off threads (--max-concurrent-creates).
+        hand_off_creates=True,
         restore_guard=RestoreGuard(mgr.client, RESTORES),
     )
     mgr.new_controller(
@@ -126,6 +129,7 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
         RESTORES,
         owns=(JOBS,),
         for_predicates=(SPEC_OR_METADATA,),
+        max_concurrent_handoffs=0,  # a restore is one Job: nothing to hand off
     )
     return mgr
 

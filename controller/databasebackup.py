@@ -22,7 +22,10 @@ backups and written as numbered steps, kubebuilder-tutorial style:
    (on 409 re-read live and recompute, up to :data:`STATUS_WRITE_ATTEMPTS`); with
    ``defer_status_after_create``, a pass that just created a Job (201) writes no status and
    leaves it to the pass the Job's own watch event triggers: in a herd the Job creations then
-   come first, with one write per fire on the critical path, and every status after;
+   come first, with one write per fire on the critical path, and every status after; with
+   ``hand_off_creates`` as well, the Job's POST and what follows it are the reconcile's
+   ``Result(then=...)``: the worker moves on while the controller's hand-off threads wait on
+   the server (``manager.reconcile``), so a herd has that many creations in flight;
 8. prune finished Jobs beyond the history limits — only Jobs whose result status recorded;
 9. requeue for the next slot.
 
@@ -163,11 +166,16 @@ class DatabaseBackupReconciler:
         schedules: ScheduleMemo,
         failpoint: Callable[[str], None] = lambda _name: None,
         defer_status_after_create: bool = False,
+        hand_off_creates: bool = False,
         restore_guard: Callable[[dict[str, Any]], str] = lambda _backup: "",
     ) -> None:
         self._backups = backups
         self._restore_guard = restore_guard
         self._defer_status = defer_status_after_create
+        self._hand_off = hand_off_creates and defer_status_after_create
+        # Backups whose handed-off create met AlreadyExists: their next pass creates inline,
+        # where adopting the Job (or standing back) is written to status (step 6).
+        self._create_inline: set[tuple[str, str]] = set()
         self._client = client
         self._recorder = recorder
         self._clock = clock
@@ -258,6 +266,14 @@ class DatabaseBackupReconciler:
             elif self._restore_running(obj):
                 outcome.held_by_restore = True
             elif self._concurrency_allows(obj, backup, jobs):
+                key = (request.namespace, request.name)
+                if self._hand_off and key not in self._create_inline:
+                    slot, next_time = decision.most_recent, decision.next_time
+                    job = backup_job(backup, slot)  # built here: the hand-off only waits
+                    return Result(
+                        then=lambda: self._create_job_then(obj, backup, job, slot, next_time)
+                    )
+                self._create_inline.discard(key)
                 self._create_job(obj, backup, decision.most_recent, outcome)
                 if outcome.created is not None or outcome.skipped_slot is not None:
                     self._known_slots.record(
@@ -395,6 +411,33 @@ class DatabaseBackupReconciler:
         self._metrics.observe_creation(obj, slot, self._clock.now())
         outcome.created = created
         outcome.fresh = True
+
+    def _create_job_then(
+        self,
+        obj: dict[str, Any],
+        backup: DatabaseBackup,
+        job: dict[str, Any],
+        slot: datetime,
+        next_time: datetime,
+    ) -> Result:
+        """Step 6's create handed off (``hand_off_creates``), and step 9: as
+        :meth:`_create_job` and a deferred status; ``AlreadyExists`` leaves the slot to the
+        next pass, which creates inline (adopts the Job or stands back, and says so)."""
+        name = name_of(job)
+        try:
+            self._client.create(JOBS, job, read_back=False)
+        except AlreadyExists:
+            self._create_inline.add((backup.namespace, backup.name))
+            return Result(requeue=True)
+        except Exception as exc:
+            self._recorder.event(obj, WARNING, "FailedCreate", f"Error creating job: {exc}")
+            raise
+        self._failpoint("after-create-job")
+        self._recorder.event(obj, NORMAL, "SuccessfulCreate", f"Created job {name}")
+        self._metrics.observe_creation(obj, slot, self._clock.now())
+        self._known_slots.record(backup.namespace, backup.name, backup.uid, slot)
+        delay = (next_time - self._clock.now()).total_seconds() + REQUEUE_SLACK
+        return Result(requeue_after=max(delay, REQUEUE_SLACK))
 
     def _desired_status(
         self,

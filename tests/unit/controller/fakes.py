@@ -52,6 +52,7 @@ class FakeCluster:
         self.creates = 0
         self.deletes: list[str] = []
         self.conflicts_to_inject = 0
+        self.create_error: Exception | None = None  # raised by the next create, then cleared
 
     # -- test helpers ------------------------------------------------------------------------
 
@@ -116,6 +117,9 @@ class FakeCluster:
     ) -> dict[str, Any]:
         meta = obj["metadata"]
         key = (rt.plural, meta.get("namespace", ""), meta["name"])
+        if self.create_error is not None:
+            error, self.create_error = self.create_error, None
+            raise error
         if key in self.server:
             raise AlreadyExists(
                 f"{rt.plural} {meta['name']!r} already exists", reason="AlreadyExists"

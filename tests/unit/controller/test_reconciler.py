@@ -36,11 +36,15 @@ REQ = Request(NS, NAME)
 
 
 class World:
-    def __init__(self, start: datetime = CREATED, *, defer_status: bool = False) -> None:
+    def __init__(
+        self, start: datetime = CREATED, *, defer_status: bool = False, hand_off: bool = False
+    ) -> None:
         self.clock = FakeClock(start)
         self.cluster = FakeCluster(start)
         self.recorder = FakeRecorder()
         self.defer_status = defer_status
+        self.hand_off = hand_off
+        self.handed_off = 0  # passes whose last step the controller would have handed off
         self.restart()
 
     def restart(self) -> None:
@@ -54,6 +58,7 @@ class World:
             metrics=BackupMetrics(self.registry),
             schedules=ScheduleMemo(),
             defer_status_after_create=self.defer_status,
+            hand_off_creates=self.hand_off,
         )
 
     def backup(self, **spec: Any) -> dict[str, Any]:
@@ -67,7 +72,12 @@ class World:
         self.cluster.now = when
 
     def reconcile(self, *, sync: bool = True) -> Result:
+        """One pass, its handed-off last step run as the controller would."""
         result = self.reconciler.reconcile(REQ)
+        if result.then is not None:
+            self.handed_off += 1
+        while result.then is not None:
+            result = result.then()
         if sync:
             self.cluster.sync()
         return result

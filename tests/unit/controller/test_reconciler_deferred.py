@@ -7,17 +7,29 @@ the status the immediate path would have written; a stale cache still yields one
 
 from __future__ import annotations
 
-from tests.unit.controller.test_reconciler import World, at
+import pytest
+
+from controller.resources import JOBS
+from manager.errors import ServerError
+from tests.unit.controller.test_reconciler import NS, REQ, World, at
 
 JOB = "postgres-daily-backup-20250327010000"
 
 
-def _deferring_world() -> World:
-    return World(defer_status=True)
+@pytest.fixture(params=[False, True], ids=["inline", "handed-off"])
+def hand_off(request: pytest.FixtureRequest) -> bool:
+    """Every case holds whether the create runs in the pass or is its handed-off last step."""
+    return bool(request.param)
 
 
-def test_the_creating_pass_writes_no_status_and_the_next_pass_writes_it() -> None:
-    world = _deferring_world()
+@pytest.fixture
+def world(hand_off: bool) -> World:
+    return World(defer_status=True, hand_off=hand_off)
+
+
+def test_the_creating_pass_writes_no_status_and_the_next_pass_writes_it(
+    world: World, hand_off: bool
+) -> None:
     world.backup()
     world.reconcile()
     assert world.status()["phase"] == "Pending"
@@ -34,10 +46,10 @@ def test_the_creating_pass_writes_no_status_and_the_next_pass_writes_it() -> Non
     assert status["lastScheduleTime"] == "2025-03-27T01:00:00Z"
     assert world.jobs() == [JOB]
     assert world.recorder.reasons().count("SuccessfulCreate") == 1
+    assert world.handed_off == (1 if hand_off else 0)  # only the creating pass hands off
 
 
-def test_a_pass_before_the_cache_sees_the_job_creates_nothing_more() -> None:
-    world = _deferring_world()
+def test_a_pass_before_the_cache_sees_the_job_creates_nothing_more(world: World) -> None:
     world.backup()
     world.reconcile()
     world.set_time(at(27, 1, 0, 1))
@@ -50,13 +62,80 @@ def test_a_pass_before_the_cache_sees_the_job_creates_nothing_more() -> None:
     assert world.status()["activeJob"] == JOB
 
 
-def test_a_restarted_process_whose_cache_lacks_the_job_adopts_it() -> None:
-    world = _deferring_world()
+def test_a_restarted_process_whose_cache_lacks_the_job_adopts_it(
+    world: World, hand_off: bool
+) -> None:
     world.backup()
     world.reconcile()
     world.set_time(at(27, 1, 0, 1))
     world.reconcile(sync=False)
     world.restart()
     world.reconcile(sync=False)  # AlreadyExists from our own Job → adopt, write status
+    if hand_off:  # the handed-off create met AlreadyExists: the next pass, inline, adopts
+        world.reconcile(sync=False)
     assert world.jobs() == [JOB]
     assert world.status()["activeJob"] == JOB
+
+
+def test_a_handed_off_create_posts_nothing_until_it_runs() -> None:
+    world = World(defer_status=True, hand_off=True)
+    world.backup()
+    world.reconcile()
+    world.set_time(at(27, 1, 0, 1))
+    result = world.reconciler.reconcile(REQ)
+    assert result.then is not None
+    assert world.jobs() == [] and world.recorder.reasons().count("SuccessfulCreate") == 0
+    last = result.then()
+    assert world.jobs() == [JOB]
+    assert world.recorder.reasons().count("SuccessfulCreate") == 1
+    assert last.then is None and last.requeue_after is not None
+    # Requeued for the next slot (tomorrow 01:00), 100 ms after it.
+    assert 86398.0 < last.requeue_after <= 86399.2
+
+
+def test_a_handed_off_create_that_finds_its_job_leaves_the_slot_to_an_inline_pass() -> None:
+    world = World(defer_status=True, hand_off=True)
+    world.backup()
+    world.reconcile()
+    world.set_time(at(27, 1, 0, 1))
+    world.reconcile(sync=False)
+    world.restart()  # a new process: no memory of the slot, and the cache lacks the Job
+    result = world.reconciler.reconcile(REQ)
+    assert result.then is not None
+    assert result.then().requeue is True  # AlreadyExists: requeued with backoff
+    world.reconcile(sync=False)  # inline: adopts our own Job and writes status
+    assert world.jobs() == [JOB]
+    assert world.status()["activeJob"] == JOB
+    assert world.cluster.creates == 1
+
+
+def test_a_handed_off_create_that_finds_someone_elses_job_stands_back() -> None:
+    world = World(defer_status=True, hand_off=True)
+    world.backup()
+    world.reconcile()
+    world.cluster.put(JOBS, {"metadata": {"name": JOB, "namespace": NS}})  # not ours
+    world.set_time(at(27, 1, 0, 1))
+    first = world.reconciler.reconcile(REQ)
+    assert first.then is not None and first.then().requeue is True
+    world.reconcile()
+    assert world.recorder.reasons().count("UnexpectedJob") == 1
+    assert world.status()["lastScheduleTime"] == "2025-03-27T01:00:00Z"  # the slot is skipped
+    world.reconcile()
+    assert world.recorder.reasons().count("UnexpectedJob") == 1  # said once, not retried
+    assert world.cluster.creates == 0
+
+
+def test_a_handed_off_create_that_fails_says_so_and_raises() -> None:
+    world = World(defer_status=True, hand_off=True)
+    world.backup()
+    world.reconcile()
+    world.set_time(at(27, 1, 0, 1))
+    world.cluster.create_error = ServerError("etcdserver: request timed out", status=500)
+    result = world.reconciler.reconcile(REQ)
+    assert result.then is not None
+    with pytest.raises(ServerError):
+        result.then()  # the controller requeues it with backoff
+    assert world.recorder.reasons().count("FailedCreate") == 1
+    assert world.jobs() == []
+    world.reconcile()  # the retry
+    assert world.jobs() == [JOB]
