@@ -23,8 +23,8 @@ from manager.defaults import (
 __all__ = [
     "DEFAULT_LEADER_ELECTION_ID",
     "DEFAULT_METRICS_SECURE",
-    "OPERATOR_MAX_CONCURRENT_CREATES",
     "OPERATOR_MAX_CONCURRENT_RECONCILES",
+    "OPERATOR_MAX_CONCURRENT_WRITES",
     "OPERATOR_NAMESPACE",
     "add_operator_flags",
     "positive_float",
@@ -37,9 +37,10 @@ DEFAULT_METRICS_SECURE = True  # kubebuilder's cmd/main.go --metrics-secure defa
 OPERATOR_NAMESPACE = "dbbackup-system"  # docs/design.md §1; the Lease's namespace outside a pod
 DEFAULT_LEADER_ELECTION_ID = "dbbackup-operator-leader"  # docs/design.md §1
 OPERATOR_MAX_CONCURRENT_RECONCILES = 4  # backups are independent; 4 keeps API load gentle
-# Job creations waiting on the API server at once, beside the workers (docs/design.md §3,
-# "Reconciler"): a herd's creates side by side; the floor of a v1.32 server is best near 16.
-OPERATOR_MAX_CONCURRENT_CREATES = 16
+# A pass's last write (a Job's creation, a status) waiting on the API server, beside the
+# workers (docs/design.md §3, "Hand-offs"): a herd's creates and a first install's statuses
+# side by side; the floor of a v1.32 server is best near 16 requests in flight.
+OPERATOR_MAX_CONCURRENT_WRITES = 16
 
 
 def _timestamp(value: str) -> datetime:
@@ -141,10 +142,11 @@ def add_operator_flags(parser: argparse.ArgumentParser) -> None:
         help="worker threads reconciling backups (default %(default)s)",
     )
     parser.add_argument(
-        "--max-concurrent-creates",
+        "--max-concurrent-writes",
         type=positive_int,
-        default=OPERATOR_MAX_CONCURRENT_CREATES,
-        help="Job creations in flight at once, beside the workers (default %(default)s)",
+        default=OPERATOR_MAX_CONCURRENT_WRITES,
+        help="writes (Job creations, statuses) in flight at once, beside the workers "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--graceful-shutdown-timeout",

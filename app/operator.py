@@ -89,7 +89,7 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
         clock=clock,
         user_agent=USER_AGENT,
         cache_transforms={JOBS: cache_job},
-        max_concurrent_handoffs=args.max_concurrent_creates,
+        max_concurrent_handoffs=args.max_concurrent_writes,
     )
     mgr = Manager(options)
     mgr.scheme.register(BACKUPS)
@@ -106,8 +106,9 @@ def build_manager(args: argparse.Namespace, clock: Clock) -> Manager:
         failpoint=failpoints.hit,
         # A herd's Job creations first, statuses after (docstring of databasebackup, step 7).
         defer_status_after_create=True,
-        # ...each POSTed on one of the controller's hand-off threads (--max-concurrent-creates).
-        hand_off_creates=True,
+        # ...each write sent from one of the controller's hand-off threads
+        # (--max-concurrent-writes).
+        hand_off_writes=True,
         restore_guard=RestoreGuard(mgr.client, RESTORES),
     )
     mgr.new_controller(

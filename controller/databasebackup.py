@@ -23,9 +23,10 @@ backups and written as numbered steps, kubebuilder-tutorial style:
    ``defer_status_after_create``, a pass that just created a Job (201) writes no status and
    leaves it to the pass the Job's own watch event triggers: in a herd the Job creations then
    come first, with one write per fire on the critical path, and every status after; with
-   ``hand_off_creates`` as well, the Job's POST and what follows it are the reconcile's
+   ``hand_off_writes`` as well, the Job's POST and what follows it are the reconcile's
    ``Result(then=...)``: the worker moves on while the controller's hand-off threads wait on
-   the server (``manager.reconcile``), so a herd has that many creations in flight;
+   the server (``manager.reconcile``), so a herd has that many creations in flight; so is a
+   status write (with steps 8 and 9), computed on the worker, PUT off it;
 8. prune finished Jobs beyond the history limits — only Jobs whose result status recorded;
 9. requeue for the next slot.
 
@@ -166,13 +167,13 @@ class DatabaseBackupReconciler:
         schedules: ScheduleMemo,
         failpoint: Callable[[str], None] = lambda _name: None,
         defer_status_after_create: bool = False,
-        hand_off_creates: bool = False,
+        hand_off_writes: bool = False,
         restore_guard: Callable[[dict[str, Any]], str] = lambda _backup: "",
     ) -> None:
         self._backups = backups
         self._restore_guard = restore_guard
         self._defer_status = defer_status_after_create
-        self._hand_off = hand_off_creates and defer_status_after_create
+        self._hand_off = hand_off_writes and defer_status_after_create
         # Backups whose handed-off create met AlreadyExists: their next pass creates inline,
         # where adopting the Job (or standing back) is written to status (step 6).
         self._create_inline: set[tuple[str, str]] = set()
@@ -286,13 +287,19 @@ class DatabaseBackupReconciler:
             delay = min(delay, RESTORE_POLL)
         if self._defer_status and outcome.fresh:
             return Result(requeue_after=max(delay, REQUEUE_SLACK))
-        self._write_status(obj, previous, observed, jobs, outcome, now)
+        desired = self._desired_status(obj, previous, observed, outcome, now)
+        # 9: requeue for the next slot (after 8).
+        requeue = Result(requeue_after=max(delay, REQUEUE_SLACK))
 
-        # 8: prune what status now records as finished.
-        self._prune(obj, backup, jobs)
+        def write_then_prune() -> Result:
+            self._write_status(obj, previous, observed, jobs, outcome, now, desired=desired)
+            # 8: prune what status now records as finished.
+            self._prune(obj, backup, jobs)
+            return requeue
 
-        # 9: requeue for the next slot.
-        return Result(requeue_after=max(delay, REQUEUE_SLACK))
+        if self._hand_off and desired != previous:  # the PUT waits off the worker
+            return Result(then=write_then_prune)
+        return write_then_prune()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -420,7 +427,7 @@ class DatabaseBackupReconciler:
         slot: datetime,
         next_time: datetime,
     ) -> Result:
-        """Step 6's create handed off (``hand_off_creates``), and step 9: as
+        """Step 6's create handed off (``hand_off_writes``), and step 9: as
         :meth:`_create_job` and a deferred status; ``AlreadyExists`` leaves the slot to the
         next pass, which creates inline (adopts the Job or stands back, and says so)."""
         name = name_of(job)
@@ -491,15 +498,22 @@ class DatabaseBackupReconciler:
         jobs: list[dict[str, Any]],
         outcome: _Outcome,
         now: datetime,
+        *,
+        desired: DatabaseBackupStatus | None = None,
     ) -> None:
+        """Write the status this pass computes (``desired``, when already computed from
+        ``obj``), re-reading live and recomputing on a conflict."""
         state = {"current": obj}
         read = {"previous": previous, "observed": observed}
+        computed = {"status": desired}
 
         def attempt() -> None:
             current = state["current"]
-            desired = self._desired_status(
-                current, read["previous"], read["observed"], outcome, now
-            )
+            desired = computed.pop("status", None)
+            if desired is None:  # a retry after a conflict: recompute from the live object
+                desired = self._desired_status(
+                    current, read["previous"], read["observed"], outcome, now
+                )
             if desired != read["previous"]:
                 self._announce(current, read["previous"], desired, outcome)
                 body = encode(desired)

@@ -58,7 +58,7 @@ class World:
             metrics=BackupMetrics(self.registry),
             schedules=ScheduleMemo(),
             defer_status_after_create=self.defer_status,
-            hand_off_creates=self.hand_off,
+            hand_off_writes=self.hand_off,
         )
 
     def backup(self, **spec: Any) -> dict[str, Any]:

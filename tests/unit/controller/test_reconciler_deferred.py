@@ -46,7 +46,10 @@ def test_the_creating_pass_writes_no_status_and_the_next_pass_writes_it(
     assert status["lastScheduleTime"] == "2025-03-27T01:00:00Z"
     assert world.jobs() == [JOB]
     assert world.recorder.reasons().count("SuccessfulCreate") == 1
-    assert world.handed_off == (1 if hand_off else 0)  # only the creating pass hands off
+    # Each pass's write is handed off: the first status, the Job's create, the Running status.
+    assert world.handed_off == (3 if hand_off else 0)
+    world.reconcile()  # nothing changed: nothing written, nothing handed off
+    assert world.handed_off == (3 if hand_off else 0)
 
 
 def test_a_pass_before_the_cache_sees_the_job_creates_nothing_more(world: World) -> None:
@@ -139,3 +142,25 @@ def test_a_handed_off_create_that_fails_says_so_and_raises() -> None:
     assert world.jobs() == []
     world.reconcile()  # the retry
     assert world.jobs() == [JOB]
+
+
+def test_a_handed_off_status_write_is_computed_first_and_put_when_it_runs() -> None:
+    world = World(defer_status=True, hand_off=True)
+    world.backup()
+    result = world.reconciler.reconcile(REQ)
+    assert result.then is not None
+    assert world.status() == {} and world.cluster.status_writes == 0
+    last = result.then()
+    assert world.status()["phase"] == "Pending"
+    assert last.then is None and last.requeue_after is not None and last.requeue_after > 0
+
+
+def test_a_handed_off_status_write_that_conflicts_rereads_and_writes_again() -> None:
+    world = World(defer_status=True, hand_off=True)
+    world.backup()
+    world.cluster.conflicts_to_inject = 1
+    result = world.reconciler.reconcile(REQ)
+    assert result.then is not None
+    result.then()
+    assert world.status()["phase"] == "Pending"
+    assert world.cluster.status_writes == 1  # the refused attempt is not counted as written
