@@ -413,11 +413,15 @@ class DatabaseBackupReconciler:
         except Exception as exc:
             self._recorder.event(obj, WARNING, "FailedCreate", f"Error creating job: {exc}")
             raise
-        self._failpoint("after-create-job")
-        self._recorder.event(obj, NORMAL, "SuccessfulCreate", f"Created job {name_of(created)}")
-        self._metrics.observe_creation(obj, slot, self._clock.now())
+        self._created(obj, name_of(created), slot)
         outcome.created = created
         outcome.fresh = True
+
+    def _created(self, obj: dict[str, Any], name: str, slot: datetime) -> None:
+        """What follows a Job's creation, inline or handed off: its Event and its metric."""
+        self._failpoint("after-create-job")
+        self._recorder.event(obj, NORMAL, "SuccessfulCreate", f"Created job {name}")
+        self._metrics.observe_creation(obj, slot, self._clock.now())
 
     def _create_job_then(
         self,
@@ -439,9 +443,7 @@ class DatabaseBackupReconciler:
         except Exception as exc:
             self._recorder.event(obj, WARNING, "FailedCreate", f"Error creating job: {exc}")
             raise
-        self._failpoint("after-create-job")
-        self._recorder.event(obj, NORMAL, "SuccessfulCreate", f"Created job {name}")
-        self._metrics.observe_creation(obj, slot, self._clock.now())
+        self._created(obj, name, slot)
         self._known_slots.record(backup.namespace, backup.name, backup.uid, slot)
         delay = (next_time - self._clock.now()).total_seconds() + REQUEUE_SLACK
         return Result(requeue_after=max(delay, REQUEUE_SLACK))
