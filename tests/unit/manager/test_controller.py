@@ -106,6 +106,26 @@ def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
     return 0.0 if value is None else value
 
 
+def assert_outcome_metrics(
+    registry: CollectorRegistry, label: str, errors: int, terminal: int, panics: int
+) -> None:
+    """One reconcile counted once, under ``label``, with its errors, terminal errors, panics."""
+    for result in ("success", "error", "requeue", "requeue_after"):
+        expected = 1.0 if result == label else 0.0
+        assert (
+            sample(registry, "controller_runtime_reconcile_total", controller=NAME, result=result)
+            == expected
+        ), result
+    by_name = {
+        "controller_runtime_reconcile_errors_total": errors,
+        "controller_runtime_terminal_reconcile_errors_total": terminal,
+        "controller_runtime_reconcile_panics_total": panics,
+        "controller_runtime_reconcile_time_seconds_count": 1,
+    }
+    for name, value in by_name.items():
+        assert sample(registry, name, controller=NAME) == value, name
+
+
 @contextlib.contextmanager
 def make(
     reconciler: Scripted, clock: FakeClock, metrics: Metrics | None, **kwargs: Any
@@ -189,22 +209,7 @@ def test_reconcile_handler_outcome_table(
             assert len(q) == 0
             step(clock, 0.1)
             wait_for(lambda: len(q) == 1)
-        for result in ("success", "error", "requeue", "requeue_after"):
-            expected = 1.0 if result == label else 0.0
-            assert (
-                sample(
-                    registry, "controller_runtime_reconcile_total", controller=NAME, result=result
-                )
-                == expected
-            ), result
-        by_name = {
-            "controller_runtime_reconcile_errors_total": errors,
-            "controller_runtime_terminal_reconcile_errors_total": terminal,
-            "controller_runtime_reconcile_panics_total": panics,
-            "controller_runtime_reconcile_time_seconds_count": 1,
-        }
-        for name, value in by_name.items():
-            assert sample(registry, name, controller=NAME) == value, name
+        assert_outcome_metrics(registry, label, errors, terminal, panics)
 
 
 def test_reconcile_logs_carry_the_request_fields(
@@ -464,22 +469,7 @@ def test_a_last_step_run_on_the_worker_follows_the_same_outcome_table(
         assert q.num_requeues(REQ) == (1 if backoff else 0)
         # Only the last step's result counts: not the outer requeue_after of 999 s.
         assert q.waiting() == (1 if backoff or after else 0)
-        for result in ("success", "error", "requeue", "requeue_after"):
-            expected = 1.0 if result == label else 0.0
-            assert (
-                sample(
-                    registry, "controller_runtime_reconcile_total", controller=NAME, result=result
-                )
-                == expected
-            ), result
-        by_name = {
-            "controller_runtime_reconcile_errors_total": errors,
-            "controller_runtime_terminal_reconcile_errors_total": terminal,
-            "controller_runtime_reconcile_panics_total": panics,
-            "controller_runtime_reconcile_time_seconds_count": 1,
-        }
-        for name, value in by_name.items():
-            assert sample(registry, name, controller=NAME) == value, name
+        assert_outcome_metrics(registry, label, errors, terminal, panics)
 
 
 def test_hand_offs_wait_side_by_side_while_the_worker_moves_on(
