@@ -19,6 +19,13 @@ reads is one object and its few Jobs, while the cache holds tens of thousands.
 The encoding is ``pickle`` (protocol 5) of the decoded JSON: it never leaves the process, and
 it encodes ~7x and decodes ~2x faster than ``json`` on a cached backup, at about the same size.
 
+A codec of typed values (``Codec(typed=True)``: a memo's verdicts, trees of frozen slotted
+dataclasses) pickles each dataclass as its class's number and its field values, rebuilt with
+``object.__setattr__`` per field (:func:`_rebuild`). Plain pickling restores such an object
+through the ``__setstate__`` that ``dataclasses`` writes for it, which calls ``fields()`` on
+every object: a backup's verdict (9 dataclasses) decoded in ~33 µs that way, ~16 µs this one.
+The class numbers are this process's (:data:`_TYPES`, append-only), as the encodings are.
+
 A :class:`Codec` then deflates each pickle against a *preset dictionary* (zlib's ``zdict``): the
 pickle of the first object it encoded. Objects of one kind repeat each other's keys, label
 values, owner references, image names and timestamps, so what is left of the next one is its
@@ -39,10 +46,13 @@ ends with the index of its dictionary, so every one stays decodable (docs/design
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import pickle
 import sys
 import threading
 import zlib
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 __all__ = [
@@ -96,24 +106,77 @@ def decode(data: bytes) -> dict[str, Any]:
     return obj
 
 
+# Dataclasses a typed codec has encoded: (class, its field names), numbered by position.
+_TYPES: list[tuple[type, tuple[str, ...]]] = []
+_TYPE_NUMBERS: dict[type, int] = {}
+_TYPES_LOCK = threading.Lock()
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _type_number(cls: type) -> int:
+    with _TYPES_LOCK:
+        number = _TYPE_NUMBERS.get(cls)
+        if number is None:
+            number = _TYPE_NUMBERS[cls] = len(_TYPES)
+            _TYPES.append((cls, tuple(f.name for f in dataclasses.fields(cls))))
+        return number
+
+
+def _rebuild(number: int, values: tuple[Any, ...]) -> Any:
+    """The dataclass instance a typed encoding holds (its ``__init__`` ran when it was made)."""
+    cls, names = _TYPES[number]
+    obj: Any = _new(cls)
+    for name, value in zip(names, values, strict=True):
+        _set(obj, name, value)
+    return obj
+
+
+class _TypedPickler(pickle.Pickler):
+    """A pickler that writes dataclass instances for :func:`_rebuild` (see the module
+    docstring); everything else as ``pickle`` does."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        cls = type(obj)
+        number = _TYPE_NUMBERS.get(cls)
+        if number is None:
+            if isinstance(obj, type) or not dataclasses.is_dataclass(cls):
+                return NotImplemented
+            number = _type_number(cls)
+        names = _TYPES[number][1]
+        return _rebuild, (number, tuple([getattr(obj, name) for name in names]))
+
+
+def _typed_dumps(obj: Any) -> bytes:
+    out = io.BytesIO()
+    _TypedPickler(out, protocol=5).dump(obj)
+    return out.getvalue()
+
+
+def _plain_dumps(obj: Any) -> bytes:
+    return pickle.dumps(obj, protocol=5)
+
+
 class Codec(Generic[T]):
     """:func:`encode` deflated against a preset dictionary: the first object's pickle, then
     (see the module docstring) that of an object the newest dictionary served poorly.
 
     Objects are decoded JSON (a store's) or any picklable value of one shape (a memo's typed
-    verdicts). A dictionary, once chosen, is never changed nor dropped, so every encoding this
-    codec made stays decodable by it. Thread-safe: dictionaries are only ever appended (under
-    the lock), and decoding only reads the one an encoding names.
+    verdicts: ``typed=True`` pickles their dataclasses faster to decode). A dictionary, once
+    chosen, is never changed nor dropped, so every encoding this codec made stays decodable by
+    it. Thread-safe: dictionaries are only ever appended (under the lock), and decoding only
+    reads the one an encoding names.
     """
 
-    __slots__ = ("_lock", "_zdicts")
+    __slots__ = ("_dumps", "_lock", "_zdicts")
 
-    def __init__(self) -> None:
+    def __init__(self, *, typed: bool = False) -> None:
+        self._dumps: Callable[[Any], bytes] = _typed_dumps if typed else _plain_dumps
         self._lock = threading.Lock()
         self._zdicts: list[bytes] = []  # append-only; an encoding's last byte indexes it
 
     def encode(self, obj: T) -> bytes:
-        raw = pickle.dumps(obj, protocol=5)
+        raw = self._dumps(obj)
         zdicts = self._zdicts
         if not zdicts:
             self._add_dictionary(raw, 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+from dataclasses import FrozenInstanceError, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,69 @@ def test_every_encoding_stays_decodable_however_many_objects_are_unlike_the_rest
     encoded = [codec.encode(obj) for obj in objs]
     assert [codec.decode(data) for data in encoded] == objs
     assert [codec.decode(codec.encode(obj)) for obj in reversed(objs)] == objs[::-1]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Inner:
+    name: str
+    port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outer:
+    inners: tuple[_Inner, ...]
+    by_name: dict[str, _Inner]
+    note: str | None
+    derived: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "derived", len(self.inners))
+
+
+@dataclass
+class _Plain:  # not frozen, not slotted: rebuilt the same way
+    values: list[int]
+
+
+def test_a_typed_codec_gives_back_equal_fresh_dataclasses() -> None:
+    """Typed values (a memo's verdicts) come back equal, of their own classes, as new objects,
+    nested in tuples, dicts and lists, with fields set after ``__init__`` kept as they were."""
+    codec: Codec[Any] = Codec(typed=True)
+    first = _Inner(name="db", port=5432)
+    value = (
+        _Outer(inners=(first, _Inner(name="x")), by_name={"db": first}, note=None),
+        _Plain([1, 2]),
+        [_Inner(name="y", port=None)],
+    )
+    data = codec.encode(value)
+    copy = codec.decode(data)
+    assert copy == value
+    assert type(copy[0]) is _Outer and type(copy[0].inners[0]) is _Inner
+    assert copy[0].derived == 2
+    assert copy[0] is not value[0] and copy[1].values is not value[1].values
+    assert copy[0].by_name["db"] is copy[0].inners[0]  # shared once, as pickle shares
+    with pytest.raises(FrozenInstanceError):
+        copy[0].inners[0].name = "changed"  # type: ignore[misc]
+    assert codec.decode(codec.encode(copy)) == value
+
+
+def test_a_typed_codec_writes_no_dataclass_state_for_pickle_to_restore() -> None:
+    """The fast path is what is written: the encoding rebuilds each dataclass from its field
+    values (the class's own ``__setstate__`` is not what restores it)."""
+    calls: list[str] = []
+    original = _Inner.__setstate__  # type: ignore[attr-defined]
+
+    def counting(self: _Inner, state: Any) -> None:
+        calls.append("setstate")
+        original(self, state)
+
+    _Inner.__setstate__ = counting  # type: ignore[attr-defined]
+    try:
+        plain: Codec[Any] = Codec()
+        assert plain.decode(plain.encode(_Inner(name="a"))) == _Inner(name="a")
+        plain_calls = len(calls)
+        typed: Codec[Any] = Codec(typed=True)
+        assert typed.decode(typed.encode(_Inner(name="a"))) == _Inner(name="a")
+    finally:
+        _Inner.__setstate__ = original  # type: ignore[attr-defined]
+    assert plain_calls == 1 and len(calls) == 1
