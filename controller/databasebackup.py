@@ -77,7 +77,7 @@ from controller.status import (
     set_condition,
     summarize,
 )
-from controller.verdict import invalid_reason, read_verdict
+from controller.verdict import SpecVerdict, invalid_reason, read_verdict
 from manager.clock import Clock
 from manager.errors import AlreadyExists, NotFound
 from manager.events import NORMAL, WARNING
@@ -287,7 +287,7 @@ class DatabaseBackupReconciler:
             delay = min(delay, RESTORE_POLL)
         if self._defer_status and outcome.fresh:
             return Result(requeue_after=max(delay, REQUEUE_SLACK))
-        desired = self._desired_status(obj, previous, observed, outcome, now)
+        desired = self._desired_status(obj, previous, observed, outcome, now, verdict)
         # 9: requeue for the next slot (after 8).
         requeue = Result(requeue_after=max(delay, REQUEUE_SLACK))
 
@@ -455,11 +455,13 @@ class DatabaseBackupReconciler:
         observed: DatabaseBackupStatus,
         outcome: _Outcome,
         now: datetime,
+        verdict: SpecVerdict | None = None,
     ) -> DatabaseBackupStatus:
         """``observed`` (step 3's fold of ``previous``, the status of ``obj``) with what this
         pass did: the Job it created, the slot it skipped, the next run, the generation and
-        the ``Ready`` condition."""
-        verdict = self._verdicts.get(obj)
+        the ``Ready`` condition. ``verdict`` is ``obj``'s when the caller holds it already."""
+        if verdict is None:
+            verdict = self._verdicts.get(obj)
         status = observed
         if outcome.created is not None:  # one more Job to fold in: the rest already is
             history = merge_history(observed.history, [outcome.created], verdict.location)

@@ -206,6 +206,10 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
+# The contract's variables every Job carries as plain values, in the contract's order.
+_PLAIN_VARIABLES = tuple(var.name for var in c.VARIABLES if var.when == c.ALWAYS)
+
+
 def _env(b: DatabaseBackup, job: str, scheduled_time: datetime) -> list[dict[str, Any]]:
     spec = b.spec
     db = spec.database
@@ -237,10 +241,9 @@ def _env(b: DatabaseBackup, job: str, scheduled_time: datetime) -> list[dict[str
         c.HOME: c.SCRATCH_DIR,
         c.TMPDIR: c.SCRATCH_DIR,
     }
-    env: list[dict[str, Any]] = []
-    for var in c.VARIABLES:
-        if var.when == c.ALWAYS:
-            env.append({"name": var.name, "value": escape_value(plain[var.name])})
+    env: list[dict[str, Any]] = [
+        {"name": name, "value": escape_value(plain[name])} for name in _PLAIN_VARIABLES
+    ]
     if db.credentials_secret_ref is not None:
         ref = db.credentials_secret_ref
         env.append(_secret_env(c.DB_USER, ref.name, ref.username_key))
