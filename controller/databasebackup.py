@@ -282,20 +282,17 @@ class DatabaseBackupReconciler:
                     )
 
         # 7: status (deferred to the Job's watch event when asked: see the module docstring).
-        delay = (decision.next_time - self._clock.now()).total_seconds() + REQUEUE_SLACK
-        if outcome.held_by_restore:  # the slot is still due: look again once the restore ends
-            delay = min(delay, RESTORE_POLL)
+        next_time = decision.next_time
         if self._defer_status and outcome.fresh:
-            return Result(requeue_after=max(delay, REQUEUE_SLACK))
+            return self._requeue(next_time, outcome.held_by_restore)
         desired = self._desired_status(obj, previous, observed, outcome, now, verdict)
-        # 9: requeue for the next slot (after 8).
-        requeue = Result(requeue_after=max(delay, REQUEUE_SLACK))
 
         def write_then_prune() -> Result:
             self._write_status(obj, previous, observed, jobs, outcome, now, desired=desired)
             # 8: prune what status now records as finished.
             self._prune(obj, backup, jobs)
-            return requeue
+            # 9: requeue for the next slot, measured once the writes are done.
+            return self._requeue(next_time, outcome.held_by_restore)
 
         if self._hand_off and desired != previous:  # the PUT waits off the worker
             return Result(then=write_then_prune)
@@ -445,7 +442,16 @@ class DatabaseBackupReconciler:
             raise
         self._created(obj, name, slot)
         self._known_slots.record(backup.namespace, backup.name, backup.uid, slot)
+        return self._requeue(next_time)
+
+    def _requeue(self, next_time: datetime, held_by_restore: bool = False) -> Result:
+        """Step 9: wake up just after ``next_time``, measured from now. A requeue is relative,
+        so it is computed once the pass's writes are done: a write handed off may end seconds
+        after the pass that computed it (a first install queues thousands), and a delay taken
+        before it would wake the backup that much after its slot (docs/design.md §3)."""
         delay = (next_time - self._clock.now()).total_seconds() + REQUEUE_SLACK
+        if held_by_restore:  # the slot is still due: look again once the restore ends
+            delay = min(delay, RESTORE_POLL)
         return Result(requeue_after=max(delay, REQUEUE_SLACK))
 
     def _desired_status(

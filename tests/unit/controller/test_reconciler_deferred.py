@@ -7,8 +7,11 @@ the status the immediate path would have written; a stale cache still yields one
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from api.v1alpha1 import parse_time
 from controller.resources import JOBS
 from manager.errors import ServerError
 from tests.unit.controller.test_reconciler import NS, REQ, World, at
@@ -153,6 +156,33 @@ def test_a_handed_off_status_write_is_computed_first_and_put_when_it_runs() -> N
     last = result.then()
     assert world.status()["phase"] == "Pending"
     assert last.then is None and last.requeue_after is not None and last.requeue_after > 0
+
+
+def test_a_handed_off_write_requeues_from_when_it_ends_not_from_the_pass() -> None:
+    """A hand-off may wait for a thread (a first install queues thousands): the requeue is
+    measured once its write is done, so the backup wakes just after its slot, not as much
+    later as the write waited."""
+    world = World(defer_status=True, hand_off=True)
+    world.backup()
+    result = world.reconciler.reconcile(REQ)
+    assert result.then is not None
+    waited = timedelta(minutes=7)
+    world.set_time(world.clock.now() + waited)
+    last = result.then()
+    world.cluster.sync()
+    slot = parse_time(world.status()["nextScheduledBackup"])
+    assert slot is not None and last.requeue_after is not None
+    assert last.requeue_after == pytest.approx((slot - world.clock.now()).total_seconds() + 0.1)
+    # The same holds for a handed-off create (measured after its POST).
+    world.set_time(slot + timedelta(seconds=1))
+    create = world.reconciler.reconcile(REQ)
+    assert create.then is not None
+    world.set_time(slot + waited)
+    done = create.then()
+    assert world.jobs() == [JOB]
+    assert done.requeue_after == pytest.approx(
+        (slot + timedelta(days=1) - world.clock.now()).total_seconds() + 0.1
+    )
 
 
 def test_a_handed_off_status_write_that_conflicts_rereads_and_writes_again() -> None:
