@@ -27,10 +27,11 @@ A port of controller-runtime's ``pkg/internal/controller/controller.go``.
   calls ``done``.
 * Hand-offs (no upstream twin: docs/design.md §3, "Reconciler"). A reconcile that returns
   ``Result(then=finish)`` hands its last step over: with ``max_concurrent_handoffs`` > 0 the
-  worker queues ``finish`` for one of that many hand-off threads (waiting while all are busy)
-  and takes its next request; ``finish``'s result or exception then goes through the same
-  rules, and only then is the request ``done`` — never reconciled twice at once still. With
-  none, the worker runs ``finish`` itself. On stop, hand-offs already queued still run.
+  worker queues ``finish`` for one of that many hand-off threads (waiting while all are busy
+  and one step per worker already waits for them) and takes its next request; ``finish``'s
+  result or exception then goes through the same rules, and only then is the request
+  ``done`` — never reconciled twice at once still. With none, the worker runs ``finish``
+  itself. On stop, hand-offs already queued still run.
 
 Exceptions and "panics". A Python reconciler reports failure by raising, so an
 :class:`~manager.errors.ApiError` (or a class in ``expected_errors``) is an ordinary error.
@@ -147,11 +148,15 @@ class Controller:
         self._reconciler = reconciler
         self._workers = max_concurrent_reconciles
         self._handoffs = max_concurrent_handoffs
-        # A token per hand-off thread: a worker takes one before queueing (backpressure), the
-        # thread gives it back when done. SimpleQueue, not Semaphore: its blocking is in C; a
-        # Semaphore's Condition was ~6 % of the operator's CPU in a herd.
+        # A token per hand-off thread and one per worker: a worker takes one before queueing
+        # (backpressure), the thread gives it back when done. The workers' tokens let each
+        # leave one last step queued, so a thread that finishes takes the next at once instead
+        # of waking a blocked worker that then wakes a thread (docs/design.md §3, "Hand-offs").
+        # SimpleQueue, not Semaphore: its blocking is in C; a Semaphore's Condition was ~6 %
+        # of the operator's CPU in a herd.
         self._handoff_slots: queue.SimpleQueue[None] = queue.SimpleQueue()
-        for _ in range(max_concurrent_handoffs):
+        backlog = max_concurrent_reconciles if max_concurrent_handoffs else 0
+        for _ in range(max_concurrent_handoffs + backlog):
             self._handoff_slots.put(None)
         self._handed_off: queue.SimpleQueue[_HandOff | None] = queue.SimpleQueue()
         self._metrics = metrics
@@ -327,7 +332,7 @@ class Controller:
             log.debug("Reconciling", extra=fields)
             result = self._attempt(request, fields, lambda: self._reconciler.reconcile(request))
             if result is not None and result.then is not None and self._handoffs:
-                self._handoff_slots.get()  # at most max_concurrent_handoffs queued or running
+                self._handoff_slots.get()  # at most handoffs + workers queued or running
                 self._handed_off.put(_HandOff(request, fields, result.then, started))
                 handed_off = True
                 return True

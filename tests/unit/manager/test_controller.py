@@ -528,6 +528,47 @@ def test_hand_offs_wait_side_by_side_while_the_worker_moves_on(
         assert total == 5 or total == 4  # the second pass of "a" may finish before stop
 
 
+def test_each_worker_leaves_one_last_step_queued_for_the_hand_off_threads(
+    clock: FakeClock, metrics: Metrics
+) -> None:
+    """One worker, one hand-off thread: while the thread runs "a", "b" waits in the queue (the
+    worker's one), the worker reconciles "c" and only then waits; the thread takes "b" and
+    "c" in turn, each on the hand-off thread, never on the worker."""
+    release = threading.Event()
+    lock = threading.Lock()
+    running: list[str] = []
+    threads: dict[str, str] = {}
+
+    def then(request: Request) -> Result:
+        with lock:
+            running.append(request.name)
+            threads[request.name] = threading.current_thread().name
+        release.wait(10)
+        return Result()
+
+    reconciler = Scripted(lambda r: Result(then=lambda: then(r)))
+    informer = FakeInformer()
+    with make(
+        reconciler, clock, metrics, max_concurrent_reconciles=1, max_concurrent_handoffs=1
+    ) as ctrl:
+        ctrl.watch(informer, EnqueueRequestForObject)
+        stop = threading.Event()
+        thread, raised = run(ctrl, stop)
+        for name in ("a", "b", "c"):
+            informer.emit_add(name)
+        try:
+            wait_for(lambda: len(reconciler.calls) == 3)
+            time.sleep(0.05)
+            assert running == ["a"]  # "b" queued, "c" reconciled: its worker waits with it
+        finally:
+            release.set()
+        wait_for(lambda: running == ["a", "b", "c"])
+        stop.set()
+        thread.join(10)
+        assert not thread.is_alive() and raised == []
+    assert len(set(threads.values())) == 1 and "worker" not in threads["a"]
+
+
 def test_stop_lets_queued_hand_offs_finish(clock: FakeClock, metrics: Metrics) -> None:
     entered, release = threading.Event(), threading.Event()
     finished: list[str] = []
