@@ -472,6 +472,26 @@ def test_a_last_step_run_on_the_worker_follows_the_same_outcome_table(
         assert_outcome_metrics(registry, label, errors, terminal, panics)
 
 
+@contextlib.contextmanager
+def handing_off(
+    then: Callable[[Request], Result], clock: FakeClock, metrics: Metrics, *, handoffs: int
+) -> Iterator[
+    tuple[Controller, Scripted, FakeInformer, threading.Event, threading.Thread, list[Any]]
+]:
+    """A started controller with one worker whose every reconcile hands ``then`` off to
+    ``handoffs`` threads: the controller, its reconciler and informer, the stop event, the
+    thread running ``start`` and what ``start`` raised."""
+    reconciler = Scripted(lambda r: Result(then=lambda: then(r)))
+    informer = FakeInformer()
+    with make(
+        reconciler, clock, metrics, max_concurrent_reconciles=1, max_concurrent_handoffs=handoffs
+    ) as ctrl:
+        ctrl.watch(informer, EnqueueRequestForObject)
+        stop = threading.Event()
+        thread, raised = run(ctrl, stop)
+        yield ctrl, reconciler, informer, stop, thread, raised
+
+
 def test_hand_offs_wait_side_by_side_while_the_worker_moves_on(
     clock: FakeClock, metrics: Metrics, registry: CollectorRegistry
 ) -> None:
@@ -490,19 +510,13 @@ def test_hand_offs_wait_side_by_side_while_the_worker_moves_on(
             finished.append(request.name)
         return Result(requeue_after=60)
 
-    reconciler = Scripted(lambda r: Result(then=lambda: then(r)))
-    informer = FakeInformer()
-    with make(
-        reconciler, clock, metrics, max_concurrent_reconciles=1, max_concurrent_handoffs=3
-    ) as ctrl:
-        ctrl.watch(informer, EnqueueRequestForObject)
-        stop = threading.Event()
-        thread, raised = run(ctrl, stop)
+    with handing_off(then, clock, metrics, handoffs=3) as started:
+        ctrl, reconciler, informer, stop, thread, raised = started
         for name in ("a", "b", "c", "d"):
             informer.emit_add(name)
         # One worker, three hand-off threads: three last steps wait at once...
         wait_for(lambda: sorted(waiting) == ["a", "b", "c"])
-        # ...and the worker reconciled the fourth, then waits for a free hand-off thread.
+        # ...and the worker reconciled the fourth, whose last step waits for a free thread.
         wait_for(lambda: len(reconciler.calls) == 4)
         time.sleep(0.05)
         assert sorted(waiting) == ["a", "b", "c"]
@@ -546,14 +560,8 @@ def test_each_worker_leaves_one_last_step_queued_for_the_hand_off_threads(
         release.wait(10)
         return Result()
 
-    reconciler = Scripted(lambda r: Result(then=lambda: then(r)))
-    informer = FakeInformer()
-    with make(
-        reconciler, clock, metrics, max_concurrent_reconciles=1, max_concurrent_handoffs=1
-    ) as ctrl:
-        ctrl.watch(informer, EnqueueRequestForObject)
-        stop = threading.Event()
-        thread, raised = run(ctrl, stop)
+    with handing_off(then, clock, metrics, handoffs=1) as started:
+        _, reconciler, informer, stop, thread, raised = started
         for name in ("a", "b", "c"):
             informer.emit_add(name)
         try:
