@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -142,49 +142,56 @@ def make(
     ctrl.queue.shut_down()
 
 
-# outcome, requeued-with-backoff, requeued-after, forgotten, result label, errors, terminal, panics
+class Outcome(NamedTuple):
+    """One row of the outcome table: what the reconcile does and what must follow."""
+
+    outcome: Callable[[Request], Result]
+    backoff: bool  # requeued with backoff
+    after: float | None  # requeued after this many seconds
+    forgotten: bool
+    label: str  # the reconcile_total result label
+    errors: int
+    terminal: int
+    panics: int
+
+
 OUTCOMES = [
-    pytest.param(lambda r: Result(), False, None, True, "success", 0, 0, 0, id="success"),
+    pytest.param(Outcome(lambda r: Result(), False, None, True, "success", 0, 0, 0), id="success"),
     pytest.param(
-        lambda r: Result(requeue_after=30), False, 30.0, True, "requeue_after", 0, 0, 0,
+        Outcome(lambda r: Result(requeue_after=30), False, 30.0, True, "requeue_after", 0, 0, 0),
         id="requeue_after",
     ),
     pytest.param(
-        lambda r: Result(requeue=True, requeue_after=5), False, 5.0, True, "requeue_after",
-        0, 0, 0, id="requeue_after_wins",
+        Outcome(lambda r: Result(requeue=True, requeue_after=5), False, 5.0, True,
+                "requeue_after", 0, 0, 0),
+        id="requeue_after_wins",
     ),
     pytest.param(
-        lambda r: Result(requeue=True), True, None, False, "requeue", 0, 0, 0, id="requeue"
+        Outcome(lambda r: Result(requeue=True), True, None, False, "requeue", 0, 0, 0),
+        id="requeue",
     ),
     pytest.param(
-        lambda r: Result(requeue_after=0), False, None, True, "success", 0, 0, 0,
+        Outcome(lambda r: Result(requeue_after=0), False, None, True, "success", 0, 0, 0),
         id="requeue_after_zero",
     ),
-    pytest.param(raising(Conflict("stale")), True, None, False, "error", 1, 0, 0, id="api-error"),
     pytest.param(
-        raising(TerminalError("bad spec")), False, None, False, "error", 1, 1, 0, id="terminal"
+        Outcome(raising(Conflict("stale")), True, None, False, "error", 1, 0, 0), id="api-error"
     ),
-    pytest.param(raising(KeyError("bug")), True, None, False, "error", 1, 0, 1, id="exception"),
+    pytest.param(
+        Outcome(raising(TerminalError("bad spec")), False, None, False, "error", 1, 1, 0),
+        id="terminal",
+    ),
+    pytest.param(
+        Outcome(raising(KeyError("bug")), True, None, False, "error", 1, 0, 1), id="exception"
+    ),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("outcome", "backoff", "after", "forgotten", "label", "errors", "terminal", "panics"),
-    OUTCOMES,
-)
+@pytest.mark.parametrize("case", OUTCOMES)
 def test_reconcile_handler_outcome_table(
-    clock: FakeClock,
-    metrics: Metrics,
-    registry: CollectorRegistry,
-    outcome: Callable[[Request], Result],
-    backoff: bool,
-    after: float | None,
-    forgotten: bool,
-    label: str,
-    errors: int,
-    terminal: int,
-    panics: int,
+    clock: FakeClock, metrics: Metrics, registry: CollectorRegistry, case: Outcome
 ) -> None:
+    outcome, backoff, after, forgotten, label, errors, terminal, panics = case
     reconciler = Scripted(outcome)
     with make(reconciler, clock, metrics) as ctrl:
         metrics.init_controller(NAME, 1)
@@ -386,12 +393,28 @@ def test_stop_during_sync_returns_quietly(clock: FakeClock, metrics: Metrics) ->
             ctrl.start(threading.Event())
 
 
+def _handed_off_bug(request: Request) -> Result:
+    def then() -> Result:
+        raise ZeroDivisionError("bug")
+
+    return Result(then=then)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "handoffs"),
+    [(raising(ZeroDivisionError("bug")), 0), (_handed_off_bug, 1)],
+    ids=["in-the-reconcile", "in-a-hand-off"],
+)
 def test_unrecovered_panic_stops_the_controller(
-    clock: FakeClock, metrics: Metrics, registry: CollectorRegistry
+    clock: FakeClock,
+    metrics: Metrics,
+    registry: CollectorRegistry,
+    outcome: Callable[[Request], Result],
+    handoffs: int,
 ) -> None:
     informer = FakeInformer()
     with make(
-        Scripted(raising(ZeroDivisionError("bug"))), clock, metrics, recover_panic=False
+        Scripted(outcome), clock, metrics, recover_panic=False, max_concurrent_handoffs=handoffs
     ) as ctrl:
         ctrl.watch(informer, EnqueueRequestForObject)
         stop = threading.Event()
@@ -437,23 +460,11 @@ def test_without_metrics(clock: FakeClock) -> None:
         assert ctrl.queue.num_requeues(REQ) == 1
 
 
-@pytest.mark.parametrize(
-    ("outcome", "backoff", "after", "forgotten", "label", "errors", "terminal", "panics"),
-    OUTCOMES,
-)
+@pytest.mark.parametrize("case", OUTCOMES)
 def test_a_last_step_run_on_the_worker_follows_the_same_outcome_table(
-    clock: FakeClock,
-    metrics: Metrics,
-    registry: CollectorRegistry,
-    outcome: Callable[[Request], Result],
-    backoff: bool,
-    after: float | None,
-    forgotten: bool,
-    label: str,
-    errors: int,
-    terminal: int,
-    panics: int,
+    clock: FakeClock, metrics: Metrics, registry: CollectorRegistry, case: Outcome
 ) -> None:
+    outcome, backoff, after, _, label, errors, terminal, panics = case
     finished: list[str] = []
 
     def then(request: Request) -> Result:
@@ -587,12 +598,8 @@ def test_stop_lets_queued_hand_offs_finish(clock: FakeClock, metrics: Metrics) -
         finished.append(request.name)
         return Result()
 
-    reconciler = Scripted(lambda r: Result(then=lambda: then(r)))
-    informer = FakeInformer()
-    with make(reconciler, clock, metrics, max_concurrent_handoffs=2) as ctrl:
-        ctrl.watch(informer, EnqueueRequestForObject)
-        stop = threading.Event()
-        thread, raised = run(ctrl, stop)
+    with handing_off(then, clock, metrics, handoffs=2) as started:
+        _, _, informer, stop, thread, raised = started
         informer.emit_add("slow")
         assert entered.wait(5)
         stop.set()
@@ -602,27 +609,3 @@ def test_stop_lets_queued_hand_offs_finish(clock: FakeClock, metrics: Metrics) -
         thread.join(10)
         assert not thread.is_alive() and raised == []
         assert finished == ["slow"]
-
-
-def test_an_unrecovered_panic_in_a_hand_off_stops_the_controller(
-    clock: FakeClock, metrics: Metrics, registry: CollectorRegistry
-) -> None:
-    def then() -> Result:
-        raise ZeroDivisionError("bug")
-
-    informer = FakeInformer()
-    with make(
-        Scripted(lambda r: Result(then=then)),
-        clock,
-        metrics,
-        recover_panic=False,
-        max_concurrent_handoffs=1,
-    ) as ctrl:
-        ctrl.watch(informer, EnqueueRequestForObject)
-        stop = threading.Event()
-        thread, raised = run(ctrl, stop)
-        informer.emit_add("x")
-        thread.join(5)
-        assert not thread.is_alive()
-        assert len(raised) == 1 and isinstance(raised[0], ZeroDivisionError)
-        assert sample(registry, "controller_runtime_reconcile_panics_total", controller=NAME) == 1
