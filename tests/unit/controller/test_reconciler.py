@@ -17,7 +17,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from api.v1alpha1 import parse_time
-from controller.databasebackup import DatabaseBackupReconciler
+from controller.databasebackup import REQUEUE_SLACK, DatabaseBackupReconciler
 from controller.metrics import BackupMetrics
 from controller.resources import BACKUPS, JOBS
 from controller.schedule import ScheduleMemo
@@ -111,7 +111,7 @@ def test_new_backup_is_pending_with_next_run_and_requeues_for_it(world: World) -
     assert status["phase"] == "Pending"
     assert status["nextScheduledBackup"] == "2025-03-27T01:00:00Z"
     assert world.jobs() == []
-    assert result.requeue_after == pytest.approx(13 * 3600 + 0.1)
+    assert result.requeue_after == pytest.approx(13 * 3600 + REQUEUE_SLACK, abs=1e-6)
     ready = status["conditions"][0]
     assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "True", "Scheduled")
     assert world.metric("dbbackup_next_schedule_timestamp_seconds") == at(27, 1).timestamp()
@@ -134,13 +134,32 @@ def test_at_the_slot_a_job_is_created_and_status_is_running(world: World) -> Non
     assert status["lastScheduleTime"] == "2025-03-27T01:00:00Z"
     assert status["nextScheduledBackup"] == "2025-03-28T01:00:00Z"
     assert "SuccessfulCreate" in world.recorder.reasons()
-    assert result.requeue_after == pytest.approx(86400 - 1 + 0.1)
+    assert result.requeue_after == pytest.approx(86400 - 1 + REQUEUE_SLACK, abs=1e-6)
     job = world.cluster.get_live(JOBS, NS, "postgres-daily-backup-20250327010000")
     owner = job["metadata"]["ownerReferences"][0]
     assert owner["controller"] is True and owner["kind"] == "DatabaseBackup"
     # The skew histogram is fleet-wide (no per-backup labels): one observation, 1 s late.
     assert world.registry.get_sample_value("dbbackup_job_creation_skew_seconds_count") == 1
     assert world.registry.get_sample_value("dbbackup_job_creation_skew_seconds_sum") == 1.0
+
+
+def test_a_wake_before_the_slot_creates_nothing_and_looks_again_just_after_it(
+    world: World,
+) -> None:
+    # The wake-up runs on the monotonic clock; a wall clock stepped back meanwhile (or
+    # rounding) can make it early. That pass must neither run the slot nor write anything.
+    world.backup()
+    world.reconcile()
+    status = world.status()
+    writes = world.cluster.status_writes
+    world.set_time(at(27, 1) - timedelta(milliseconds=40))
+    result = world.reconcile()
+    assert world.jobs() == []
+    assert world.status() == status and world.cluster.status_writes == writes
+    assert result.requeue_after == pytest.approx(0.04 + REQUEUE_SLACK, abs=1e-6)
+    world.set_time(at(27, 1) + timedelta(seconds=REQUEUE_SLACK))
+    world.reconcile()
+    assert world.jobs() == ["postgres-daily-backup-20250327010000"]
 
 
 def test_completed_job_makes_the_backup_succeeded(world: World) -> None:
@@ -255,7 +274,8 @@ def test_a_missed_run_past_the_starting_deadline_is_reported_not_run(world: Worl
     result = world.reconcile()
     assert world.jobs() == []
     assert "MissSchedule" in world.recorder.reasons()
-    assert result.requeue_after == pytest.approx((at(28, 1) - at(27, 1, 11)).total_seconds() + 0.1)
+    expected = (at(28, 1) - at(27, 1, 11)).total_seconds() + REQUEUE_SLACK
+    assert result.requeue_after == pytest.approx(expected, abs=1e-6)
     world.set_time(at(27, 1, 9))
     world.reconcile()
     assert world.jobs() == ["postgres-daily-backup-20250327010000"]

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from api.v1alpha1 import parse_time
+from controller.databasebackup import REQUEUE_SLACK
 from controller.resources import JOBS
 from manager.errors import ServerError
 from tests.unit.controller.test_reconciler import NS, REQ, World, at
@@ -95,7 +96,7 @@ def test_a_handed_off_create_posts_nothing_until_it_runs() -> None:
     assert world.jobs() == [JOB]
     assert world.recorder.reasons().count("SuccessfulCreate") == 1
     assert last.then is None and last.requeue_after is not None
-    # Requeued for the next slot (tomorrow 01:00), 100 ms after it.
+    # Requeued for the next slot (tomorrow 01:00), just after it.
     assert 86398.0 < last.requeue_after <= 86399.2
 
 
@@ -172,7 +173,9 @@ def test_a_handed_off_write_requeues_from_when_it_ends_not_from_the_pass() -> No
     world.cluster.sync()
     slot = parse_time(world.status()["nextScheduledBackup"])
     assert slot is not None and last.requeue_after is not None
-    assert last.requeue_after == pytest.approx((slot - world.clock.now()).total_seconds() + 0.1)
+    assert last.requeue_after == pytest.approx(
+        (slot - world.clock.now()).total_seconds() + REQUEUE_SLACK, abs=1e-6
+    )
     # The same holds for a handed-off create (measured after its POST).
     world.set_time(slot + timedelta(seconds=1))
     create = world.reconciler.reconcile(REQ)
@@ -181,7 +184,7 @@ def test_a_handed_off_write_requeues_from_when_it_ends_not_from_the_pass() -> No
     done = create.then()
     assert world.jobs() == [JOB]
     assert done.requeue_after == pytest.approx(
-        (slot + timedelta(days=1) - world.clock.now()).total_seconds() + 0.1
+        (slot + timedelta(days=1) - world.clock.now()).total_seconds() + REQUEUE_SLACK, abs=1e-6
     )
 
 
