@@ -103,7 +103,10 @@ def _defaulted(value: Any, node: Mapping[str, Any]) -> Any:
                 if got is value[key]:
                     continue
             elif "default" in child:
-                got = _defaulted(copy.deepcopy(child["default"]), child)
+                default = child["default"]  # a scalar is immutable: no copy to share it
+                if isinstance(default, dict | list):
+                    default = copy.deepcopy(default)
+                got = _defaulted(default, child)
             else:
                 continue
             if out is None:
@@ -132,6 +135,7 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+@cache
 def _go_pattern(pattern: str) -> re.Pattern[str]:
     # Go's ``$`` matches only at the very end; Python's also before a final newline.
     return re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern)
@@ -233,7 +237,8 @@ def _check_integer(
 
 # Per schema type: how a value of another type is told apart and named in the problem.
 _TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
-    "object": ("an object", lambda v: isinstance(v, Mapping)),
+    # ``dict`` first: decoded JSON is one, and an ABC's check is the slow path.
+    "object": ("an object", lambda v: isinstance(v, dict | Mapping)),
     "array": ("a list", lambda v: isinstance(v, list | tuple)),
     "string": ("a string", lambda v: isinstance(v, str)),
     "integer": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
