@@ -57,6 +57,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from manager.backlog import Backlog
 from manager.clock import Clock
 from manager.defaults import (
     DEFAULT_CACHE_SYNC_TIMEOUT,
@@ -148,16 +149,14 @@ class Controller:
         self._reconciler = reconciler
         self._workers = max_concurrent_reconciles
         self._handoffs = max_concurrent_handoffs
-        # A token per hand-off thread and one per worker: a worker takes one before queueing
-        # (backpressure), the thread gives it back when done. The workers' tokens let each
-        # leave one last step queued, so a thread that finishes takes the next at once instead
-        # of waking a blocked worker that then wakes a thread (docs/design.md §3, "Hand-offs").
-        # SimpleQueue, not Semaphore: its blocking is in C; a Semaphore's Condition was ~6 %
-        # of the operator's CPU in a herd.
-        self._handoff_slots: queue.SimpleQueue[None] = queue.SimpleQueue()
-        backlog = max_concurrent_reconciles if max_concurrent_handoffs else 0
-        for _ in range(max_concurrent_handoffs + backlog):
-            self._handoff_slots.put(None)
+        # Steps queued or running on the hand-off threads: up to two per thread and one per
+        # worker; once full, workers wait until only one per thread and worker remains, then
+        # queue a burst of passes (manager/backlog.py; docs/design.md §3, "Hand-offs"). A
+        # worker's share lets a thread that finishes take the next step at once.
+        handoffs, workers = max_concurrent_handoffs, max_concurrent_reconciles
+        # (Without hand-off threads nothing is queued: the backlog stays unused.)
+        high, low = (2 * handoffs + workers, handoffs + workers) if handoffs else (1, 0)
+        self._backlog = Backlog(high=high, low=low)
         self._handed_off: queue.SimpleQueue[_HandOff | None] = queue.SimpleQueue()
         self._metrics = metrics
         self._clock = clock
@@ -332,7 +331,7 @@ class Controller:
             log.debug("Reconciling", extra=fields)
             result = self._attempt(request, fields, lambda: self._reconciler.reconcile(request))
             if result is not None and result.then is not None and self._handoffs:
-                self._handoff_slots.get()  # at most handoffs + workers queued or running
+                self._backlog.enter()  # waits while the backlog drains
                 self._handed_off.put(_HandOff(request, fields, result.then, started))
                 handed_off = True
                 return True
@@ -355,7 +354,7 @@ class Controller:
             finally:
                 self._observe_time(handoff.started)
                 _reconcile_id.reset(token)
-                self._handoff_slots.put(None)
+                self._backlog.leave()
                 self.queue.done(handoff.request)
 
     def _finish(self, request: Request, fields: dict[str, Any], result: Result | None) -> None:

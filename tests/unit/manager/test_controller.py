@@ -553,13 +553,15 @@ def test_hand_offs_wait_side_by_side_while_the_worker_moves_on(
         assert total == 5 or total == 4  # the second pass of "a" may finish before stop
 
 
-def test_each_worker_leaves_one_last_step_queued_for_the_hand_off_threads(
+def test_a_full_backlog_holds_the_worker_until_it_drains_then_lets_a_burst_through(
     clock: FakeClock, metrics: Metrics
 ) -> None:
-    """One worker, one hand-off thread: while the thread runs "a", "b" waits in the queue (the
-    worker's one), the worker reconciles "c" and only then waits; the thread takes "b" and
-    "c" in turn, each on the hand-off thread, never on the worker."""
-    release = threading.Event()
+    """One worker, two hand-off threads: the backlog holds 2 x 2 + 1 = 5 last steps and opens
+    again at 2 + 1 = 3. "a" and "b" run, "c"-"e" wait, the worker reconciles "f" and waits with
+    it; one finished step is not enough to let it on, the second is: then it queues "f",
+    reconciles "g" and "h" and waits again. Every step runs on a hand-off thread."""
+    names = "abcdefghij"
+    releases = {name: threading.Event() for name in names}
     lock = threading.Lock()
     running: list[str] = []
     threads: dict[str, str] = {}
@@ -568,24 +570,34 @@ def test_each_worker_leaves_one_last_step_queued_for_the_hand_off_threads(
         with lock:
             running.append(request.name)
             threads[request.name] = threading.current_thread().name
-        release.wait(10)
+        releases[request.name].wait(10)
         return Result()
 
-    with handing_off(then, clock, metrics, handoffs=1) as started:
+    def reconciled() -> int:
+        time.sleep(0.1)  # room for one reconcile too many to show
+        return len(reconciler.calls)
+
+    with handing_off(then, clock, metrics, handoffs=2) as started:
         _, reconciler, informer, stop, thread, raised = started
-        for name in ("a", "b", "c"):
+        for name in names:
             informer.emit_add(name)
         try:
-            wait_for(lambda: len(reconciler.calls) == 3)
-            time.sleep(0.05)
-            assert running == ["a"]  # "b" queued, "c" reconciled: its worker waits with it
+            wait_for(lambda: len(reconciler.calls) == 6)
+            assert reconciled() == 6 and sorted(running) == ["a", "b"]
+            releases["a"].set()
+            wait_for(lambda: "c" in running)
+            assert reconciled() == 6  # 4 pending: above the mark, the worker still waits
+            releases["b"].set()
+            wait_for(lambda: len(reconciler.calls) == 8)
+            assert reconciled() == 8  # "f" and "g" queued, "h" waits with the worker
         finally:
-            release.set()
-        wait_for(lambda: running == ["a", "b", "c"])
+            for release in releases.values():
+                release.set()
+        wait_for(lambda: sorted(running) == list(names))
         stop.set()
         thread.join(10)
         assert not thread.is_alive() and raised == []
-    assert len(set(threads.values())) == 1 and "worker" not in threads["a"]
+    assert all("worker" not in name for name in threads.values())
 
 
 def test_stop_lets_queued_hand_offs_finish(clock: FakeClock, metrics: Metrics) -> None:
