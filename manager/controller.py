@@ -152,10 +152,10 @@ class Controller:
         # Steps queued or running on the hand-off threads: up to two per thread and one per
         # worker; once full, workers wait until only one per thread and worker remains, then
         # queue a burst of passes (manager/backlog.py; docs/design.md §3, "Hand-offs"). A
-        # worker's share lets a thread that finishes take the next step at once.
-        handoffs, workers = max_concurrent_handoffs, max_concurrent_reconciles
-        # (Without hand-off threads nothing is queued: the backlog stays unused.)
-        high, low = (2 * handoffs + workers, handoffs + workers) if handoffs else (1, 0)
+        # worker's share lets a thread that finishes take the next step at once. Without
+        # hand-off threads nothing is queued and the backlog stays unused.
+        threads, workers = self._handoffs, self._workers
+        high, low = (2 * threads + workers, threads + workers) if threads else (1, 0)
         self._backlog = Backlog(high=high, low=low)
         self._handed_off: queue.SimpleQueue[_HandOff | None] = queue.SimpleQueue()
         self._metrics = metrics
