@@ -22,7 +22,12 @@ One run per N, in this order, on the server as it is (the real clock, no virtual
    the N backups (the status a first install writes, stamped anew each round so every PUT
    changes the object) at each of :data:`FLOOR_IN_FLIGHT`; the best is "the status floor".
    A status PUT of the custom resource costs the server more than a Job POST, so first install
-   is reported against both floors.
+   is reported against both floors;
+8. the watched floors: the Job floor and the status floor once more at
+   :data:`WATCHED_IN_FLIGHT` (the operator's ``--max-concurrent-writes``), each with a watch on
+   what it writes read and decoded beside it (``bench.floor --watch``). The operator must watch
+   every object it writes; these say what that alone costs the same client and server, so the
+   herd's and the first install's distance from them is the operator's own.
 
 The operator is launched as a plain process (``python -m app``) with ``--leader-elect``
 and any ``--operator-arg``; it runs as whoever the operator kubeconfig authenticates as.
@@ -66,6 +71,7 @@ from manager.scheme import EVENTS, JOBS
 __all__ = ["FLOOR_IN_FLIGHT", "Target", "herd_figures", "run_real"]
 
 FLOOR_IN_FLIGHT = (4, 16, 32)
+WATCHED_IN_FLIGHT = 16  # the operator's default --max-concurrent-writes
 NAMESPACE = "dbbackup-bench"
 LEASE = ("dbbackup-system", "dbbackup-operator-leader")  # the CLI's defaults
 SETTLE_EMPTY = 3.0  # seconds the empty operator settles before its RSS is read
@@ -279,10 +285,10 @@ def _floor_figures(workers: int, out: dict[str, Any], stamps: list[float]) -> di
             "rate": len(stamps) / max(1e-9, max(lags, default=0.0))}  # fmt: skip
 
 
-def _floor(run: _Run, workers: int, slot: datetime) -> dict[str, Any]:
+def _floor(run: _Run, workers: int, slot: datetime, *extra: str) -> dict[str, Any]:
     run.cluster.delete_jobs()
     mark = run.mark()
-    out = _floor_child(run, workers, slot)
+    out = _floor_child(run, workers, slot, *extra)
     tag = slot.strftime("%Y%m%d%H%M%S")
     records = run.records(mark)
     if records is not None:
@@ -293,21 +299,29 @@ def _floor(run: _Run, workers: int, slot: datetime) -> dict[str, Any]:
         want = out["writes"] - out["errors"]
         poll(lambda: len(observer.creates(tag)) >= want, 60, "the floor's Jobs seen")
         stamps = [t for _, t in observer.creates(tag)]
-    return _floor_figures(workers, out, stamps)
+    return _with_watch(_floor_figures(workers, out, stamps), out)
 
 
-def _status_floor(run: _Run, workers: int, stamp: datetime) -> dict[str, Any]:
+def _with_watch(figures: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+    """A watched floor's figures with what its watch saw (``bench.floor --watch``)."""
+    if "watched" in out:
+        figures.update(watched=out["watched"], watch_error=out.get("watch_error", ""),
+                       client_cpu_s=out["cpu_seconds_with_watch"])  # fmt: skip
+    return figures
+
+
+def _status_floor(run: _Run, workers: int, stamp: datetime, *extra: str) -> dict[str, Any]:
     """N status PUTs at ``workers`` in flight (step 7); without an audit log, timed by the
     client (its last answer), which the watch observer cannot do for an object that already
     has status. ``jobs`` counts the status writes, as the Job floor's counts its Jobs."""
     mark = run.mark()
-    out = _floor_child(run, workers, stamp, "--status")
+    out = _floor_child(run, workers, stamp, "--status", *extra)
     records = run.records(mark)
     if records is not None:
         stamps = status_writes(records, run.operator_user, BACKUPS.plural)
     else:
         stamps = [out["ended"]] * (out["writes"] - out["errors"])
-    return _floor_figures(workers, out, stamps)
+    return _with_watch(_floor_figures(workers, out, stamps), out)
 
 
 def _best(floors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -360,6 +374,13 @@ def run_real(n: int, target: Target) -> dict[str, Any]:
             statuses.append(_status_floor(run, workers, stamp))
         result["status_floors"] = statuses
         result["status_floor"] = _best(statuses)
+        days = 1 + 2 * len(FLOOR_IN_FLIGHT)
+        result["watched_floor"] = _floor(
+            run, WATCHED_IN_FLIGHT, boundary + timedelta(days=days), "--watch"
+        )
+        result["watched_status_floor"] = _status_floor(
+            run, WATCHED_IN_FLIGHT, boundary + timedelta(days=days + 1), "--watch"
+        )
     finally:
         if proc.alive():
             proc.stop()

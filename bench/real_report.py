@@ -69,6 +69,9 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         ("floor at 4 / 16 / 32 in flight (s)", floors),
         ("**herd ÷ best floor** (target ≤ 1.25x)", f"**{_f(_ratio(herd.get('herd_s'), best))}x**"
          f" (best: {floor.get('workers', '—')} in flight)"),
+        ("floor at 16 in flight watching its Jobs (s); herd ÷ it",
+         f"{_f(_get(r, 'watched_floor', 'floor_s'))}; "
+         f"{_f(_ratio(herd.get('herd_s'), _get(r, 'watched_floor', 'floor_s')))}x"),
         ("herd: status writes before the last Job POST", _f(
             herd.get("status_writes_before_last_job"), "d")),
         ("herd: duplicates / missed / errors", f"{herd.get('duplicates')} / "
@@ -81,6 +84,9 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         ("**first install ÷ best status floor** (target ≤ 1.5x)",
          f"**{_f(_ratio(install, status.get('floor_s')))}x** (best: "
          f"{status.get('workers', '—')} in flight)"),
+        ("status floor at 16 in flight watching the backups (s); first install ÷ it",
+         f"{_f(_get(r, 'watched_status_floor', 'floor_s'))}; "
+         f"{_f(_ratio(install, _get(r, 'watched_status_floor', 'floor_s')))}x"),
         ("RSS at start: empty cluster, caches synced (MiB; target ≤ 50)",
          _f(_mb(_get(r, "empty", "rss_bytes")), ".1f")),
         ("RSS with N backups + N Jobs cached (MiB)", _f(_mb(herd.get("rss_bytes")), ".1f")),
@@ -145,7 +151,9 @@ def section(results: list[dict[str, Any]]) -> list[str]:
         "POSTing the same N Jobs with the operator's identity at 4, 16 and 32 requests in "
         "flight right after, the Jobs deleted before each (the herd also starts with none); "
         "the best of the three is the floor; the status floor is the same client PUTting the "
-        "N backups' `/status` (the status a first install writes) at the same levels",
+        "N backups' `/status` (the status a first install writes) at the same levels; the "
+        "watched floors are the same two at 16 in flight (the operator's writes in flight) with "
+        "a watch on what they write read and decoded beside them, as the operator's cache must",
         f"- times: {first.get('clock', 'audit log')} (`stageTimestamp` of each request's "
         "`ResponseComplete`); method: `bench/real.py`'s docstring",
         "",

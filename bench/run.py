@@ -101,6 +101,16 @@ def correctness(result: dict[str, Any]) -> list[str]:
             problems.append(
                 f"{tag}: status floor at {workers} in flight wrote {wrote} with {errors} errors"
             )
+    for key in ("watched_floor", "watched_status_floor"):
+        watched = result.get(key)
+        if watched is None:
+            continue
+        wrote, seen = watched.get("jobs"), watched.get("watched")
+        if watched.get("errors") or wrote != result["n"] or seen != result["n"]:
+            problems.append(
+                f"{tag}: {key.replace('_', ' ')} wrote {wrote} with {watched.get('errors')} "
+                f"errors and its watch saw {seen} {watched.get('watch_error') or ''}".rstrip()
+            )
     return problems
 
 

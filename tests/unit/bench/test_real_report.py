@@ -79,3 +79,28 @@ def test_a_status_floor_that_wrote_too_few_fails_the_check() -> None:
     run = with_status_floors(result(), (4, 5.0, 1000), (16, 4.8, 990))
     (problem,) = correctness(run)
     assert "status floor at 16 in flight wrote 990" in problem
+
+
+def with_watched_floors(base: dict[str, Any], jobs: float, status: float) -> dict[str, Any]:
+    def floor(seconds: float) -> dict[str, Any]:
+        return {"workers": 16, "floor_s": seconds, "jobs": 1000, "errors": 0, "watched": 1000}
+
+    return {**base, "watched_floor": floor(jobs), "watched_status_floor": floor(status)}
+
+
+def test_the_herd_and_first_install_are_set_against_the_watched_floors() -> None:
+    text = "\n".join(section([with_watched_floors(result(), 4.5, 5.0)]))
+    assert "| floor at 16 in flight watching its Jobs (s); herd ÷ it | 4.50; 1.11x |" in text
+    assert "watching the backups (s); first install ÷ it | 5.00; 1.20x |" in text
+    # The targets stay the issue's: against the best floors.
+    assert "| N=1,000: herd ≤ 1.25x the best floor | 1.25x | met |" in text
+
+
+def test_a_watched_floor_whose_watch_missed_writes_fails_the_check() -> None:
+    run = with_watched_floors(result(), 4.5, 5.0)
+    assert correctness(run) == []
+    run["watched_floor"]["watched"] = 990
+    run["watched_floor"]["watch_error"] = "TransportError: WATCH jobs: reset"
+    (problem,) = correctness(run)
+    assert "watched floor wrote 1000 with 0 errors and its watch saw 990" in problem
+    assert "reset" in problem
