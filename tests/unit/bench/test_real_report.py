@@ -104,3 +104,15 @@ def test_a_watched_floor_whose_watch_missed_writes_fails_the_check() -> None:
     (problem,) = correctness(run)
     assert "watched floor wrote 1000 with 0 errors and its watch saw 990" in problem
     assert "reset" in problem
+
+
+def test_memory_per_object_is_judged_at_ten_thousand_only() -> None:
+    small = result()  # 2,097 B per object at N = 1,000: shown, not judged
+    large = {**result(rss_bytes=56 * MIB + 20_000 * 2000), "n": 10_000}
+    text = "\n".join(section([small, large]))
+    assert "| N=1,000: ≤ 2 KiB per cached object | 2097 B | judged at 10,000 |" in text
+    assert "| N=10,000: ≤ 2 KiB per cached object | 2000 B | met |" in text
+    over = {**result(rss_bytes=56 * MIB + 20_000 * 2100), "n": 10_000}
+    assert "| N=10,000: ≤ 2 KiB per cached object | 2100 B | **missed** |" in "\n".join(
+        section([over])
+    )
