@@ -7,7 +7,10 @@ server finished answering: a create is committed by then). :class:`AuditLog` rea
 appended after a :meth:`AuditLog.mark` (a byte offset), so a run reads only its own requests.
 
 Pure functions over the parsed records compute the figures (:func:`creates`,
-:func:`status_writes`, :func:`counts`), so they are unit-tested against a recorded sample.
+:func:`status_writes`, :func:`counts`, :func:`served` and :func:`concurrency`: how many
+requests the server held at once and how long each took it, which says whether a slow herd
+was fed too few requests or had them answered slowly), so they are unit-tested against a
+recorded sample.
 Non-goals: log rotation during a run (the benchmark's server is started with a size limit
 larger than a run writes), the ``RequestReceived`` stage (a policy may omit it).
 """
@@ -15,6 +18,7 @@ larger than a run writes), the ``RequestReceived`` stage (a policy may omit it).
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,7 +26,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AuditLog", "AuditRecord", "counts", "creates", "parse", "status_writes"]
+__all__ = [
+    "AuditLog",
+    "AuditRecord",
+    "concurrency",
+    "counts",
+    "creates",
+    "parse",
+    "served",
+    "status_writes",
+]
 
 READ_VERBS = frozenset({"get", "list", "watch"})
 
@@ -38,6 +51,7 @@ class AuditRecord:
     name: str
     code: int
     at: float  # Unix seconds: the stage timestamp of ResponseComplete
+    received: float  # Unix seconds: requestReceivedTimestamp
 
     @property
     def write(self) -> bool:
@@ -72,6 +86,7 @@ def parse(lines: Iterable[str]) -> Iterator[AuditRecord]:
             name=str(ref.get("name") or ""),
             code=int((event.get("responseStatus") or {}).get("code") or 0),
             at=_stamp(str(event.get("stageTimestamp") or event["requestReceivedTimestamp"])),
+            received=_stamp(str(event["requestReceivedTimestamp"])),
         )
 
 
@@ -106,6 +121,30 @@ def creates(
         if r.user == user and r.verb == "create" and r.resource == resource
         and 200 <= r.code < 300 and r.name.endswith(suffix)
     ]  # fmt: skip
+
+
+def served(
+    records: Iterable[AuditRecord], user: str, resource: str, suffix: str = ""
+) -> list[tuple[float, float]]:
+    """(received, answered) of the same creates as :func:`creates`."""
+    return [
+        (r.received, r.at)
+        for r in records
+        if r.user == user and r.verb == "create" and r.resource == resource
+        and 200 <= r.code < 300 and r.name.endswith(suffix)
+    ]  # fmt: skip
+
+
+def concurrency(spans: list[tuple[float, float]]) -> dict[str, float]:
+    """Requests the server held at once on average (the time it spent on them over the span
+    from the first received to the last answered: Little's law) and the mean time each took
+    it, in milliseconds; empty without requests."""
+    if not spans:
+        return {}
+    busy = sum(answered - received for received, answered in spans)
+    span = max(a for _, a in spans) - min(r for r, _ in spans)
+    return {"in_flight": busy / span if span > 0 else math.nan,
+            "latency_ms": 1000 * busy / len(spans)}  # fmt: skip
 
 
 def status_writes(records: Iterable[AuditRecord], user: str, resource: str) -> list[float]:

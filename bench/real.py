@@ -49,7 +49,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.audit import AuditLog, AuditRecord, counts, creates, status_writes
+from bench.audit import (
+    AuditLog,
+    AuditRecord,
+    concurrency,
+    counts,
+    creates,
+    served,
+    status_writes,
+)
 from bench.cluster import Cluster
 from bench.harness import (
     OPERATOR_MODULE,
@@ -219,7 +227,8 @@ def _herd(run: _Run, proc: Proc, boundary: datetime, metrics: str) -> dict[str, 
         jobs = creates(records, run.operator_user, JOBS.plural, slot)
         early = status_writes(records, run.operator_user, BACKUPS.plural)
         c = counts(records, run.operator_user)
-        extra = {"errors": sum(v for k, v in c.items() if int(k.split(" ")[2]) >= 400
+        extra = {"server": concurrency(served(records, run.operator_user, JOBS.plural, slot)),
+                 "errors": sum(v for k, v in c.items() if int(k.split(" ")[2]) >= 400
                                and int(k.split(" ")[2]) != 409),
                  "conflicts": sum(v for k, v in c.items() if k.endswith(" 409")),
                  "writes": {k: v for k, v in c.items() if k.split(" ")[0] not in
@@ -291,15 +300,17 @@ def _floor(run: _Run, workers: int, slot: datetime, *extra: str) -> dict[str, An
     out = _floor_child(run, workers, slot, *extra)
     tag = slot.strftime("%Y%m%d%H%M%S")
     records = run.records(mark)
+    server: dict[str, float] = {}
     if records is not None:
         stamps = [t for _, t in creates(records, run.operator_user, JOBS.plural, tag)]
+        server = concurrency(served(records, run.operator_user, JOBS.plural, tag))
     else:
         observer = run.observer
         assert observer is not None
         want = out["writes"] - out["errors"]
         poll(lambda: len(observer.creates(tag)) >= want, 60, "the floor's Jobs seen")
         stamps = [t for _, t in observer.creates(tag)]
-    return _with_watch(_floor_figures(workers, out, stamps), out)
+    return _with_watch({**_floor_figures(workers, out, stamps), "server": server}, out)
 
 
 def _with_watch(figures: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:

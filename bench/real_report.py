@@ -76,6 +76,7 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         ("floor at 16 in flight watching its Jobs (s); herd ÷ it",
          f"{_f(_get(r, 'watched_floor', 'floor_s'))}; "
          f"{_f(_ratio(herd.get('herd_s'), _get(r, 'watched_floor', 'floor_s')))}x"),
+        ("Job POSTs at the server: in flight / ms each, herd; floor at 16", _served(r)),
         ("herd: status writes before the last Job POST", _f(
             herd.get("status_writes_before_last_job"), "d")),
         ("herd: duplicates / missed / errors", f"{herd.get('duplicates')} / "
@@ -103,6 +104,18 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         ("machine load (1-min average) before / after the run", f"{_f(load[0])} / "
          f"{_f(load_after[0])}"),
     ]  # fmt: skip
+
+
+def _served(r: dict[str, Any]) -> str:
+    """The server's mean requests in flight and mean time per Job POST, herd; floor at 16
+    (from the audit log; bench.audit.concurrency)."""
+    floor = next((f for f in r.get("floors") or () if f.get("workers") == 16), {})
+
+    def pair(server: dict[str, float] | None) -> str:
+        server = server or {}
+        return f"{_f(server.get('in_flight'), '.1f')} / {_f(server.get('latency_ms'), '.1f')}"
+
+    return f"{pair(_get(r, 'herd', 'server'))}; {pair(floor.get('server'))}"
 
 
 def _mb(value: Any) -> float | None:

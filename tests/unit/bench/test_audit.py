@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from bench.audit import AuditLog, AuditRecord, counts, creates, parse, status_writes
+from bench.audit import (
+    AuditLog,
+    AuditRecord,
+    concurrency,
+    counts,
+    creates,
+    parse,
+    served,
+    status_writes,
+)
 from bench.real import herd_figures, next_boundary
 
 SAMPLE = Path(__file__).with_name("audit-sample.jsonl")
@@ -59,6 +68,22 @@ def test_herd_figures_from_the_sample() -> None:
     assert (figures["jobs"], figures["duplicates"], figures["missed"]) == (3, 0, 1)
     # Both status writes came before the first Job of the herd.
     assert figures["status_writes_before_last_job"] == 2
+
+
+def test_the_servers_concurrency_is_its_time_on_the_requests_over_their_span() -> None:
+    spans = served(records(), OPERATOR, "jobs", SLOT)
+    # Received and answered, as the server stamped them (the admin's 409 is not one of them).
+    assert spans[1] == (
+        datetime(2026, 12, 6, 7, 4, 0, 18992, tzinfo=UTC).timestamp(),
+        datetime(2026, 12, 6, 7, 4, 0, 21697, tzinfo=UTC).timestamp(),
+    )
+    figures = concurrency(spans)
+    # 11.390 + 2.705 + 6.893 ms of the server's time over the 60.631 ms from first to last.
+    assert figures["latency_ms"] == pytest.approx(20.988 / 3, abs=1e-3)
+    assert figures["in_flight"] == pytest.approx(20.988 / 60.631, abs=1e-4)
+    # Two requests held side by side for their whole second: two in flight.
+    assert concurrency([(0.0, 1.0), (0.0, 1.0)]) == {"in_flight": 2.0, "latency_ms": 1000.0}
+    assert concurrency([]) == {}
 
 
 def test_a_job_posted_twice_is_a_duplicate() -> None:

@@ -116,3 +116,13 @@ def test_memory_per_object_is_judged_at_ten_thousand_only() -> None:
     assert "| N=10,000: ≤ 2 KiB per cached object | 2100 B | **missed** |" in "\n".join(
         section([over])
     )
+
+
+def test_the_servers_concurrency_is_shown_for_the_herd_and_the_floor_at_16() -> None:
+    run = result(server={"in_flight": 11.14, "latency_ms": 20.53})
+    run["floors"][1]["server"] = {"in_flight": 12.5, "latency_ms": 13.9}
+    text = "\n".join(section([run]))
+    assert "| Job POSTs at the server: in flight / ms each, herd; floor at 16 | " \
+        "11.1 / 20.5; 12.5 / 13.9 |" in text  # fmt: skip
+    # Without an audit log there is no such figure: said as such, not as zero.
+    assert "| — / —; — / — |" in "\n".join(section([result()]))
