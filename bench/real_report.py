@@ -109,7 +109,7 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
 def _served(r: dict[str, Any]) -> str:
     """The server's mean requests in flight and mean time per Job POST, herd; floor at 16
     (from the audit log; bench.audit.concurrency)."""
-    floor = next((f for f in r.get("floors") or () if f.get("workers") == 16), {})
+    floor: dict[str, Any] = next((f for f in r.get("floors") or () if f.get("workers") == 16), {})
 
     def pair(server: dict[str, float] | None) -> str:
         server = server or {}
