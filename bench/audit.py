@@ -110,29 +110,30 @@ class AuditLog:
         return list(parse(text.splitlines()))
 
 
+def _created(
+    records: Iterable[AuditRecord], user: str, resource: str, suffix: str
+) -> Iterator[AuditRecord]:
+    """The successful creates of ``resource`` by ``user`` whose name ends in ``suffix``."""
+    return (
+        r for r in records
+        if r.user == user and r.verb == "create" and r.resource == resource
+        and 200 <= r.code < 300 and r.name.endswith(suffix)
+    )  # fmt: skip
+
+
 def creates(
     records: Iterable[AuditRecord], user: str, resource: str, suffix: str = ""
 ) -> list[tuple[str, float]]:
     """(name, time) of every successful create of ``resource`` by ``user`` whose name ends in
     ``suffix``, in log order."""
-    return [
-        (r.name, r.at)
-        for r in records
-        if r.user == user and r.verb == "create" and r.resource == resource
-        and 200 <= r.code < 300 and r.name.endswith(suffix)
-    ]  # fmt: skip
+    return [(r.name, r.at) for r in _created(records, user, resource, suffix)]
 
 
 def served(
     records: Iterable[AuditRecord], user: str, resource: str, suffix: str = ""
 ) -> list[tuple[float, float]]:
     """(received, answered) of the same creates as :func:`creates`."""
-    return [
-        (r.received, r.at)
-        for r in records
-        if r.user == user and r.verb == "create" and r.resource == resource
-        and 200 <= r.code < 300 and r.name.endswith(suffix)
-    ]  # fmt: skip
+    return [(r.received, r.at) for r in _created(records, user, resource, suffix)]
 
 
 def concurrency(spans: list[tuple[float, float]]) -> dict[str, float]:
