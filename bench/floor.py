@@ -101,9 +101,9 @@ def status_requests(backups: list[dict[str, Any]], stamp: datetime) -> list[Requ
     return requests
 
 
-def _listed(rest: RestClient, namespace: str | None) -> tuple[list[dict[str, Any]], str]:
-    """The backups, and the list's resourceVersion (where a watch of them starts)."""
-    listed = rest.get(BACKUPS.collection_path(namespace))
+def _listed(rest: RestClient, path: str, **query: QueryValue) -> tuple[list[dict[str, Any]], str]:
+    """The objects at ``path``, and the list's resourceVersion (where a watch of them starts)."""
+    listed = rest.get(path, **query)
     items: list[dict[str, Any]] = listed.get("items") or []
     return items, str((listed.get("metadata") or {}).get("resourceVersion") or "")
 
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     # One connection per request in flight, at least the Manager's pool.
     pool = max(DEFAULT_POOL_SIZE, args.workers)
     rest = RestClient(load_rest_config(args.kubeconfig), user_agent=USER_AGENT, pool_size=pool)
-    backups, backups_rv = _listed(rest, args.namespace)
+    backups, backups_rv = _listed(rest, BACKUPS.collection_path(args.namespace))
     build = status_requests if args.status else job_requests
     requests = build(backups, args.slot)
     watcher = None
@@ -192,8 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             watcher = Watcher(rest, BACKUPS.collection_path(args.namespace), backups_rv)
         else:
             jobs = JOBS.collection_path(args.namespace)
-            rv = str(rest.get(jobs, limit=1).get("metadata", {}).get("resourceVersion") or "")
-            watcher = Watcher(rest, jobs, rv)
+            watcher = Watcher(rest, jobs, _listed(rest, jobs, limit=1)[1])
         watcher.start()
     while (left := args.start_at - time.time()) > 0:
         time.sleep(min(left, 0.1))

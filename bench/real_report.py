@@ -48,11 +48,20 @@ def _ratio(a: Any, b: Any) -> float | None:
     return float(a / b)
 
 
+def _floor_with(result: dict[str, Any], workers: int, key: str = "floors") -> dict[str, Any]:
+    """The floor run at ``workers`` in flight among ``result[key]`` ({} if none was)."""
+    return next((f for f in result.get(key) or () if f.get("workers") == workers), {})
+
+
 def _floor_at(result: dict[str, Any], workers: int, key: str = "floors") -> float | None:
-    for floor in result.get(key) or ():
-        if floor.get("workers") == workers:
-            return float(floor["floor_s"])
-    return None
+    seconds = _floor_with(result, workers, key).get("floor_s")
+    return None if seconds is None else float(seconds)
+
+
+def _against_watched(seconds: Any, result: dict[str, Any], key: str) -> str:
+    """A watched floor's time and ``seconds`` over it."""
+    watched = _get(result, key, "floor_s")
+    return f"{_f(watched)}; {_f(_ratio(seconds, watched))}x"
 
 
 def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
@@ -74,8 +83,7 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         ("**herd ÷ best floor** (target ≤ 1.25x)", f"**{_f(_ratio(herd.get('herd_s'), best))}x**"
          f" (best: {floor.get('workers', '—')} in flight)"),
         ("floor at 16 in flight watching its Jobs (s); herd ÷ it",
-         f"{_f(_get(r, 'watched_floor', 'floor_s'))}; "
-         f"{_f(_ratio(herd.get('herd_s'), _get(r, 'watched_floor', 'floor_s')))}x"),
+         _against_watched(herd.get("herd_s"), r, "watched_floor")),
         ("Job POSTs at the server: in flight / ms each, herd; floor at 16", _served(r)),
         ("herd: status writes before the last Job POST", _f(
             herd.get("status_writes_before_last_job"), "d")),
@@ -90,8 +98,7 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
          f"**{_f(_ratio(install, status.get('floor_s')))}x** (best: "
          f"{status.get('workers', '—')} in flight)"),
         ("status floor at 16 in flight watching the backups (s); first install ÷ it",
-         f"{_f(_get(r, 'watched_status_floor', 'floor_s'))}; "
-         f"{_f(_ratio(install, _get(r, 'watched_status_floor', 'floor_s')))}x"),
+         _against_watched(install, r, "watched_status_floor")),
         ("RSS at start: empty cluster, caches synced (MiB; target ≤ 50)",
          _f(_mb(_get(r, "empty", "rss_bytes")), ".1f")),
         ("RSS with N backups + N Jobs cached (MiB)", _f(_mb(herd.get("rss_bytes")), ".1f")),
@@ -109,7 +116,7 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
 def _served(r: dict[str, Any]) -> str:
     """The server's mean requests in flight and mean time per Job POST, herd; floor at 16
     (from the audit log; bench.audit.concurrency)."""
-    floor: dict[str, Any] = next((f for f in r.get("floors") or () if f.get("workers") == 16), {})
+    floor = _floor_with(r, 16)
 
     def pair(server: dict[str, float] | None) -> str:
         server = server or {}
