@@ -29,6 +29,10 @@ One run per N, in this order, on the server as it is (the real clock, no virtual
    every object it writes; these say what that alone costs the same client and server, so the
    herd's and the first install's distance from them is the operator's own.
 
+Throughout, :mod:`bench.machine` samples this machine's busy cores: over the herd and over
+each floor, all of them, the program's (the operator's, the floor client's), and what is left
+to the server and etcd when they run here, as on the 2-core machine of docs/performance.md.
+
 The operator is launched as a plain process (``python -m app``) with ``--leader-elect``
 and any ``--operator-arg``; it runs as whoever the operator kubeconfig authenticates as.
 Nothing here asserts; :func:`bench.run.correctness` checks the result afterwards.
@@ -68,6 +72,7 @@ from bench.harness import (
     poll,
     sleep_until,
 )
+from bench.machine import MachineCpu
 from bench.observer import WatchObserver
 from bench.operator_process import empty_start_figures, launch_operator
 from bench.workloads import lag_summary
@@ -113,6 +118,7 @@ class _Run:
     operator_user: str
     audit: AuditLog | None
     observer: WatchObserver | None = None
+    machine: MachineCpu = field(default_factory=MachineCpu)
     result: dict[str, Any] = field(default_factory=dict)
 
     def records(self, since: int) -> list[AuditRecord] | None:
@@ -219,7 +225,8 @@ def _herd(run: _Run, proc: Proc, boundary: datetime, metrics: str) -> dict[str, 
     poll(lambda: len(observer.creates(slot)) >= run.n, timeout, "a Job per backup", 0.1)
     # The operator's CPU from the boundary until every Job was seen (a little after the last
     # POST: the watch's delivery and this poll's period), the statuses and Events mostly after.
-    cpu_jobs = proc.stats().cpu_seconds - cpu0
+    cpu_jobs, seen = proc.stats().cpu_seconds - cpu0, time.time()
+    machine = _machine(run, boundary.timestamp(), seen, cpu_jobs)
     poll(lambda: observer.active(slot) >= run.n, timeout, "every status names its Job", 0.2)
     quiet = _wait_events(run, metrics, MAX_EVENT_WAIT, mark)
     records = run.records(mark)
@@ -237,9 +244,22 @@ def _herd(run: _Run, proc: Proc, boundary: datetime, metrics: str) -> dict[str, 
         jobs, early, extra = observer.creates(slot), [], {"errors": 0}
     stats = proc.stats()
     return {**herd_figures(jobs, boundary.timestamp(), run.n, early), **extra,
-            "cpu_s_until_jobs": cpu_jobs, "cpu_s": stats.cpu_seconds - cpu0,
+            "cpu_s_until_jobs": cpu_jobs, "cpu_s": stats.cpu_seconds - cpu0, "machine": machine,
             "events_recorded": quiet, "events_dropped": _metric(metrics, METRIC_DROPPED),
             "rss_bytes": stats.rss_bytes, "peak_rss_bytes": stats.peak_rss_bytes}  # fmt: skip
+
+
+def _machine(run: _Run, start: float, end: float, program_cpu_s: float) -> dict[str, float]:
+    """This machine's busy cores from ``start`` to ``end``: in all, the program's (its CPU
+    seconds over the span), the benchmark's own (its watch observer), and what that leaves
+    the server and etcd when they share the machine ({} without ``/proc/stat``)."""
+    run.machine.sample()  # one at or after ``end``, however recent ``end`` is
+    busy = run.machine.busy(start, end)
+    if busy is None or end <= start:
+        return {}
+    program = program_cpu_s / (end - start)
+    return {"busy_cores": busy.machine, "program_cores": program, "bench_cores": busy.own,
+            "left_cores": busy.machine - program - busy.own}  # fmt: skip
 
 
 def _wait_events(run: _Run, metrics: str, timeout: float, since: int) -> int:
@@ -310,7 +330,9 @@ def _floor(run: _Run, workers: int, slot: datetime, *extra: str) -> dict[str, An
         want = out["writes"] - out["errors"]
         poll(lambda: len(observer.creates(tag)) >= want, 60, "the floor's Jobs seen")
         stamps = [t for _, t in observer.creates(tag)]
-    return _with_watch({**_floor_figures(workers, out, stamps), "server": server}, out)
+    machine = _machine(run, out["began"], out["ended"], out["cpu_seconds"])
+    figures = {**_floor_figures(workers, out, stamps), "server": server, "machine": machine}
+    return _with_watch(figures, out)
 
 
 def _with_watch(figures: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
@@ -352,6 +374,7 @@ def run_real(n: int, target: Target) -> dict[str, Any]:
                               "load_before": os.getloadavg()}  # fmt: skip
     cluster.ensure_namespace()
     cluster.clean()
+    run.machine.start()
     result["empty"] = _empty_start(run)
     began = time.time()
     boundary = next_boundary(began + n / SEED_RATE + n / INSTALL_RATE + 20 + IDLE)
@@ -397,6 +420,7 @@ def run_real(n: int, target: Target) -> dict[str, Any]:
             proc.stop()
         with contextlib.suppress(Exception):  # the figures matter more than a clean stop
             run.observer.stop()
+        run.machine.stop()
         # What this run created stays until the next run cleans first (deleting 3N objects
         # takes minutes; the figures need not wait for it).
         result["load_after"] = os.getloadavg()

@@ -85,6 +85,10 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         ("floor at 16 in flight watching its Jobs (s); herd ÷ it",
          _against_watched(herd.get("herd_s"), r, "watched_floor")),
         ("Job POSTs at the server: in flight / ms each, herd; floor at 16", _served(r)),
+        ("this machine's busy cores: all / the operator's or the floor's client's / left to "
+         "the server and etcd, herd; floor at 16", _cores(r)),
+        ("Job POSTs per second per core left to the server and etcd, herd; floor at 16",
+         _per_core(r)),
         ("herd: status writes before the last Job POST", _f(
             herd.get("status_writes_before_last_job"), "d")),
         ("herd: duplicates / missed / errors", f"{herd.get('duplicates')} / "
@@ -123,6 +127,34 @@ def _served(r: dict[str, Any]) -> str:
         return f"{_f(server.get('in_flight'), '.1f')} / {_f(server.get('latency_ms'), '.1f')}"
 
     return f"{pair(_get(r, 'herd', 'server'))}; {pair(floor.get('server'))}"
+
+
+def _cores(r: dict[str, Any]) -> str:
+    """Busy cores on this machine during the herd and the floor at 16 (``bench.machine``):
+    all of them, the program's, and what is left to a server sharing the machine."""
+
+    def triple(machine: dict[str, float] | None) -> str:
+        machine = machine or {}
+        return " / ".join(_f(machine.get(k)) for k in ("busy_cores", "program_cores",
+                                                       "left_cores"))  # fmt: skip
+
+    return f"{triple(_get(r, 'herd', 'machine'))}; {triple(_floor_with(r, 16).get('machine'))}"
+
+
+def _per_core(r: dict[str, Any]) -> str:
+    """Jobs created per second per core left to the server: the same for the herd and the
+    floor when the herd's distance is the cores the operator takes (docs/performance.md)."""
+    herd, floor = r.get("herd") or {}, _floor_with(r, 16)
+
+    def rate(jobs: Any, seconds: Any, machine: dict[str, float] | None) -> str:
+        left = (machine or {}).get("left_cores")
+        per_second = _ratio(jobs, seconds)
+        return _f(None if per_second is None or not left else per_second / left, ".0f")
+
+    return (
+        f"{rate(herd.get('jobs'), herd.get('herd_s'), herd.get('machine'))}; "
+        f"{rate(floor.get('jobs'), floor.get('floor_s'), floor.get('machine'))}"
+    )
 
 
 def _mb(value: Any) -> float | None:

@@ -126,3 +126,18 @@ def test_the_servers_concurrency_is_shown_for_the_herd_and_the_floor_at_16() -> 
         "11.1 / 20.5; 12.5 / 13.9 |" in text  # fmt: skip
     # Without an audit log there is no such figure: said as such, not as zero.
     assert "| — / —; — / — |" in "\n".join(section([result()]))
+
+
+def test_the_cores_left_to_the_server_are_shown_for_the_herd_and_the_floor_at_16() -> None:
+    # Herd: 1,000 Jobs in 5.0 s, 1.5 cores left → 133 Jobs/s per core; floor at 16: 1,000
+    # Jobs in 4.0 s, 1.8 cores left → 139 per core.
+    run = result(jobs=1000, machine={"busy_cores": 1.98, "program_cores": 0.42,
+                                     "bench_cores": 0.06, "left_cores": 1.5})  # fmt: skip
+    run["floors"][1]["machine"] = {"busy_cores": 1.97, "program_cores": 0.12,
+                                   "bench_cores": 0.05, "left_cores": 1.8}  # fmt: skip
+    text = "\n".join(section([run]))
+    assert "herd; floor at 16 | 1.98 / 0.42 / 1.50; 1.97 / 0.12 / 1.80 |" in text
+    assert "| Job POSTs per second per core left to the server and etcd, herd; floor at 16 | " \
+        "133; 139 |" in text  # fmt: skip
+    # A machine without /proc/stat: no figure, said as such.
+    assert "| —; — |" in "\n".join(section([result()]))
