@@ -6,9 +6,9 @@ requests in flight (docs/performance.md): every core is busy in the herd and in 
 alike, and what the operator (or the floor's client) and the benchmark itself do not use is
 what the server and etcd are left with. :class:`MachineCpu` samples the machine's busy time and
 this process's own CPU time in the background, so a span known only afterwards (the floor's
-child reports when it began and ended) can still be measured. Guarantees: spans are measured
-between the samples that enclose them (at most :data:`SAMPLE_INTERVAL` wider on each side);
-a span without enclosing samples, or a machine without ``/proc/stat``, gives None. Non-goals:
+child reports when it began and ended) can still be measured. Guarantees: a span's ends are
+read between the samples around them (:data:`SAMPLE_INTERVAL` apart); a span the samples do
+not enclose, or a machine without ``/proc/stat``, gives None. Non-goals:
 which process used the cores (the caller knows the program's CPU time); other operating
 systems.
 """
@@ -25,7 +25,10 @@ from pathlib import Path
 
 __all__ = ["SAMPLE_INTERVAL", "Busy", "MachineCpu", "busy_ticks"]
 
-SAMPLE_INTERVAL = 0.25  # seconds between samples; a span is measured to within one each side
+# Seconds between samples: a span's ends are read between the samples around them, so what
+# blurs is only how the load changed within one interval at each end (a floor of 1,000 Jobs
+# lasts about a second).
+SAMPLE_INTERVAL = 0.05
 PROC_STAT = Path("/proc/stat")
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -51,7 +54,7 @@ class Busy:
 
     machine: float
     own: float
-    seconds: float  # the span actually measured (between the enclosing samples)
+    seconds: float
 
 
 class MachineCpu:
@@ -104,15 +107,26 @@ class MachineCpu:
             self._thread.join()
 
     def busy(self, start: float, end: float) -> Busy | None:
-        """Mean busy cores from the last sample at or before ``start`` to the first at or
-        after ``end``; None when the samples do not enclose the span."""
+        """Mean busy cores from ``start`` to ``end``, each end read between the two samples
+        around it as if the cores were busy at an even rate between them; None when the
+        samples do not enclose the span."""
         with self._lock:
             times, samples = list(self._times), list(self._samples)
-        first = bisect.bisect_right(times, start) - 1
-        last = bisect.bisect_left(times, end)
-        if end < start or first < 0 or last >= len(times) or times[last] <= times[first]:
+        if end <= start or not times or start < times[0] or end > times[-1]:
             return None
-        seconds = times[last] - times[first]
-        (busy0, own0), (busy1, own1) = samples[first], samples[last]
+        (busy0, own0), (busy1, own1) = _at(times, samples, start), _at(times, samples, end)
+        seconds = end - start
         return Busy(machine=(busy1 - busy0) / seconds, own=(own1 - own0) / seconds,
                     seconds=seconds)  # fmt: skip
+
+
+def _at(times: list[float], samples: list[tuple[float, float]], when: float) -> tuple[float, float]:
+    """The cumulative (machine busy, own CPU) seconds at ``when``, read linearly between the
+    samples around it (``times[0] <= when <= times[-1]``)."""
+    after = bisect.bisect_left(times, when)
+    if times[after] == when:
+        return samples[after]
+    before = after - 1
+    share = (when - times[before]) / (times[after] - times[before])
+    (busy0, own0), (busy1, own1) = samples[before], samples[after]
+    return busy0 + share * (busy1 - busy0), own0 + share * (own1 - own0)

@@ -41,15 +41,17 @@ def _fake(points: list[tuple[float, float, float]]) -> MachineCpu:
     return machine
 
 
-def test_a_span_is_measured_between_the_samples_that_enclose_it() -> None:
+def test_a_spans_ends_are_read_between_the_samples_around_them() -> None:
     machine = _fake([(0.0, 0.0, 0.0), (1.0, 1.5, 0.1), (2.0, 3.5, 0.2), (3.0, 5.0, 0.3)])
     exact = machine.busy(1.0, 2.0)
     assert exact is not None
     assert (exact.machine, exact.seconds) == (2.0, 1.0)
     assert exact.own == pytest.approx(0.1)
-    wider = machine.busy(0.5, 2.5)  # from the sample at 0 to the one at 3
-    assert wider is not None
-    assert (wider.machine, wider.seconds) == (5.0 / 3, 3.0)
+    # From 0.5 (busy 0.75 s, halfway from 0 to 1.5) to 2.5 (4.25 s): 3.5 s over 2 s.
+    between = machine.busy(0.5, 2.5)
+    assert between is not None
+    assert between.machine == pytest.approx(1.75)
+    assert between.own == pytest.approx(0.1)
 
 
 def test_a_span_the_samples_do_not_enclose_has_no_figure() -> None:
@@ -57,6 +59,7 @@ def test_a_span_the_samples_do_not_enclose_has_no_figure() -> None:
     assert machine.busy(0.5, 1.5) is None  # began before the first sample
     assert machine.busy(1.5, 2.5) is None  # ended after the last
     assert machine.busy(2.0, 1.0) is None
+    assert machine.busy(1.5, 1.5) is None  # no time, no rate
 
 
 def test_a_machine_without_proc_stat_gives_no_figure(tmp_path: Path) -> None:
