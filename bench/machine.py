@@ -8,9 +8,8 @@ what the server and etcd are left with. :class:`MachineCpu` samples the machine'
 this process's own CPU time in the background, so a span known only afterwards (the floor's
 child reports when it began and ended) can still be measured. Guarantees: a span's ends are
 read between the samples around them (:data:`SAMPLE_INTERVAL` apart); a span the samples do
-not enclose, or a machine without ``/proc/stat``, gives None. Non-goals:
-which process used the cores (the caller knows the program's CPU time); other operating
-systems.
+not enclose, or a machine without ``/proc/stat``, gives None. Non-goals: which process used
+the cores (the caller knows the program's CPU time); other operating systems.
 """
 
 from __future__ import annotations

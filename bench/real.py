@@ -255,9 +255,9 @@ def _machine(run: _Run, start: float, end: float, program_cpu_s: float) -> dict[
     the server and etcd when they share the machine ({} without ``/proc/stat``)."""
     run.machine.sample()  # one at or after ``end``, however recent ``end`` is
     busy = run.machine.busy(start, end)
-    if busy is None or end <= start:
+    if busy is None:
         return {}
-    program = program_cpu_s / (end - start)
+    program = program_cpu_s / busy.seconds
     return {"busy_cores": busy.machine, "program_cores": program, "bench_cores": busy.own,
             "left_cores": busy.machine - program - busy.own}  # fmt: skip
 
@@ -374,7 +374,6 @@ def run_real(n: int, target: Target) -> dict[str, Any]:
                               "load_before": os.getloadavg()}  # fmt: skip
     cluster.ensure_namespace()
     cluster.clean()
-    run.machine.start()
     result["empty"] = _empty_start(run)
     began = time.time()
     boundary = next_boundary(began + n / SEED_RATE + n / INSTALL_RATE + 20 + IDLE)
@@ -387,6 +386,7 @@ def run_real(n: int, target: Target) -> dict[str, Any]:
                                  BACKUPS.collection_path(NAMESPACE))  # fmt: skip
     proc, ready, metrics = _launch(target)
     try:
+        run.machine.start()
         mark = run.mark()
         result["cold_start"] = _first_install(run, proc, ready, mark)
         result["idle"] = _idle(run, proc, boundary.timestamp())
