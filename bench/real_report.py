@@ -11,6 +11,7 @@ hand. Non-goals: comparing runs across commits (the JSON lines file keeps them).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from bench.report import BEGIN, DOC, END, MIB, _f, _get, _mark
@@ -117,44 +118,46 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     ]  # fmt: skip
 
 
+def _herd_then_floor_16(r: dict[str, Any], cell: Callable[[dict[str, Any], Any], str]) -> str:
+    """``cell`` of the herd, then of the floor at 16 in flight; each is given its figures and
+    its time (boundary → last Job POST; first → last Job POST)."""
+    herd, floor = r.get("herd") or {}, _floor_with(r, 16)
+    return f"{cell(herd, herd.get('herd_s'))}; {cell(floor, floor.get('floor_s'))}"
+
+
 def _served(r: dict[str, Any]) -> str:
     """The server's mean requests in flight and mean time per Job POST, herd; floor at 16
     (from the audit log; bench.audit.concurrency)."""
-    floor = _floor_with(r, 16)
 
-    def pair(server: dict[str, float] | None) -> str:
-        server = server or {}
+    def pair(run: dict[str, Any], _seconds: Any) -> str:
+        server = run.get("server") or {}
         return f"{_f(server.get('in_flight'), '.1f')} / {_f(server.get('latency_ms'), '.1f')}"
 
-    return f"{pair(_get(r, 'herd', 'server'))}; {pair(floor.get('server'))}"
+    return _herd_then_floor_16(r, pair)
 
 
 def _cores(r: dict[str, Any]) -> str:
     """Busy cores on this machine during the herd and the floor at 16 (``bench.machine``):
     all of them, the program's, and what is left to a server sharing the machine."""
 
-    def triple(machine: dict[str, float] | None) -> str:
-        machine = machine or {}
+    def triple(run: dict[str, Any], _seconds: Any) -> str:
+        machine = run.get("machine") or {}
         return " / ".join(_f(machine.get(k)) for k in ("busy_cores", "program_cores",
                                                        "left_cores"))  # fmt: skip
 
-    return f"{triple(_get(r, 'herd', 'machine'))}; {triple(_floor_with(r, 16).get('machine'))}"
+    return _herd_then_floor_16(r, triple)
 
 
 def _per_core(r: dict[str, Any]) -> str:
     """Jobs created per second per core left to the server: the same for the herd and the
     floor when the herd's distance is the cores the operator takes (docs/performance.md)."""
-    herd, floor = r.get("herd") or {}, _floor_with(r, 16)
 
-    def rate(jobs: Any, seconds: Any, machine: dict[str, float] | None) -> str:
-        left = (machine or {}).get("left_cores")
-        per_second = _ratio(jobs, seconds)
+    def rate(run: dict[str, Any], seconds: Any) -> str:
+        left = (run.get("machine") or {}).get("left_cores")
+        per_second = _ratio(run.get("jobs"), seconds)
         return _f(None if per_second is None or not left else per_second / left, ".0f")
 
-    return (
-        f"{rate(herd.get('jobs'), herd.get('herd_s'), herd.get('machine'))}; "
-        f"{rate(floor.get('jobs'), floor.get('floor_s'), floor.get('machine'))}"
-    )
+    return _herd_then_floor_16(r, rate)
 
 
 def _mb(value: Any) -> float | None:
